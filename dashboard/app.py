@@ -1,0 +1,22 @@
+"""Router: page config, the backend status in the sidebar, then the selected page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.components import backend_sidebar
+
+st.set_page_config(page_title="HITL Studio", page_icon=":material/handshake:", layout="wide")
+
+pages = {
+    "Overview": [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/inbox.py", title="Inbox", icon=":material/inbox:"),
+    ],
+    "Workflows": [
+        st.Page("pages/ingestion.py", title="Ingestion", icon=":material/group_add:"),
+    ],
+}
+navigation = st.navigation(pages)
+backend_sidebar()
+navigation.run()

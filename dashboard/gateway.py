@@ -1,0 +1,273 @@
+"""The only module through which the dashboard talks to the Prefect API.
+
+Pages call these functions synchronously and get small frozen dataclasses back; no Prefect object leaks out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterParentFlowRunId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+    LogFilter,
+    LogFilterFlowRunId,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.responses import SetStateStatus
+from prefect.client.schemas.sorting import FlowRunSort, LogSort
+from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+
+from pipelines.backend import BackendStatus, ensure_backend
+from pipelines.core.schema_input import coerce_and_validate
+from pipelines.core.settings import get_settings
+
+RunStatus = Literal["scheduled", "running", "paused", "completed", "failed", "cancelled", "crashed"]
+TERMINAL_STATUSES: frozenset[RunStatus] = frozenset({"completed", "failed", "cancelled", "crashed"})
+
+_STATUS_BY_TYPE: dict[StateType, RunStatus] = {
+    StateType.SCHEDULED: "scheduled",
+    StateType.PENDING: "scheduled",
+    StateType.RUNNING: "running",
+    StateType.PAUSED: "paused",
+    StateType.COMPLETED: "completed",
+    StateType.FAILED: "failed",
+    StateType.CANCELLED: "cancelled",
+    StateType.CANCELLING: "cancelled",
+    StateType.CRASHED: "crashed",
+}
+
+
+class GatewayError(RuntimeError):
+    """A Prefect call failed in a way the page should show as a message."""
+
+
+class PauseStale(GatewayError):
+    """The pause a form was rendered for is over: resumed elsewhere, timed out, or the run ended."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    id: UUID
+    name: str
+    flow_name: str
+    status: RunStatus
+    state_name: str
+    message: str
+    created: datetime | None
+    parent_task_run_id: UUID | None
+    ui_url: str
+
+
+@dataclass(frozen=True)
+class PendingInput:
+    """What a paused run waits for: a form description, its JSON schema and the pause it belongs to."""
+
+    run_id: UUID
+    pause_key: str
+    description: str
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LogLine:
+    timestamp: datetime
+    level: int
+    message: str
+
+
+@dataclass(frozen=True)
+class ArtifactView:
+    key: str | None
+    type: str
+    description: str
+    data: Any
+    created: datetime | None
+
+
+def api_url() -> str:
+    """The Prefect API the dashboard uses: `PREFECT_API_URL` when set, else the embedded server."""
+    return os.environ.get("PREFECT_API_URL") or get_settings().embedded_api_url
+
+
+def connect() -> BackendStatus:
+    """Make sure a backend is there (starting the embedded one if needed) and report its status."""
+    return ensure_backend()
+
+
+@contextmanager
+def _client() -> Iterator[SyncPrefectClient]:
+    url = api_url()
+    updates: dict[Any, Any] = {PREFECT_API_URL: url}
+    if url.rstrip("/") == get_settings().embedded_api_url:
+        # Results of embedded runs are files in the embedded backend's storage folder.
+        updates[PREFECT_LOCAL_STORAGE_PATH] = get_settings().prefect_home / "storage"
+    with temporary_settings(updates=updates), get_client(sync_client=True) as client:
+        yield client
+
+
+def _summary(flow_run: FlowRun, flow_names: dict[UUID, str]) -> RunSummary:
+    state = flow_run.state
+    status = _STATUS_BY_TYPE.get(state.type, "running") if state else "scheduled"
+    return RunSummary(
+        id=flow_run.id,
+        name=flow_run.name,
+        flow_name=flow_names.get(flow_run.flow_id, ""),
+        status=status,
+        state_name=state.name if state else "Scheduled",
+        message=(state.message or "") if state else "",
+        created=flow_run.created,
+        parent_task_run_id=flow_run.parent_task_run_id,
+        ui_url=f"{api_url().rstrip('/').removesuffix('/api')}/runs/flow-run/{flow_run.id}",
+    )
+
+
+def _summaries(client: SyncPrefectClient, flow_runs: list[FlowRun]) -> list[RunSummary]:
+    flow_names = {fid: client.read_flow(fid).name for fid in {run.flow_id for run in flow_runs}}
+    return [_summary(run, flow_names) for run in flow_runs]
+
+
+def start_run(deployment_name: str, parameters: dict[str, Any] | None = None, wait_seconds: float = 30) -> UUID:
+    """Start a run of a deployment (`flow-name/deployment-name`) and return its id.
+
+    Waits briefly for the deployment to be registered, since a runner that just started registers it late.
+    """
+    deadline = time.monotonic() + wait_seconds
+    with _client() as client:
+        while True:
+            try:
+                deployment = client.read_deployment_by_name(deployment_name)
+                break
+            except ObjectNotFound:
+                if time.monotonic() > deadline:
+                    raise GatewayError(
+                        f"Deployment {deployment_name!r} is not registered. Is the runner serving it?"
+                    ) from None
+                time.sleep(0.5)
+        flow_run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters or {})
+    return flow_run.id
+
+
+def run(run_id: UUID) -> RunSummary:
+    """A run's status, state name and message."""
+    with _client() as client:
+        return _summaries(client, [client.read_flow_run(run_id)])[0]
+
+
+def recent_runs(limit: int = 50, flow_name: str | None = None) -> list[RunSummary]:
+    """The newest flow runs (of one flow, if named), newest first."""
+    flow_filter = FlowFilter(name=FlowFilterName(any_=[flow_name])) if flow_name else None
+    with _client() as client:
+        flow_runs = client.read_flow_runs(flow_filter=flow_filter, sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=limit)
+        return _summaries(client, sorted(flow_runs, key=lambda r: r.created or datetime.min, reverse=True))
+
+
+def child_runs(run_id: UUID) -> list[RunSummary]:
+    """Subflow runs started by a run."""
+    with _client() as client:
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id]))
+        )
+        return _summaries(client, children)
+
+
+def pending_input(run_id: UUID) -> PendingInput | None:
+    """The input a paused run waits for, or None when it is not paused for input."""
+    with _client() as client:
+        flow_run = client.read_flow_run(run_id)
+        state = flow_run.state
+        if state is None or not state.is_paused() or not state.state_details.run_input_keyset:
+            return None
+        keyset = state.state_details.run_input_keyset
+        try:
+            schema = json.loads(client.read_flow_run_input(run_id, keyset["schema"]))
+        except ObjectNotFound:
+            return None  # paused a moment ago; the flow has not saved its schema yet
+        try:
+            description = json.loads(client.read_flow_run_input(run_id, keyset["description"]))
+        except ObjectNotFound:
+            description = ""
+        return PendingInput(run_id, str(state.state_details.pause_key), description, schema)
+
+
+def resume(run_id: UUID, values: dict[str, Any], pause_key: str | None = None) -> dict[str, Any]:
+    """Validate `values` against the pause's schema and resume the run with them.
+
+    Raises:
+        InputInvalid: the values do not fit the schema; the run stays paused.
+        PauseStale: the run no longer waits for this input (resumed elsewhere, timed out, ended).
+    """
+    pending = pending_input(run_id)
+    if pending is None or (pause_key is not None and pending.pause_key != pause_key):
+        raise PauseStale("This run is no longer waiting for this input: it was resumed elsewhere or ended.")
+    clean = coerce_and_validate(pending.schema, values)
+    with _client() as client:
+        outcome = client.resume_flow_run(run_id, run_input=clean)
+    if outcome.status != SetStateStatus.ACCEPT:
+        reason = getattr(outcome.details, "reason", "") or outcome.status.value
+        raise PauseStale(f"Prefect did not resume the run: {reason}")
+    return clean
+
+
+def logs(run_id: UUID, limit: int = 50) -> list[LogLine]:
+    """The run's most recent log lines, oldest first."""
+    with _client() as client:
+        records = client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])),
+            limit=limit,
+            sort=LogSort.TIMESTAMP_DESC,
+        )
+    return [LogLine(r.timestamp, r.level, r.message) for r in reversed(records)]
+
+
+def artifacts(run_id: UUID) -> list[ArtifactView]:
+    """Every artifact a run created, with table data parsed."""
+    with _client() as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        )
+    return [_artifact_view(a) for a in found]
+
+
+def _artifact_view(artifact: Any) -> ArtifactView:
+    data = artifact.data
+    if artifact.type == "table" and isinstance(data, str):
+        data = json.loads(data)
+    return ArtifactView(artifact.key, artifact.type or "", artifact.description or "", data, artifact.created)
+
+
+def result(run_id: UUID) -> Any:
+    """The return value of a completed run, or None when it has none (not completed, not persisted)."""
+    with _client() as client:
+        flow_run = client.read_flow_run(run_id)
+        if flow_run.state is None or not flow_run.state.is_completed():
+            return None
+        return flow_run.state.result(raise_on_failure=False)
+
+
+def waiting_count() -> int:
+    """How many runs wait for a person."""
+    with _client() as client:
+        paused = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+            )
+        )
+    return len(paused)
+

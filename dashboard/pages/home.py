@@ -1,0 +1,29 @@
+"""Home: what each page does, the backend, recent runs and how many wait for a person."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import gateway
+from dashboard.components import runs_table
+
+st.title(":material/handshake: HITL Studio")
+st.markdown(
+    """
+Human-in-the-loop data work on real Prefect flows. Each workflow page starts a flow run that **pauses and asks
+you** for a decision; the run waits in Prefect until you answer, here or in Prefect's own UI.
+
+| Page | What it does |
+| --- | --- |
+| **Inbox** | Every run, newest first. Runs waiting for input show their form so you can answer them from one place. |
+| **Ingestion** | Fetches user records from randomuser.me (offline: Faker users of the same schema, clearly marked). The run asks how many. |
+"""
+)
+
+waiting = gateway.waiting_count()
+st.metric("Runs waiting for your input", waiting, key="home.waiting")
+if waiting:
+    st.page_link("pages/inbox.py", label="Answer them in the inbox", icon=":material/inbox:")
+
+st.subheader("Recent runs")
+runs_table(gateway.recent_runs(limit=10), key="home.runs")

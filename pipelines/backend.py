@@ -1,0 +1,176 @@
+"""The embedded backend: a local Prefect server (SQLite) and a runner serving the project's deployments.
+
+Both run as detached processes recorded in the data folder, so they outlive Streamlit reruns and restarts:
+`ensure_backend()` reuses them when they are alive and starts only what is missing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Iterator
+
+import httpx
+
+from pipelines.core.settings import Settings, get_settings
+
+RUNNER_MODULE = "pipelines.serve"
+
+
+class BackendStartError(RuntimeError):
+    """The embedded Prefect server or runner did not come up; the message names the log to read."""
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    """What the sidebar shows about the backend."""
+
+    api_url: str
+    ui_url: str
+    healthy: bool
+    runner_alive: bool | None  # None: an external server whose runner we do not manage
+    embedded: bool
+
+
+def api_healthy(api_url: str, timeout_seconds: float = 2.0) -> bool:
+    """Whether a Prefect API answers its health endpoint."""
+    try:
+        return httpx.get(f"{api_url.rstrip('/')}/health", timeout=timeout_seconds).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def ui_url_for(api_url: str) -> str:
+    return api_url.rstrip("/").removesuffix("/api")
+
+
+def backend_env(settings: Settings) -> dict[str, str]:
+    """Environment for the server, the runner and anything else that should use the embedded backend."""
+    env = dict(os.environ)
+    env.update(
+        PREFECT_HOME=str(settings.prefect_home),
+        PREFECT_API_URL=settings.embedded_api_url,
+        PREFECT_API_DATABASE_CONNECTION_URL=settings.database_url,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_UI_API_URL=settings.embedded_api_url,
+        HITL_DATA_DIR=str(settings.data_dir),
+    )
+    return env
+
+
+def _backend_dir(settings: Settings) -> Path:
+    path = settings.data_dir / "backend"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextmanager
+def _start_lock(settings: Settings) -> Iterator[None]:
+    # Several Streamlit sessions may rerun at once; only one of them may start processes.
+    with open(_backend_dir(settings) / "start.lock", "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def _read_pid(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if _process_matches(pid, pid_file.stem) else None
+
+
+def _process_matches(pid: int, role: str) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
+    marker = RUNNER_MODULE if role == "runner" else "server start"
+    return marker in cmdline
+
+
+def _spawn(role: str, args: list[str], settings: Settings) -> int:
+    backend_dir = _backend_dir(settings)
+    log = open(backend_dir / f"{role}.log", "ab")
+    process = subprocess.Popen(
+        [sys.executable, *args],
+        env=backend_env(settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # survives the Streamlit process that started it
+        cwd=str(settings.data_dir),
+    )
+    (backend_dir / f"{role}.pid").write_text(str(process.pid))
+    return process.pid
+
+
+def runner_alive(settings: Settings | None = None) -> bool:
+    settings = settings or get_settings()
+    return _read_pid(_backend_dir(settings) / "runner.pid") is not None
+
+
+def ensure_backend(settings: Settings | None = None) -> BackendStatus:
+    """Use `PREFECT_API_URL` when set; otherwise start (or reuse) the embedded server and runner."""
+    settings = settings or get_settings()
+    external = os.environ.get("PREFECT_API_URL")
+    if external and external.rstrip("/") != settings.embedded_api_url:
+        return BackendStatus(external, ui_url_for(external), api_healthy(external), None, embedded=False)
+
+    api_url = settings.embedded_api_url
+    settings.prefect_home.mkdir(parents=True, exist_ok=True)
+    with _start_lock(settings):
+        if not api_healthy(api_url):
+            server_args = ["-m", "prefect", "server", "start", "--host", settings.server_host,
+                           "--port", str(settings.server_port)]
+            _spawn("server", server_args, settings)
+            _wait_until(lambda: api_healthy(api_url), settings, "server")
+        if not runner_alive(settings):
+            _spawn("runner", ["-m", RUNNER_MODULE], settings)
+    return BackendStatus(api_url, ui_url_for(api_url), api_healthy(api_url), runner_alive(settings), True)
+
+
+def _wait_until(ready: object, settings: Settings, role: str) -> None:
+    deadline = time.monotonic() + settings.backend_start_timeout_seconds
+    while time.monotonic() < deadline:
+        if ready():  # type: ignore[operator]
+            return
+        time.sleep(0.25)
+    log = _backend_dir(settings) / f"{role}.log"
+    raise BackendStartError(
+        f"The embedded Prefect {role} did not start within {settings.backend_start_timeout_seconds:.0f} s. "
+        f"See {log}."
+    )
+
+
+def stop_backend(settings: Settings | None = None) -> None:
+    """Stop the embedded runner and server (tests and `make clean` use this; the app never does)."""
+    settings = settings or get_settings()
+    backend_dir = _backend_dir(settings)
+    for role in ("runner", "server"):
+        pid = _read_pid(backend_dir / f"{role}.pid")
+        if pid is None:
+            continue
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and _read_pid(backend_dir / f"{role}.pid") is not None:
+            time.sleep(0.1)
+        if _read_pid(backend_dir / f"{role}.pid") is not None:
+            os.killpg(pid, signal.SIGKILL)

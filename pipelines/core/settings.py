@@ -1,0 +1,49 @@
+"""One typed settings object, read once from `HITL_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Where data lives, where the embedded backend listens, and how long humans may take."""
+
+    model_config = SettingsConfigDict(env_prefix="HITL_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / ".data",
+        description="Folder for the embedded Prefect database, backend logs and project outputs.",
+    )
+    server_host: str = "127.0.0.1"
+    server_port: int = Field(default=4280, ge=1, le=65535)
+    randomuser_url: str = "https://randomuser.me/api/"
+    randomuser_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A person answers a pause; an hour (Prefect's hidden default) is too short for a working day.
+    pause_timeout_seconds: int = Field(default=8 * 3600, ge=10)
+    # Prefect polls a paused run every 10 s by default; a person clicking "Resume" should not wait that long.
+    pause_poll_seconds: float = Field(default=0.25, gt=0, le=10)
+    backend_start_timeout_seconds: float = Field(default=90.0, gt=0)
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.data_dir / "prefect"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite+aiosqlite:///{self.prefect_home / 'prefect.db'}"
+
+    @property
+    def embedded_api_url(self) -> str:
+        return f"http://{self.server_host}:{self.server_port}/api"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,13 @@
+"""The project's deployments, with the stable names the dashboard starts runs by."""
+
+from __future__ import annotations
+
+from prefect.deployments.runner import RunnerDeployment
+
+from pipelines.catalog import INGESTION
+from pipelines.flows.ingestion import create_names
+
+
+def project_deployments() -> list[RunnerDeployment]:
+    """Every deployment the project's runner serves."""
+    return [create_names.to_deployment(name=INGESTION.split("/")[1], tags=["hitl-studio"])]

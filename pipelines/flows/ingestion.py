@@ -1,0 +1,67 @@
+"""Ingestion ("Create Names" in seed 000): ask how many users, fetch them, persist them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.flow_runs import pause_flow_run
+
+from pipelines.blocks import JSON
+from pipelines.catalog import USER_SOURCE_ARTIFACT_KEY, USERS_ARTIFACT_KEY, USERS_BLOCK_NAME
+from pipelines.core.settings import get_settings
+from pipelines.core.users import UserBatch, fetch_random_users, flatten_users, load_users
+from pipelines.inputs import UserInput, with_defaults
+
+USER_COUNT_DESCRIPTION = """\
+### How many users should we fetch?
+
+The flow fetches user records from the [randomuser.me](https://randomuser.me) API in as few requests as it
+allows (5,000 users per request). If the API cannot be reached it generates the same number of users with
+Faker, in the same schema, and says so in the result.
+"""
+
+
+@task(retries=1, retry_delay_seconds=5, retry_jitter_factor=0.1)
+def fetch_users(number_of_users: int) -> list[dict[str, Any]]:
+    """Fetch users from the randomuser API."""
+    settings = get_settings()
+    return fetch_random_users(
+        number_of_users, api_url=settings.randomuser_url, timeout_seconds=settings.randomuser_timeout_seconds
+    )
+
+
+@task
+def save_users(batch: UserBatch) -> None:
+    """Persist the users in the `all-users-json` block and publish them as a table artifact."""
+    JSON(value=batch.users).save(USERS_BLOCK_NAME, overwrite=True)
+    frame = flatten_users(batch.users)
+    table = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    create_table_artifact(
+        key=USERS_ARTIFACT_KEY, table=table, description=f"{len(batch.users)} users. {batch.note}"
+    )
+
+
+@flow(name="create-names", persist_result=True)
+def create_names() -> dict[str, Any]:
+    """Pause for a user count, fetch that many users (Faker if the API is down), persist and return them."""
+    logger = get_run_logger()
+    settings = get_settings()
+    answer = pause_flow_run(
+        wait_for_input=with_defaults(UserInput, description=USER_COUNT_DESCRIPTION, number_of_users=2),
+        timeout=settings.pause_timeout_seconds,
+        poll_interval=settings.pause_poll_seconds,
+    )
+    logger.info("Fetching %d users.", answer.number_of_users)
+    batch = load_users(
+        answer.number_of_users,
+        fetch=fetch_users,
+        on_fallback=lambda exc: logger.warning("randomuser API unavailable (%s); using Faker users.", exc),
+    )
+    save_users(batch)
+    logger.info("Saved %d users from %s. %s", len(batch.users), batch.source, batch.note)
+    create_markdown_artifact(
+        key=USER_SOURCE_ARTIFACT_KEY, markdown=f"**{len(batch.users)} users.** {batch.note}", description=batch.source
+    )
+    return {"source": batch.source, "note": batch.note, "users": batch.users}

@@ -1,0 +1,144 @@
+"""Shared fixtures: a fake randomuser API at the HTTP boundary and a real embedded Prefect backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from pipelines.core.users import generate_fake_users
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class FakeRandomUser:
+    """A local stand-in for randomuser.me: `mode` switches between serving users and failing."""
+
+    url: str
+    mode: str = "up"  # "up" or "down"
+    requests: list[dict[str, list[str]]] = field(default_factory=list)
+
+
+def _handler(fake: FakeRandomUser) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            query = parse_qs(urlparse(self.path).query)
+            fake.requests.append(query)
+            if fake.mode == "down":
+                self.send_response(503)
+                self.end_headers()
+                return
+            count = int(query.get("results", ["1"])[0])
+            users = generate_fake_users(count, seed=len(fake.requests))
+            for user in users:
+                user["login"]["username"] = "api-" + user["login"]["username"]
+            body = json.dumps({"results": users, "info": {"seed": "fake", "results": count, "page": 1}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture(scope="session")
+def fake_randomuser() -> Iterator[FakeRandomUser]:
+    port = free_port()
+    fake = FakeRandomUser(url=f"http://127.0.0.1:{port}/api/")
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(fake))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield fake
+    server.shutdown()
+
+
+@pytest.fixture
+def randomuser(fake_randomuser: FakeRandomUser) -> Iterator[FakeRandomUser]:
+    """The fake randomuser API, up and with an empty request log; put back up afterwards."""
+    fake_randomuser.mode = "up"
+    fake_randomuser.requests.clear()
+    yield fake_randomuser
+    fake_randomuser.mode = "up"
+
+
+@pytest.fixture(scope="session")
+def backend(tmp_path_factory: pytest.TempPathFactory, fake_randomuser: FakeRandomUser) -> Iterator[object]:
+    """A real embedded backend (Prefect server on SQLite + the project's runner) in a temporary data folder."""
+    from pipelines.backend import ensure_backend, stop_backend
+    from pipelines.core.settings import get_settings
+
+    data_dir = tmp_path_factory.mktemp("hitl-data")
+    os.environ.pop("PREFECT_API_URL", None)
+    os.environ.update(
+        HITL_DATA_DIR=str(data_dir),
+        HITL_SERVER_PORT=str(free_port()),
+        HITL_RANDOMUSER_URL=fake_randomuser.url,
+        HITL_RANDOMUSER_TIMEOUT_SECONDS="5",
+    )
+    get_settings.cache_clear()
+    status = ensure_backend()
+    os.environ["PREFECT_API_URL"] = status.api_url  # for the dashboard's gateway and Streamlit subprocesses
+    yield status
+    os.environ.pop("PREFECT_API_URL", None)
+    stop_backend()
+    get_settings.cache_clear()
+
+
+def wait_for_status(run_id: object, statuses: set[str], timeout: float = 60.0) -> object:
+    """Poll the gateway until the run reaches one of `statuses`; fail with its last state otherwise."""
+    import time
+
+    from dashboard import gateway
+
+    deadline = time.monotonic() + timeout
+    while True:
+        current = gateway.run(run_id)  # type: ignore[arg-type]
+        if current.status in statuses:
+            return current
+        if time.monotonic() > deadline:
+            pytest.fail(f"run stayed {current.status} ({current.state_name}: {current.message})")
+        time.sleep(0.2)
+
+
+def wait_for_pending_input(run_id: object, timeout: float = 60.0) -> object:
+    """Wait until a run is paused and its form schema is saved."""
+    import time
+
+    from dashboard import gateway
+
+    wait_for_status(run_id, {"paused"}, timeout)
+    deadline = time.monotonic() + timeout
+    while (pending := gateway.pending_input(run_id)) is None:  # type: ignore[arg-type]
+        if time.monotonic() > deadline:
+            pytest.fail("run paused but its input schema never appeared")
+        time.sleep(0.1)
+    return pending
+
+
+@pytest.fixture
+def prefect_api(backend: object) -> Iterator[str]:
+    """Point Prefect's own client in this process at the test backend (its settings were read at import)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    api_url = backend.api_url  # type: ignore[attr-defined]
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        yield api_url
