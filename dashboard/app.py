@@ -10,11 +10,13 @@ st.set_page_config(page_title="HITL Studio", page_icon=":material/handshake:", l
 
 pages = {
     "Overview": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/inbox.py", title="Inbox", icon=":material/inbox:"),
+        st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("views/inbox.py", title="Inbox", icon=":material/inbox:"),
     ],
     "Workflows": [
-        st.Page("pages/ingestion.py", title="Ingestion", icon=":material/group_add:"),
+        st.Page("views/ingestion.py", title="Ingestion", icon=":material/group_add:"),
+        st.Page("views/features.py", title="Feature dropping", icon=":material/filter_alt:"),
+        st.Page("views/approval.py", title="Artifact approval", icon=":material/verified:"),
     ],
 }
 navigation = st.navigation(pages)

@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import gateway
 from dashboard.forms import render_pause_form
 from pipelines.backend import BackendStartError, BackendStatus
+from pipelines.catalog import AUDIT_ARTIFACT_KEY
 from pipelines.core.schema_input import InputInvalid
 
 STATUS_BADGES = {
@@ -40,6 +41,7 @@ def backend_status() -> BackendStatus | None:
 
 def backend_sidebar() -> None:
     with st.sidebar:
+        st.text_input("Analyst name", key="analyst", placeholder="Recorded with every answer you give")
         st.subheader("Backend")
         status = backend_status()
         if status is None:
@@ -52,10 +54,41 @@ def backend_sidebar() -> None:
         st.link_button("Open the Prefect UI", status.ui_url, icon=":material/open_in_new:")
 
 
-def run_header(run: gateway.RunSummary) -> None:
+def run_header(run: gateway.RunSummary, show_failure: bool = True) -> None:
     st.markdown(f"**{run.flow_name}** · `{run.name}` · {STATUS_BADGES[run.status]} · [open in Prefect]({run.ui_url})")
-    if run.message and run.status in {"failed", "crashed", "cancelled"}:
+    if show_failure and run.message and run.status in {"failed", "crashed", "cancelled"}:
         st.error(run.message)
+
+
+def audit_trail(run_id: UUID) -> None:
+    """Every answered pause of a run: who, when, what."""
+    rows = [row for a in gateway.artifacts(run_id) if a.key == AUDIT_ARTIFACT_KEY for row in a.data]
+    if rows:
+        st.subheader("Audit trail")
+        st.dataframe(rows, hide_index=True, key=f"audit.{run_id}")
+
+
+def analyst_name() -> str:
+    """Who answers pauses in this session: the logged-in user where the deployment has login, else the
+    name typed in the sidebar."""
+    if getattr(st.user, "is_logged_in", False) and st.user.get("name"):
+        return str(st.user["name"])
+    return st.session_state.get("analyst", "").strip() or "anonymous analyst"
+
+
+def resume_or_explain(run_id: UUID, values: dict, pause_key: str, key: str) -> bool:
+    """Resume a paused run, showing why not when the input is invalid or the pause is over."""
+    try:
+        gateway.resume(run_id, values, pause_key=pause_key, analyst=analyst_name())
+    except InputInvalid as exc:
+        st.error(str(exc))
+        return False
+    except gateway.PauseStale as exc:
+        st.warning(f"{exc} Refresh to see where the run is now.")
+        st.button("Refresh", key=f"{key}.refresh", icon=":material/refresh:")
+        return False
+    st.success("Resumed.")
+    return True
 
 
 def pause_form(run_id: UUID, key: str) -> bool:
@@ -64,20 +97,8 @@ def pause_form(run_id: UUID, key: str) -> bool:
     if pending is None:
         st.info("This run is paused; its form is being prepared.")
         return False
-    values = render_pause_form(pending.schema, key=key, description=pending.description)
-    if values is None:
-        return False
-    try:
-        gateway.resume(run_id, values, pause_key=pending.pause_key)
-    except InputInvalid as exc:
-        st.error(str(exc))
-        return False
-    except gateway.PauseStale as exc:
-        st.warning(f"{exc} Refresh to see where the run is now.")
-        st.button("Refresh", key=f"{key}.refresh")
-        return False
-    st.success("Resumed.")
-    return True
+    values = render_pause_form(pending.schema, key=key, description=pending.description, hidden=("resumed_by",))
+    return values is not None and resume_or_explain(run_id, values, pending.pause_key, key)
 
 
 def recent_logs(run_id: UUID, limit: int = 30) -> None:
@@ -86,15 +107,22 @@ def recent_logs(run_id: UUID, limit: int = 30) -> None:
         st.code("\n".join(f"{line.timestamp:%H:%M:%S} {line.message}" for line in lines) or "No logs yet.")
 
 
-def live_until_settled(run_id: UUID, status: str) -> None:
-    """Refresh a scheduled or running run every second; rerun the page once its status changes."""
+def _progress_signature(run_id: UUID) -> tuple:
+    run = gateway.run(run_id)
+    children = tuple(child.status for child in gateway.child_runs(run_id))
+    return run.status, len(gateway.artifacts(run_id)), children
+
+
+def live_until_settled(run_id: UUID, label: str = "Run is running…") -> None:
+    """Refresh a scheduled or running run every second; rerun the page once it changes (its status, its
+    artifacts or its subflows), so results show as soon as they exist."""
+    seen = _progress_signature(run_id)
 
     @st.fragment(run_every=1.0)
     def _watch() -> None:
-        current = gateway.run(run_id)
-        if current.status != status:
+        if _progress_signature(run_id) != seen:
             st.rerun()
-        st.status(f"Run is {current.state_name.lower()}…", state="running")
+        st.status(label, state="running")
 
     _watch()
 

@@ -19,6 +19,7 @@ from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
     FlowFilter,
     FlowFilterName,
     FlowRunFilter,
@@ -30,7 +31,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
-from prefect.client.schemas.sorting import FlowRunSort, LogSort
+from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort, LogSort
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
@@ -99,6 +100,7 @@ class ArtifactView:
     description: str
     data: Any
     created: datetime | None
+    flow_run_id: UUID | None
 
 
 def api_url() -> str:
@@ -206,8 +208,12 @@ def pending_input(run_id: UUID) -> PendingInput | None:
         return PendingInput(run_id, str(state.state_details.pause_key), description, schema)
 
 
-def resume(run_id: UUID, values: dict[str, Any], pause_key: str | None = None) -> dict[str, Any]:
+def resume(
+    run_id: UUID, values: dict[str, Any], pause_key: str | None = None, analyst: str | None = None
+) -> dict[str, Any]:
     """Validate `values` against the pause's schema and resume the run with them.
+
+    `analyst` fills the audit field `resumed_by` when the pause has one and the values leave it empty.
 
     Raises:
         InputInvalid: the values do not fit the schema; the run stays paused.
@@ -216,6 +222,9 @@ def resume(run_id: UUID, values: dict[str, Any], pause_key: str | None = None) -
     pending = pending_input(run_id)
     if pending is None or (pause_key is not None and pending.pause_key != pause_key):
         raise PauseStale("This run is no longer waiting for this input: it was resumed elsewhere or ended.")
+    values = dict(values)
+    if analyst and "resumed_by" in pending.schema.get("properties", {}) and not values.get("resumed_by"):
+        values["resumed_by"] = analyst
     clean = coerce_and_validate(pending.schema, values)
     with _client() as client:
         outcome = client.resume_flow_run(run_id, run_input=clean)
@@ -249,7 +258,30 @@ def _artifact_view(artifact: Any) -> ArtifactView:
     data = artifact.data
     if artifact.type == "table" and isinstance(data, str):
         data = json.loads(data)
-    return ArtifactView(artifact.key, artifact.type or "", artifact.description or "", data, artifact.created)
+    return ArtifactView(
+        artifact.key, artifact.type or "", artifact.description or "", data, artifact.created, artifact.flow_run_id
+    )
+
+
+def artifact_versions(key: str, limit: int = 50) -> list[ArtifactView]:
+    """Every version of a keyed artifact, newest first."""
+    with _client() as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=limit,
+        )
+    return [_artifact_view(a) for a in found]
+
+
+def parent_run(run_id: UUID) -> RunSummary | None:
+    """The run that started this one as a subflow, if any."""
+    with _client() as client:
+        flow_run = client.read_flow_run(run_id)
+        if flow_run.parent_task_run_id is None:
+            return None
+        parent_id = client.read_task_run(flow_run.parent_task_run_id).flow_run_id
+        return _summaries(client, [client.read_flow_run(parent_id)])[0] if parent_id else None
 
 
 def result(run_id: UUID) -> Any:

@@ -61,6 +61,11 @@ def backend_env(settings: Settings) -> dict[str, str]:
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_UI_API_URL=settings.embedded_api_url,
         HITL_DATA_DIR=str(settings.data_dir),
+        # A paused run keeps its process waiting for a person; Prefect's default of 5 would let five open
+        # questions block every new run.
+        PREFECT_RUNNER_PROCESS_LIMIT=str(settings.runner_process_limit),
+        # Start runs within a second of the click instead of Prefect's 10 s polling.
+        PREFECT_RUNNER_POLL_FREQUENCY="1",
     )
     return env
 

@@ -9,3 +9,13 @@ INGESTION = "create-names/ingestion"
 USERS_BLOCK_NAME = "all-users-json"
 USERS_ARTIFACT_KEY = "users-table"
 USER_SOURCE_ARTIFACT_KEY = "ingestion-source"
+FEATURE_SELECTION = "remove-features"  # a subflow of ingestion, not a deployment of its own
+APPROVAL = "create-artifact/approval"
+
+# Artifacts and blocks of feature dropping and approval.
+CLEANED_USERS_BLOCK_NAME = "cleaned-users-json"
+CLEANED_USERS_ARTIFACT_KEY = "cleaned-users-table"
+FEATURE_PROFILE_ARTIFACT_KEY = "feature-profile"
+APPROVED_TABLE_ARTIFACT_KEY = "name-table"
+APPROVAL_NOTE_ARTIFACT_KEY = "name-table-approval"
+AUDIT_ARTIFACT_KEY = "audit-trail"

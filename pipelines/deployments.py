@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from prefect.deployments.runner import RunnerDeployment
 
-from pipelines.catalog import INGESTION
+from pipelines.catalog import APPROVAL, INGESTION
+from pipelines.flows.approval import create_artifact
 from pipelines.flows.ingestion import create_names
 
 
 def project_deployments() -> list[RunnerDeployment]:
     """Every deployment the project's runner serves."""
-    return [create_names.to_deployment(name=INGESTION.split("/")[1], tags=["hitl-studio"])]
+    return [
+        create_names.to_deployment(name=INGESTION.split("/")[1], tags=["hitl-studio"]),
+        create_artifact.to_deployment(name=APPROVAL.split("/")[1], tags=["hitl-studio"]),
+    ]

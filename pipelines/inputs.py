@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import pydantic
 from prefect.input import RunInput
@@ -14,7 +14,18 @@ from pipelines.core.users import MAX_USERS
 InputT = TypeVar("InputT", bound=RunInput)
 
 
-class UserInput(RunInput):
+class AuditedInput(RunInput):
+    """Base of every pause input: who answered is recorded in the run's audit trail."""
+
+    resumed_by: str | None = Field(
+        default=None,
+        title="Your name",
+        description="Recorded in the run's audit trail. The dashboard fills it from the analyst name.",
+        max_length=200,
+    )
+
+
+class UserInput(AuditedInput):
     """How many users the ingestion flow should fetch."""
 
     number_of_users: int = Field(
@@ -41,3 +52,38 @@ def with_defaults(input_type: type[InputT], *, description: str, **defaults: Any
     model = pydantic.create_model(input_type.__name__, __base__=input_type, **fields)
     model._description = description
     return model
+
+
+def features_to_drop_input(columns: list[str], default: list[str], description: str) -> type[AuditedInput]:
+    """A pause input whose `features_to_drop` may only name the given columns, and not all of them.
+
+    The choices and the limit live in the JSON schema itself, so every form built from it (the dashboard's,
+    Prefect's own UI) offers a multiselect, and Prefect's server refuses an unknown column on resume.
+    """
+    choice = Literal[tuple(columns)]  # type: ignore[valid-type]
+    model = pydantic.create_model(
+        "FeaturesToDrop",
+        __base__=AuditedInput,
+        features_to_drop=(
+            list[choice],  # type: ignore[valid-type]
+            Field(
+                default=list(default),
+                title="Features to drop",
+                description="Columns to remove from every user record. At least one column must stay.",
+                max_length=len(columns) - 1,
+                json_schema_extra={"uniqueItems": True},
+            ),
+        ),
+    )
+    model._description = description
+    return model
+
+
+class ApprovalInput(AuditedInput):
+    """Whether to publish the cleaned users as the `name-table` artifact."""
+
+    create_artifact: bool = Field(
+        default=False,
+        title="Approve and create the artifact",
+        description="Tick to publish the table; leave unticked to reject it.",
+    )

@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -134,11 +135,51 @@ def wait_for_pending_input(run_id: object, timeout: float = 60.0) -> object:
     return pending
 
 
-@pytest.fixture
-def prefect_api(backend: object) -> Iterator[str]:
-    """Point Prefect's own client in this process at the test backend (its settings were read at import)."""
+@contextmanager
+def _prefect_api(backend: object) -> Iterator[str]:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     api_url = backend.api_url  # type: ignore[attr-defined]
     with temporary_settings(updates={PREFECT_API_URL: api_url}):
         yield api_url
+
+
+@pytest.fixture
+def prefect_api(backend: object) -> Iterator[str]:
+    """Point Prefect's own client in this process at the test backend (its settings were read at import)."""
+    with _prefect_api(backend) as api_url:
+        yield api_url
+
+
+@pytest.fixture(scope="module")
+def prefect_api_module(backend: object) -> Iterator[str]:
+    with _prefect_api(backend) as api_url:
+        yield api_url
+
+
+def wait_for_child(parent_id: object, timeout: float = 60.0) -> object:
+    """Wait until a run has started a subflow run and return the subflow run's id."""
+    import time
+
+    from dashboard import gateway
+
+    deadline = time.monotonic() + timeout
+    while not (children := gateway.child_runs(parent_id)):  # type: ignore[arg-type]
+        if time.monotonic() > deadline:
+            pytest.fail("the run started no subflow")
+        time.sleep(0.2)
+    return children[0].id
+
+
+def wait_for_log(run_id: object, text: str, timeout: float = 20.0) -> bool:
+    """Whether a log line containing `text` reaches the API in time (run logs are shipped in batches)."""
+    import time
+
+    from dashboard import gateway
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(text in line.message for line in gateway.logs(run_id, limit=200)):
+            return True
+        time.sleep(0.5)
+    return False

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     pause_timeout_seconds: int = Field(default=8 * 3600, ge=10)
     # Prefect polls a paused run every 10 s by default; a person clicking "Resume" should not wait that long.
     pause_poll_seconds: float = Field(default=0.25, gt=0, le=10)
+    runner_process_limit: int = Field(default=25, ge=1, description="Flow runs the runner executes at once.")
     backend_start_timeout_seconds: float = Field(default=90.0, gt=0)
 
     @property

@@ -1,4 +1,4 @@
-"""Ingestion ("Create Names" in seed 000): ask how many users, fetch them, persist them."""
+"""Ingestion ("Create Names" in seed 000): ask how many users, fetch them, persist them, pick features."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.flow_runs import pause_flow_run
 
 from pipelines.blocks import JSON
 from pipelines.catalog import USER_SOURCE_ARTIFACT_KEY, USERS_ARTIFACT_KEY, USERS_BLOCK_NAME
 from pipelines.core.settings import get_settings
 from pipelines.core.users import UserBatch, fetch_random_users, flatten_users, load_users
+from pipelines.flows.common import ask, table_rows
+from pipelines.flows.features import remove_features
 from pipelines.inputs import UserInput, with_defaults
 
 USER_COUNT_DESCRIPTION = """\
@@ -19,7 +20,7 @@ USER_COUNT_DESCRIPTION = """\
 
 The flow fetches user records from the [randomuser.me](https://randomuser.me) API in as few requests as it
 allows (5,000 users per request). If the API cannot be reached it generates the same number of users with
-Faker, in the same schema, and says so in the result.
+Faker, in the same schema, and says so in the result. Next, it asks which columns to drop.
 """
 
 
@@ -36,23 +37,22 @@ def fetch_users(number_of_users: int) -> list[dict[str, Any]]:
 def save_users(batch: UserBatch) -> None:
     """Persist the users in the `all-users-json` block and publish them as a table artifact."""
     JSON(value=batch.users).save(USERS_BLOCK_NAME, overwrite=True)
-    frame = flatten_users(batch.users)
-    table = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
     create_table_artifact(
-        key=USERS_ARTIFACT_KEY, table=table, description=f"{len(batch.users)} users. {batch.note}"
+        key=USERS_ARTIFACT_KEY,
+        table=table_rows(flatten_users(batch.users)),
+        description=f"{len(batch.users)} users. {batch.note}",
+    )
+    create_markdown_artifact(
+        key=USER_SOURCE_ARTIFACT_KEY, markdown=f"**{len(batch.users)} users.** {batch.note}", description=batch.source
     )
 
 
 @flow(name="create-names", persist_result=True)
-def create_names() -> dict[str, Any]:
-    """Pause for a user count, fetch that many users (Faker if the API is down), persist and return them."""
+def create_names(select_features: bool = True) -> dict[str, Any]:
+    """Pause for a user count, fetch that many users (Faker if the API is down), persist them, then run
+    the feature-dropping subflow on them."""
     logger = get_run_logger()
-    settings = get_settings()
-    answer = pause_flow_run(
-        wait_for_input=with_defaults(UserInput, description=USER_COUNT_DESCRIPTION, number_of_users=2),
-        timeout=settings.pause_timeout_seconds,
-        poll_interval=settings.pause_poll_seconds,
-    )
+    answer, _ = ask(with_defaults(UserInput, description=USER_COUNT_DESCRIPTION, number_of_users=2), "user count")
     logger.info("Fetching %d users.", answer.number_of_users)
     batch = load_users(
         answer.number_of_users,
@@ -61,7 +61,7 @@ def create_names() -> dict[str, Any]:
     )
     save_users(batch)
     logger.info("Saved %d users from %s. %s", len(batch.users), batch.source, batch.note)
-    create_markdown_artifact(
-        key=USER_SOURCE_ARTIFACT_KEY, markdown=f"**{len(batch.users)} users.** {batch.note}", description=batch.source
-    )
-    return {"source": batch.source, "note": batch.note, "users": batch.users}
+    outcome: dict[str, Any] = {"source": batch.source, "note": batch.note, "users": batch.users}
+    if select_features:
+        outcome["cleaned_users"] = remove_features()
+    return outcome

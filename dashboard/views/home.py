@@ -21,9 +21,9 @@ you** for a decision; the run waits in Prefect until you answer, here or in Pref
 )
 
 waiting = gateway.waiting_count()
-st.metric("Runs waiting for your input", waiting, key="home.waiting")
+st.metric("Runs waiting for your input", waiting)
 if waiting:
-    st.page_link("pages/inbox.py", label="Answer them in the inbox", icon=":material/inbox:")
+    st.page_link("views/inbox.py", label="Answer them in the inbox", icon=":material/inbox:")
 
 st.subheader("Recent runs")
 runs_table(gateway.recent_runs(limit=10), key="home.runs")

@@ -1,0 +1,83 @@
+"""Render a pause's JSON schema as a Streamlit form and return validated values on submit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from typing import Any
+
+import streamlit as st
+
+from pipelines.core.schema_input import FieldSpec, InputInvalid, coerce_and_validate, resolve_field_specs
+
+_NONE = "—"
+
+
+def _help(spec: FieldSpec) -> str | None:
+    bounds = []
+    if spec.minimum is not None:
+        bounds.append(f"at least {spec.minimum:g}")
+    if spec.maximum is not None:
+        bounds.append(f"at most {spec.maximum:g}")
+    if spec.max_items is not None:
+        bounds.append(f"at most {spec.max_items} choices")
+    text = " ".join(filter(None, [spec.description, f"({', '.join(bounds)})" if bounds else ""]))
+    return text or None
+
+
+def _widget(spec: FieldSpec, key: str) -> Any:
+    """One input widget for a field. Bounds are not passed to number inputs on purpose: a widget clamps
+    silently, while validation tells the person what was wrong."""
+    label, help_text, default = spec.title, _help(spec), spec.default
+    if spec.kind in ("integer", "number"):
+        whole = spec.kind == "integer"
+        value = default if isinstance(default, (int, float)) else None
+        return st.number_input(label, value=value, step=1 if whole else None, format="%d" if whole else None,
+                               key=key, help=help_text)
+    if spec.kind == "boolean":
+        return st.checkbox(label, value=bool(default), key=key, help=help_text)
+    if spec.kind == "choice":
+        options = ([_NONE] if spec.nullable else []) + list(spec.choices or ())
+        index = options.index(default) if default in options else 0
+        picked = st.selectbox(label, options, index=index, key=key, help=help_text)
+        return None if picked == _NONE else picked
+    if spec.kind == "multi_choice":
+        return st.multiselect(label, list(spec.choices or ()), default=default or [], key=key, help=help_text)
+    if spec.kind == "string_list":
+        return st.text_area(label, value="\n".join(default or []), key=key, help=f"One per line. {help_text or ''}")
+    if spec.kind == "json":
+        text = st.text_area(label, value=json.dumps(default, indent=2) if spec.has_default else "", key=key,
+                            help=f"JSON. {help_text or ''}")
+        try:
+            return json.loads(text) if text.strip() else None
+        except json.JSONDecodeError:
+            return text  # validation reports it against the schema's type
+    return st.text_input(label, value=default or "", key=key, help=help_text)
+
+
+def render_pause_form(
+    schema: dict[str, Any],
+    *,
+    key: str,
+    description: str | None = None,
+    submit_label: str = "Resume run",
+    hidden: Collection[str] = (),
+) -> dict[str, Any] | None:
+    """Show the description and a form for `schema`; return validated values when submitted, else None.
+
+    Fields named in `hidden` are left out of the form (the caller fills them, e.g. the analyst's name).
+    Invalid input shows every problem in one error and returns None, so the caller does not resume.
+    """
+    if description:
+        st.markdown(description)
+    specs = [spec for spec in resolve_field_specs(schema) if spec.name not in hidden]
+    with st.form(key=key):
+        values = {spec.name: _widget(spec, f"{key}.{spec.name}") for spec in specs}
+        submitted = st.form_submit_button(submit_label, type="primary")
+    if not submitted:
+        return None
+    try:
+        return coerce_and_validate(schema, values)
+    except InputInvalid as exc:
+        st.error("\n".join(f"- {error.message}" for error in exc.errors))
+        return None

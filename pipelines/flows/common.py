@@ -1,0 +1,46 @@
+"""Tasks and helpers every interactive flow shares: pausing with the project's settings, auditing answers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.flow_runs import pause_flow_run
+
+from pipelines.catalog import AUDIT_ARTIFACT_KEY
+from pipelines.core.audit import Decision, decision_from_answer
+from pipelines.core.settings import get_settings
+from pipelines.inputs import AuditedInput
+
+InputT = TypeVar("InputT", bound=AuditedInput)
+
+
+def ask(input_type: type[InputT], step: str) -> tuple[InputT, Decision]:
+    """Pause the current flow run for `input_type`, then record who answered, when and what."""
+    settings = get_settings()
+    answer = pause_flow_run(
+        wait_for_input=input_type,
+        timeout=settings.pause_timeout_seconds,
+        poll_interval=settings.pause_poll_seconds,  # type: ignore[arg-type]  # Prefect sleeps a float fine
+    )
+    decision = decision_from_answer(step, answer.model_dump(), datetime.now(timezone.utc))
+    record_decision(decision)
+    return answer, decision
+
+
+@task
+def record_decision(decision: Decision) -> None:
+    """Save a human decision with the run, as a table artifact Prefect's UI shows too."""
+    get_run_logger().info("%s answered by %s: %s", decision.step, decision.resumed_by, decision.as_row()["input"])
+    create_table_artifact(
+        key=AUDIT_ARTIFACT_KEY, table=[decision.as_row()], description=f"Audit trail: {decision.step}"
+    )
+
+
+def table_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows for a table artifact: JSON-ready values, missing ones as null."""
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")

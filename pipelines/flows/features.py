@@ -1,0 +1,56 @@
+"""Feature dropping ("User Input Remove Features" in seed 000): the analyst picks which columns to drop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_table_artifact
+
+from pipelines.blocks import JSON
+from pipelines.catalog import (
+    CLEANED_USERS_ARTIFACT_KEY,
+    CLEANED_USERS_BLOCK_NAME,
+    FEATURE_PROFILE_ARTIFACT_KEY,
+    FEATURE_SELECTION,
+    USERS_BLOCK_NAME,
+)
+from pipelines.core.features import available_columns, default_drop, drop_features, profile_columns
+from pipelines.core.users import flatten_users
+from pipelines.flows.common import ask, table_rows
+from pipelines.inputs import features_to_drop_input
+
+FEATURES_DESCRIPTION = """\
+### Which columns should be dropped?
+
+{users} users with {columns} columns. The default is seed 000's list of identifying and contact fields that
+are present. At least one column must stay. Each column's type, an example and its missing share:
+
+{profile}
+"""
+
+
+@flow(name=FEATURE_SELECTION, persist_result=True)
+def remove_features(source_block: str = USERS_BLOCK_NAME) -> list[dict[str, Any]]:
+    """Show the columns of the stored users, pause for the ones to drop, and store the cleaned users."""
+    logger = get_run_logger()
+    users = JSON.load(source_block).value
+    columns = available_columns(users)
+    profile = profile_columns(users)
+    create_table_artifact(key=FEATURE_PROFILE_ARTIFACT_KEY, table=table_rows(profile), description="Columns")
+    profile_lines = "\n".join(
+        f"- `{row.column}` ({row.type}), e.g. {row.example}, missing {row.null_share:.0%}"
+        for row in profile.itertuples()
+    )
+    description = FEATURES_DESCRIPTION.format(users=len(users), columns=len(columns), profile=profile_lines)
+    answer, decision = ask(features_to_drop_input(columns, default_drop(columns), description), "features to drop")
+    cleaned = drop_features(users, answer.features_to_drop)
+    JSON(value=cleaned).save(CLEANED_USERS_BLOCK_NAME, overwrite=True)
+    kept = available_columns(cleaned)
+    create_table_artifact(
+        key=CLEANED_USERS_ARTIFACT_KEY,
+        table=table_rows(flatten_users(cleaned)),
+        description=f"Dropped {', '.join(answer.features_to_drop) or 'nothing'}; kept {', '.join(kept)}.",
+    )
+    logger.info("Dropped %s; kept %s (chosen by %s).", answer.features_to_drop, kept, decision.resumed_by)
+    return cleaned

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipelines.core.features import (
+    FeatureSelectionInvalid,
+    available_columns,
+    default_drop,
+    drop_features,
+    markdown_table,
+    preview_drop,
+    profile_columns,
+)
+
+USERS = [
+    {"name": {"first": "Ada", "last": "Byron"}, "email": "ada@example.com", "nat": "GB", "phone": None},
+    {"name": {"first": "Alan", "last": "Turing"}, "email": "alan@example.com", "nat": "GB", "phone": "0123"},
+]
+
+
+def test_columns_in_first_seen_order_and_seed_defaults_present_only() -> None:
+    assert available_columns(USERS) == ["name", "email", "nat", "phone"]
+    assert default_drop(["name", "email", "nat"]) == ["email", "nat"]
+
+
+def test_profile_gives_type_example_and_null_share() -> None:
+    profile = profile_columns(USERS).set_index("column")
+    assert profile.loc["name", "type"] == "object (first, last)"
+    assert profile.loc["email", "example"] == "ada@example.com"
+    assert profile.loc["phone", "null_share"] == 0.5 and profile.loc["phone", "example"] == "0123"
+
+
+def test_drop_keeps_names_and_nested_structure() -> None:
+    assert drop_features(USERS, ["email", "phone"]) == [
+        {"name": {"first": "Ada", "last": "Byron"}, "nat": "GB"},
+        {"name": {"first": "Alan", "last": "Turing"}, "nat": "GB"},
+    ]
+    assert drop_features(USERS, []) == USERS
+
+
+def test_unknown_columns_are_refused_with_the_valid_ones() -> None:
+    with pytest.raises(FeatureSelectionInvalid, match=r"Unknown column\(s\): 'mail'. Valid columns: name, email"):
+        drop_features(USERS, ["mail"])
+
+
+def test_dropping_every_column_is_refused() -> None:
+    with pytest.raises(FeatureSelectionInvalid, match="keep at least one column"):
+        drop_features(USERS, ["name", "email", "nat", "phone"])
+
+
+def test_preview_drop_removes_flattened_children() -> None:
+    flat = pd.json_normalize(USERS)
+    assert list(preview_drop(flat, ["name"]).columns) == ["email", "nat", "phone"]
+
+
+def test_markdown_table_is_short_and_escapes_pipes() -> None:
+    frame = pd.DataFrame({"a": ["x|y"] * 10, "b": range(10)})
+    table = markdown_table(frame, max_rows=3)
+    assert table.splitlines()[:3] == ["| a | b |", "| --- | --- |", "| x/y | 0 |"]
+    assert len(table.splitlines()) == 5
