@@ -107,20 +107,21 @@ def recent_logs(run_id: UUID, limit: int = 30) -> None:
         st.code("\n".join(f"{line.timestamp:%H:%M:%S} {line.message}" for line in lines) or "No logs yet.")
 
 
-def _progress_signature(run_id: UUID) -> tuple:
-    run = gateway.run(run_id)
+def _progress_signature(run_id: UUID, status: str | None = None) -> tuple:
+    status = status or gateway.run(run_id).status
     children = tuple(child.status for child in gateway.child_runs(run_id))
-    return run.status, len(gateway.artifacts(run_id)), children
+    return status, len(gateway.artifacts(run_id)), children
 
 
-def live_until_settled(run_id: UUID, label: str = "Run is running…") -> None:
+def live_until_settled(run: gateway.RunSummary, label: str = "Run is running…") -> None:
     """Refresh a scheduled or running run every second; rerun the page once it changes (its status, its
     artifacts or its subflows), so results show as soon as they exist."""
-    seen = _progress_signature(run_id)
+    # Compared with the status the page was drawn with, so a change during this run is not missed.
+    seen = _progress_signature(run.id, run.status)
 
     @st.fragment(run_every=1.0)
     def _watch() -> None:
-        if _progress_signature(run_id) != seen:
+        if _progress_signature(run.id) != seen:
             st.rerun()
         st.status(label, state="running")
 

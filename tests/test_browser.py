@@ -15,7 +15,7 @@ import pytest
 
 from dashboard import gateway
 from pipelines.catalog import INGESTION
-from tests.conftest import free_port, wait_for_pending_input, wait_for_status
+from tests.conftest import free_port, wait_for_child, wait_for_pending_input, wait_for_status
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without these, Chromium keeps calling home and its connections are refused on this closed network.
@@ -117,3 +117,22 @@ def test_paused_run_survives_an_app_restart_and_resumes_from_the_inbox(served_ap
     box.get_by_label("Number of users", exact=True).fill("2")
     box.get_by_role("button", name="Resume run").click()
     assert wait_for_status(run_id, {"completed"}, timeout=90).status == "completed"
+
+
+def test_features_preview_then_approve_shows_the_artifact(served_app: ServedApp, page) -> None:
+    parent = gateway.start_run(INGESTION)
+    wait_for_pending_input(parent)
+    gateway.resume(parent, {"number_of_users": 3})
+    wait_for_pending_input(wait_for_child(parent))
+
+    page.goto(f"{served_app.url}/features")
+    page.get_by_text("Preview:").first.wait_for()
+    page.get_by_role("button", name="Drop these columns and resume").click()
+    page.get_by_text("Dropped email, login").first.wait_for(timeout=90_000)
+    assert wait_for_status(parent, {"completed"}).status == "completed"
+
+    page.goto(f"{served_app.url}/approval")
+    page.get_by_role("button", name="Start an approval run").click()
+    page.get_by_role("button", name="Approve and publish").click(timeout=90_000)
+    page.get_by_text("Approved and published as").wait_for(timeout=90_000)
+    page.get_by_text("name-table versions").wait_for()

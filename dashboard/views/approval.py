@@ -24,7 +24,7 @@ if run_id is not None:
     run = gateway.run(run_id)
     run_header(run, show_failure=False)
     if run.status in {"scheduled", "running"}:
-        live_until_settled(run_id)
+        live_until_settled(run)
     elif run.status == "paused" and (pending := gateway.pending_input(run_id)) is not None:
         st.markdown(pending.description)
         approve, reject = st.columns(2)

@@ -6,7 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.components import analyst_name, live_until_settled, recent_logs, resume_or_explain, run_header
+from dashboard.components import (
+    analyst_name,
+    audit_trail,
+    live_until_settled,
+    recent_logs,
+    resume_or_explain,
+    run_header,
+)
 from pipelines.catalog import (
     CLEANED_USERS_ARTIFACT_KEY,
     FEATURE_PROFILE_ARTIFACT_KEY,
@@ -32,7 +39,7 @@ run_header(run)
 artifacts = {a.key: a for a in gateway.artifacts(run.id)}
 
 if run.status in {"scheduled", "running"}:
-    live_until_settled(run.id)
+    live_until_settled(run)
 elif run.status == "paused" and (pending := gateway.pending_input(run.id)) is not None:
     field = pending.schema["properties"]["features_to_drop"]
     choices = field["items"]["enum"]
@@ -55,4 +62,5 @@ elif run.status == "completed" and CLEANED_USERS_ARTIFACT_KEY in artifacts:
     st.success(cleaned.description)
     st.dataframe(pd.DataFrame(cleaned.data), hide_index=True, key="features.cleaned")
 st.caption(f"Answers are recorded as **{analyst_name()}**.")
+audit_trail(run.id)
 recent_logs(run.id)

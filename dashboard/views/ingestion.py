@@ -33,9 +33,9 @@ elif run.status in {"scheduled", "running"}:
     if any(child.status == "paused" for child in gateway.child_runs(run_id)):
         st.info("The users are in. The run now waits for you to choose the columns to drop.")
         st.page_link("views/features.py", label="Choose features to drop", icon=":material/filter_alt:")
-        live_until_settled(run_id, "Waiting for the feature choice…")
+        live_until_settled(run, "Waiting for the feature choice…")
     else:
-        live_until_settled(run_id)
+        live_until_settled(run)
 
 if (source := by_key.get(USER_SOURCE_ARTIFACT_KEY)) is not None:
     (st.warning if source.description == "faker" else st.success)(source.data)

@@ -72,3 +72,58 @@ def test_inbox_lists_a_paused_run_with_its_form() -> None:
 def _submit(app: AppTest) -> None:
     submit = next(b for b in app.button if b.label == "Resume run")
     submit.click().run()
+
+
+def _ingest_until_feature_pause(count: int) -> tuple[object, object]:
+    parent = gateway.start_run(INGESTION)
+    wait_for_pending_input(parent)
+    gateway.resume(parent, {"number_of_users": count})
+    child = wait_for_child(parent)
+    wait_for_pending_input(child)
+    return parent, child
+
+
+def _preview_columns(app: AppTest) -> list[str]:
+    return [list(frame.value.columns) for frame in app.dataframe if "email" in frame.value.columns
+            or "gender" in frame.value.columns][-1]
+
+
+def test_feature_page_preview_follows_the_multiselect_then_resumes() -> None:
+    parent, child = _ingest_until_feature_pause(3)
+    app = _app("views/features.py")
+    app.session_state["analyst"] = "Robin"
+    app.run()
+    select = app.multiselect(key=f"features.{child}.drop")
+    assert "email" in select.value  # the seed's defaults
+    select.set_value(["name"]).run()
+    preview = _preview_columns(app)
+    assert "email" in preview and not any(column.startswith("name.") for column in preview)
+    app.multiselect(key=f"features.{child}.drop").set_value(["name", "email"]).run()
+    assert "email" not in _preview_columns(app)
+
+    app.button(key="features.resume").click().run()
+    assert wait_for_status(parent, {"completed"}).status == "completed"
+    app.run()
+    assert not app.exception
+    audit = next(frame.value for frame in app.dataframe if "resumed_by" in frame.value.columns)
+    assert list(audit["resumed_by"]) == ["Robin"]
+
+
+def test_approval_page_approves_rejects_and_renders_versions() -> None:
+    parent, child = _ingest_until_feature_pause(2)
+    gateway.resume(child, {"features_to_drop": ["login"]})
+    wait_for_status(parent, {"completed"})
+
+    app = _app("views/approval.py")
+    app.run()
+    for decision in ("approval.approve", "approval.reject"):
+        app.button(key="approval.start").click().run()
+        wait_for_pending_input(app.session_state["approval.run_id"])
+        app.run()
+        app.button(key=decision).click().run()
+        wait_for_status(app.session_state["approval.run_id"], {"completed", "cancelled"})
+    app.run()
+    assert not app.exception
+    assert any("Rejected. Not approved by anonymous analyst." in w.value for w in app.warning)
+    versions = next(frame.value for frame in app.dataframe if "version" in frame.value.columns)
+    assert len(versions) >= 1 and versions["rows"].iloc[0] == 2
