@@ -32,7 +32,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort, LogSort
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
 from pipelines.backend import BackendStatus, ensure_backend
@@ -197,15 +197,23 @@ def pending_input(run_id: UUID) -> PendingInput | None:
         if state is None or not state.is_paused() or not state.state_details.run_input_keyset:
             return None
         keyset = state.state_details.run_input_keyset
-        try:
-            schema = json.loads(client.read_flow_run_input(run_id, keyset["schema"]))
-        except ObjectNotFound:
+        schema = _read_input(client, run_id, keyset["schema"])
+        if schema is None:
             return None  # paused a moment ago; the flow has not saved its schema yet
-        try:
-            description = json.loads(client.read_flow_run_input(run_id, keyset["description"]))
-        except ObjectNotFound:
-            description = ""
+        description = _read_input(client, run_id, keyset["description"]) or ""
         return PendingInput(run_id, str(state.state_details.pause_key), description, schema)
+
+
+def _read_input(client: SyncPrefectClient, run_id: UUID, key: str) -> Any:
+    """A flow run input's JSON value, or None when it does not exist (yet)."""
+    try:
+        return json.loads(client.read_flow_run_input(run_id, key))
+    except ObjectNotFound:
+        return None
+    except PrefectHTTPStatusError as exc:
+        if exc.response.status_code == 404:
+            return None
+        raise
 
 
 def resume(
