@@ -17,6 +17,7 @@ pages = {
         st.Page("views/ingestion.py", title="Ingestion", icon=":material/group_add:"),
         st.Page("views/features.py", title="Feature dropping", icon=":material/filter_alt:"),
         st.Page("views/approval.py", title="Artifact approval", icon=":material/verified:"),
+        st.Page("views/insights.py", title="Marvin insights", icon=":material/psychology:"),
     ],
 }
 navigation = st.navigation(pages)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
+from prefect.blocks.system import Secret
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import (
     ArtifactFilter,
@@ -36,6 +37,7 @@ from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
 from pipelines.backend import BackendStatus, ensure_backend
+from pipelines.blocks import JSON
 from pipelines.core.schema_input import coerce_and_validate
 from pipelines.core.settings import get_settings
 
@@ -311,3 +313,30 @@ def waiting_count() -> int:
         )
     return len(paused)
 
+
+
+def secret_stored(name: str) -> bool:
+    """Whether a Secret block exists (its value is never read here)."""
+    with _client() as client:
+        try:
+            client.read_block_document_by_name(name=name, block_type_slug="secret", include_secrets=False)
+        except ObjectNotFound:
+            return False
+    return True
+
+
+def store_secret(name: str, value: str) -> None:
+    """Create or replace a Secret block; the value is written once and never returned."""
+    if not value.strip():
+        raise ValueError("The key is empty.")
+    with _client():  # points Block.save at the dashboard's Prefect API
+        Secret(value=value.strip()).save(name, overwrite=True)
+
+
+def json_block(name: str) -> Any:
+    """The value of one of the project's JSON blocks, or None when it does not exist."""
+    with _client():
+        try:
+            return JSON.load(name).value
+        except ValueError:  # Prefect's answer for a missing block
+            return None

@@ -61,6 +61,7 @@ def backend_env(settings: Settings) -> dict[str, str]:
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_UI_API_URL=settings.embedded_api_url,
         HITL_DATA_DIR=str(settings.data_dir),
+        MARVIN_HOME_PATH=str(settings.data_dir / "marvin"),
         # A paused run keeps its process waiting for a person; Prefect's default of 5 would let five open
         # questions block every new run.
         PREFECT_RUNNER_PROCESS_LIMIT=str(settings.runner_process_limit),

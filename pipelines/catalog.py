@@ -11,6 +11,7 @@ USERS_ARTIFACT_KEY = "users-table"
 USER_SOURCE_ARTIFACT_KEY = "ingestion-source"
 FEATURE_SELECTION = "remove-features"  # a subflow of ingestion, not a deployment of its own
 APPROVAL = "create-artifact/approval"
+INSIGHTS = "extract-user-insights/insights"
 
 # Artifacts and blocks of feature dropping and approval.
 CLEANED_USERS_BLOCK_NAME = "cleaned-users-json"
@@ -19,3 +20,7 @@ FEATURE_PROFILE_ARTIFACT_KEY = "feature-profile"
 APPROVED_TABLE_ARTIFACT_KEY = "name-table"
 APPROVAL_NOTE_ARTIFACT_KEY = "name-table-approval"
 AUDIT_ARTIFACT_KEY = "audit-trail"
+
+# Artifacts of the insights flow.
+INSIGHT_ARTIFACT_KEY = "user-insights"
+INSIGHT_TABLE_ARTIFACT_KEY = "user-insights-table"

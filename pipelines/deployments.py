@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from prefect.deployments.runner import RunnerDeployment
 
-from pipelines.catalog import APPROVAL, INGESTION
+from pipelines.catalog import APPROVAL, INGESTION, INSIGHTS
 from pipelines.flows.approval import create_artifact
 from pipelines.flows.ingestion import create_names
+from pipelines.flows.insights import extract_user_insights
 
 
 def project_deployments() -> list[RunnerDeployment]:
@@ -14,4 +15,5 @@ def project_deployments() -> list[RunnerDeployment]:
     return [
         create_names.to_deployment(name=INGESTION.split("/")[1], tags=["hitl-studio"]),
         create_artifact.to_deployment(name=APPROVAL.split("/")[1], tags=["hitl-studio"]),
+        extract_user_insights.to_deployment(name=INSIGHTS.split("/")[1], tags=["hitl-studio"]),
     ]

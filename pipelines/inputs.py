@@ -87,3 +87,15 @@ class ApprovalInput(AuditedInput):
         title="Approve and create the artifact",
         description="Tick to publish the table; leave unticked to reject it.",
     )
+
+
+class InsightInput(AuditedInput):
+    """What the analyst wants to know about the users."""
+
+    input_instructions: str = Field(
+        default="Group by location and count the number of users in each location.",
+        title="Instruction",
+        description="What should the model find in the users? Group-bys, counts and top-N also get a table.",
+        min_length=3,
+        max_length=2000,
+    )

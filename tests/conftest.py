@@ -94,6 +94,8 @@ def backend(tmp_path_factory: pytest.TempPathFactory, fake_randomuser: FakeRando
         HITL_SERVER_PORT=str(free_port()),
         HITL_RANDOMUSER_URL=fake_randomuser.url,
         HITL_RANDOMUSER_TIMEOUT_SECONDS="5",
+        HITL_LLM_TIMEOUT_SECONDS="2",
+        HITL_LLM_RETRY_DELAYS_SECONDS="[0.2, 0.2]",
     )
     get_settings.cache_clear()
     status = ensure_backend()
@@ -183,3 +185,22 @@ def wait_for_log(run_id: object, text: str, timeout: float = 20.0) -> bool:
             return True
         time.sleep(0.5)
     return False
+
+
+@pytest.fixture(scope="session")
+def fake_llm_server() -> Iterator[object]:
+    from tests.fake_llm import start_fake_llm
+
+    fake, server = start_fake_llm(free_port())
+    yield fake
+    server.shutdown()
+
+
+@pytest.fixture
+def fake_llm(fake_llm_server: object) -> Iterator[object]:
+    """The fake OpenAI-compatible server, answering normally and with an empty request log."""
+    fake_llm_server.mode = "ok"  # type: ignore[attr-defined]
+    fake_llm_server.requests.clear()  # type: ignore[attr-defined]
+    fake_llm_server.auth_headers.clear()  # type: ignore[attr-defined]
+    yield fake_llm_server
+    fake_llm_server.mode = "ok"  # type: ignore[attr-defined]

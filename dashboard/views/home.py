@@ -18,6 +18,7 @@ you** for a decision; the run waits in Prefect until you answer, here or in Pref
 | **Inbox** | Every run, newest first. Runs waiting for input show their form so you can answer them from one place. |
 | **Ingestion** | Fetches user records from randomuser.me (offline: Faker users of the same schema, clearly marked). The run asks how many. |
 | **Feature dropping** | The ingestion run's subflow asks which columns to drop; you see each column and a live preview first. |
+| **Marvin insights** | Ask an LLM (any provider) about the users; computed counts beside the answer. |
 | **Artifact approval** | A run asks you to approve the cleaned users; approved tables become the `name-table` artifact, with history and diffs. |
 """
 )

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     pause_timeout_seconds: int = Field(default=8 * 3600, ge=10)
     # Prefect polls a paused run every 10 s by default; a person clicking "Resume" should not wait that long.
     pause_poll_seconds: float = Field(default=0.25, gt=0, le=10)
+    llm_model: str = Field(default="openai:gpt-4o-mini", description="pydantic-ai model string, provider:model.")
+    llm_base_url: str | None = Field(default=None, description="OpenAI-compatible server, e.g. Ollama's /v1.")
+    llm_secret_block: str = "openai-creds-interactive-workflows"
+    llm_timeout_seconds: float = Field(default=60.0, gt=0)
+    llm_retry_delays_seconds: list[float] = Field(default=[2.0, 5.0, 15.0], description="Backoff, one per retry.")
     runner_process_limit: int = Field(default=25, ge=1, description="Flow runs the runner executes at once.")
     backend_start_timeout_seconds: float = Field(default=90.0, gt=0)
 

@@ -12,7 +12,8 @@ from pipelines.catalog import INGESTION
 from tests.conftest import wait_for_child, wait_for_pending_input, wait_for_status
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
-PAGES = ["views/home.py", "views/inbox.py", "views/ingestion.py", "views/features.py", "views/approval.py"]
+PAGES = ["views/home.py", "views/inbox.py", "views/ingestion.py", "views/features.py", "views/approval.py",
+         "views/insights.py"]
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -127,3 +128,52 @@ def test_approval_page_approves_rejects_and_renders_versions() -> None:
     assert any("Rejected. Not approved by anonymous analyst." in w.value for w in app.warning)
     versions = next(frame.value for frame in app.dataframe if "version" in frame.value.columns)
     assert len(versions) >= 1 and versions["rows"].iloc[0] == 2
+
+
+def test_insights_page_without_a_provider_explains_and_starts_nothing(monkeypatch) -> None:
+    from pipelines.core.settings import get_settings
+
+    for variable in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "HITL_LLM_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HITL_LLM_SECRET_BLOCK", "no-such-secret-block")
+    get_settings.cache_clear()
+    try:
+        app = _app("views/insights.py")
+        app.run()
+        assert not app.exception
+        assert any("No LLM provider is configured yet" in i.value for i in app.info)
+        assert app.button(key="insights.start").disabled
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+
+def test_insights_page_asks_the_provider_and_shows_answer_table_and_chart(fake_llm, prefect_api) -> None:
+    from pipelines.blocks import JSON
+    from pipelines.catalog import USERS_BLOCK_NAME
+    from pipelines.core.settings import get_settings
+    from pipelines.core.users import generate_fake_users
+
+    JSON(value=generate_fake_users(12, seed=2)).save(USERS_BLOCK_NAME, overwrite=True)
+    canary = "sk-canary-page-51c"
+    gateway.store_secret(get_settings().llm_secret_block, canary)
+    app = _app("views/insights.py")
+    app.run()
+    app.text_input(key="insights.model").set_value("openai:local-model")
+    app.text_input(key="insights.base_url").set_value(fake_llm.base_url)
+    app.button(key="insights.start").click().run()
+    run_id = app.session_state["insights.run_id"]
+    wait_for_pending_input(run_id)
+    app.run()
+    assert app.text_input(key="insights.pause.input_instructions").value.startswith("Group by location")
+    _submit(app)
+    assert wait_for_status(run_id, {"completed", "failed"}, timeout=120).status == "completed"
+    app.run()
+    assert not app.exception
+    assert any("Most users live in France" in m.value for m in app.markdown)
+    rows = next(frame.value for frame in app.dataframe if "group" in frame.value.columns)
+    assert rows.iloc[0].to_dict() == {"group": "France", "count": 3}
+    page_text = " ".join(str(getattr(e, "value", "")) for e in app.main) + " ".join(
+        str(getattr(e, "value", "")) for e in app.sidebar)
+    assert canary not in page_text
+    assert len([chart for chart in app.get("plotly_chart")]) == 4  # the answer's chart + three computed ones
