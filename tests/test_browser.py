@@ -96,7 +96,7 @@ def test_ingestion_start_form_resume_table(served_app: ServedApp, page, randomus
     _answer_user_count(page, 0)
     page.get_by_text("must be at least 1").wait_for()  # refused; the run is still paused
     _answer_user_count(page, 3)
-    page.get_by_text("Fetched from the randomuser.me API").wait_for(timeout=90_000)
+    page.get_by_text("3 users. Fetched from the randomuser.me API").first.wait_for(timeout=90_000)
     page.locator('[data-testid="stDataFrame"]').first.wait_for()
     page.get_by_text("Backend").first.wait_for()
     assert "healthy" in page.locator('[data-testid="stSidebar"]').inner_text()
@@ -136,3 +136,28 @@ def test_features_preview_then_approve_shows_the_artifact(served_app: ServedApp,
     page.get_by_role("button", name="Approve and publish").click(timeout=90_000)
     page.get_by_text("Approved and published as").wait_for(timeout=90_000)
     page.get_by_text("name-table versions").wait_for()
+
+
+@pytest.fixture
+def stored_users(prefect_api: str) -> None:
+    # Saved before the browser starts: Playwright's sync API runs an event loop that would turn Prefect's
+    # dual sync/async `save` into an unawaited coroutine.
+    from pipelines.blocks import JSON
+    from pipelines.catalog import USERS_BLOCK_NAME
+    from pipelines.core.users import generate_fake_users
+
+    JSON(value=generate_fake_users(10, seed=4)).save(USERS_BLOCK_NAME, overwrite=True)
+
+
+def test_insights_configure_ask_and_read_the_answer(served_app: ServedApp, stored_users, page, fake_llm) -> None:
+    page.goto(f"{served_app.url}/insights")
+    page.get_by_test_id("stExpander").get_by_text("LLM provider").click()
+    page.get_by_role("textbox", name="Model").fill("openai:local-model")
+    page.get_by_role("textbox", name="Model").press("Enter")
+    page.get_by_role("textbox", name="OpenAI-compatible base URL (optional)").fill(fake_llm.base_url)
+    page.get_by_role("textbox", name="OpenAI-compatible base URL (optional)").press("Enter")
+    page.get_by_role("button", name="Ask about the users").click()
+    page.get_by_role("textbox", name="Instruction").wait_for(timeout=90_000)
+    page.get_by_role("button", name="Resume run").click()
+    page.get_by_text("Most users live in France").wait_for(timeout=120_000)
+    page.get_by_text("Users by country (computed)").first.wait_for()

@@ -9,7 +9,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.components import live_until_settled, pause_form, recent_logs, run_header
+from dashboard.components import audit_trail, live_until_settled, pause_form, recent_logs, run_header
 from pipelines.catalog import INSIGHT_ARTIFACT_KEY, INSIGHT_TABLE_ARTIFACT_KEY, INSIGHTS, USERS_BLOCK_NAME
 from pipelines.core.insights import computed_insights, provider_gap
 from pipelines.core.settings import get_settings
@@ -61,6 +61,7 @@ if run_id is not None:
         rows = pd.DataFrame(table.data)
         st.dataframe(rows, hide_index=True, key="insights.rows")
         st.plotly_chart(px.bar(rows, x="group", y="count", title=table.description), key="insights.chart")
+    audit_trail(run_id)
     recent_logs(run_id)
 
 st.header("Computed from the data (no model)")
