@@ -1,0 +1,26 @@
+"""The embedded backend: reused while alive, never started when an external Prefect API is configured."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.backend import BackendStatus, ensure_backend, runner_alive
+from pipelines.core.settings import Settings, get_settings
+from tests.conftest import free_port
+
+
+def test_a_second_start_reuses_the_running_server_and_runner(backend: BackendStatus) -> None:
+    settings = get_settings()
+    pids = {role: (settings.data_dir / "backend" / f"{role}.pid").read_text() for role in ("server", "runner")}
+    again = ensure_backend()
+    assert again == backend and again.healthy and again.runner_alive and again.embedded
+    assert {role: (settings.data_dir / "backend" / f"{role}.pid").read_text() for role in pids} == pids
+
+
+def test_an_external_api_url_starts_nothing(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    external = f"http://127.0.0.1:{free_port()}/api"
+    monkeypatch.setenv("PREFECT_API_URL", external)
+    settings = Settings(data_dir=tmp_path, server_port=free_port())
+    status = ensure_backend(settings)
+    assert status == BackendStatus(external, external.removesuffix("/api"), False, None, embedded=False)
+    assert not (tmp_path / "backend").exists() and not runner_alive(settings)
