@@ -1,0 +1,177 @@
+"""Threshold maths for the autohelper: which items the model keeps, what that costs, how sure we are.
+
+Items with confidence >= threshold are accepted from the model; the rest go to people. Labelled (golden)
+predictions say how often accepted items are right. Sorted confidences and cumulative correctness are built
+once, so every query is a binary search.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+SEED_RULE_PERCENTILE = 90
+SEED_RULE_NO_MISTAKES = 0.95
+WILSON_Z = 1.959963984540054  # two-sided 95%
+MIN_GOLDEN_MISTAKES = 5
+MIN_GOLDEN_SHARE = 0.10
+
+
+class ThresholdInputInvalid(ValueError):
+    """Confidences or labels that threshold maths cannot use."""
+
+
+class ThinEvidenceWarning(UserWarning):
+    """A threshold chosen on too little labelled evidence."""
+
+
+def _check_confidences(confidences: np.ndarray, name: str) -> np.ndarray:
+    values = np.asarray(confidences, dtype=float)
+    if values.ndim != 1 or values.size == 0:
+        raise ThresholdInputInvalid(f"{name} must be a non-empty list of numbers.")
+    if np.isnan(values).any() or (values < 0).any() or (values > 1).any():
+        raise ThresholdInputInvalid(f"{name} must lie between 0 and 1.")
+    return values
+
+
+def seed_threshold(confidences: np.ndarray, correct: np.ndarray) -> float:
+    """The seed rule: the 90th percentile of confidence on golden items the model got wrong, 0.95 if none."""
+    values = _check_confidences(confidences, "Golden confidences")
+    right = np.asarray(correct, dtype=bool)
+    if right.shape != values.shape:
+        raise ThresholdInputInvalid("Golden confidences and correctness must have the same length.")
+    wrong = values[~right]
+    return float(np.percentile(wrong, SEED_RULE_PERCENTILE)) if wrong.size else SEED_RULE_NO_MISTAKES
+
+
+def wilson_interval(successes: int, trials: int, z: float = WILSON_Z) -> tuple[float, float]:
+    """The Wilson score interval of a proportion; (nan, nan) with no trials."""
+    if trials == 0:
+        return math.nan, math.nan
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class CrowdCost:
+    """What sending one item to people costs: `overlap` answers at `reward` each, plus golden overhead."""
+
+    overlap: int = 3
+    reward_per_answer: float = 0.01
+    golden_overhead: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.overlap < 1 or self.reward_per_answer < 0 or self.golden_overhead < 0:
+            raise ThresholdInputInvalid("Overlap must be at least 1; reward and golden overhead not negative.")
+
+    def for_items(self, items: int) -> float:
+        return items * self.overlap * self.reward_per_answer * (1 + self.golden_overhead)
+
+
+@dataclass(frozen=True)
+class ThresholdPoint:
+    threshold: float
+    accepted: int
+    manual: int
+    coverage: float
+    labelled_accepted: int
+    accuracy: float
+    ci_low: float
+    ci_high: float
+    expected_wrong: float
+    crowd_cost: float
+    cost_all_to_crowd: float
+    saving: float
+    saving_share: float
+
+
+class ThresholdCurve:
+    """Every threshold's counts, accuracy and cost, from predictions computed once."""
+
+    def __init__(
+        self, labelled_confidences: np.ndarray, labelled_correct: np.ndarray, task_confidences: np.ndarray,
+        cost: CrowdCost | None = None,
+    ) -> None:
+        labelled = _check_confidences(labelled_confidences, "Labelled confidences")
+        correct = np.asarray(labelled_correct, dtype=bool)
+        if correct.shape != labelled.shape:
+            raise ThresholdInputInvalid("Labelled confidences and correctness must have the same length.")
+        order = np.argsort(labelled, kind="stable")
+        self._labelled = labelled[order]
+        # right_at_or_above[i]: correct items among labelled[i:], so a query needs one subtraction.
+        self._right_at_or_above = np.concatenate([np.cumsum(correct[order][::-1])[::-1], [0]])
+        self._tasks = np.sort(_check_confidences(task_confidences, "Task confidences"))
+        self.cost = cost or CrowdCost()
+        self.golden_mistakes = int((~correct).sum())
+
+    @property
+    def n_tasks(self) -> int:
+        return int(self._tasks.size)
+
+    def at(self, threshold: float) -> ThresholdPoint:
+        """Counts, accuracy with its 95% Wilson interval, cost and saving at one threshold."""
+        first_task = int(np.searchsorted(self._tasks, threshold, side="left"))
+        accepted = self.n_tasks - first_task
+        first_labelled = int(np.searchsorted(self._labelled, threshold, side="left"))
+        labelled_accepted = self._labelled.size - first_labelled
+        right = int(self._right_at_or_above[first_labelled])
+        accuracy = right / labelled_accepted if labelled_accepted else math.nan
+        low, high = wilson_interval(right, labelled_accepted)
+        all_cost = self.cost.for_items(self.n_tasks)
+        crowd_cost = self.cost.for_items(self.n_tasks - accepted)
+        return ThresholdPoint(
+            threshold=float(threshold), accepted=accepted, manual=self.n_tasks - accepted,
+            coverage=accepted / self.n_tasks, labelled_accepted=labelled_accepted, accuracy=accuracy,
+            ci_low=low, ci_high=high,
+            expected_wrong=accepted * (1 - accuracy) if labelled_accepted else math.nan,
+            crowd_cost=crowd_cost, cost_all_to_crowd=all_cost, saving=all_cost - crowd_cost,
+            saving_share=(all_cost - crowd_cost) / all_cost if all_cost else 0.0,
+        )
+
+    def candidates(self) -> np.ndarray:
+        """Thresholds where anything changes: each distinct labelled confidence, and 1.0."""
+        return np.unique(np.concatenate([self._labelled, [1.0]]))
+
+    def for_target_accuracy(self, target: float) -> ThresholdPoint | None:
+        """The lowest threshold whose accuracy interval's lower bound meets `target`; None if none does."""
+        for threshold in self.candidates():
+            point = self.at(threshold)
+            if point.labelled_accepted and point.ci_low >= target:
+                return point
+        return None
+
+    def for_budget(self, budget: float) -> ThresholdPoint:
+        """The highest threshold (the most items to people) whose crowd cost fits the budget."""
+        if budget < 0:
+            raise ThresholdInputInvalid("The budget cannot be negative.")
+        per_item = self.cost.for_items(1)
+        affordable = self.n_tasks if per_item == 0 else min(self.n_tasks, int(budget // per_item))
+        if affordable >= self.n_tasks:
+            return self.at(float(np.nextafter(1.0, 2.0)))  # above every confidence: all to people
+        # Items strictly below tasks[affordable] number at most `affordable`; any higher threshold adds one.
+        return self.at(float(self._tasks[affordable]))
+
+    def curve(self, n_points: int = 101) -> pd.DataFrame:
+        """Points over [0, 1] (plus every candidate threshold) for accuracy–coverage and cost plots."""
+        grid = np.unique(np.concatenate([np.linspace(0, 1, n_points), self.candidates()]))
+        return pd.DataFrame([self.at(t).__dict__ for t in grid])
+
+    def warnings_for(self, point: ThresholdPoint) -> list[str]:
+        """Reasons to distrust a threshold; each is also issued as a `ThinEvidenceWarning`."""
+        reasons = []
+        if self.golden_mistakes < MIN_GOLDEN_MISTAKES:
+            reasons.append(f"Only {self.golden_mistakes} golden mistakes: the threshold rests on fewer than "
+                           f"{MIN_GOLDEN_MISTAKES}. Add golden items.")
+        if self._labelled.size < MIN_GOLDEN_SHARE * self.n_tasks:
+            reasons.append(f"Golden items are {self._labelled.size / self.n_tasks:.0%} of tasks, under "
+                           f"{MIN_GOLDEN_SHARE:.0%}.")
+        for reason in reasons:
+            warnings.warn(reason, ThinEvidenceWarning, stacklevel=2)
+        return reasons
