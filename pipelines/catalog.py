@@ -24,3 +24,6 @@ AUDIT_ARTIFACT_KEY = "audit-trail"
 # Artifacts of the insights flow.
 INSIGHT_ARTIFACT_KEY = "user-insights"
 INSIGHT_TABLE_ARTIFACT_KEY = "user-insights-table"
+AUTOHELPER = "sentiment-autohelper/autohelper"
+AUTOHELPER_SUMMARY_ARTIFACT_KEY = "autohelper-split"
+AUTOHELPER_PROGRESS_ARTIFACT_KEY = "autohelper-progress"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from prefect.deployments.runner import RunnerDeployment
 
-from pipelines.catalog import APPROVAL, INGESTION, INSIGHTS
+from pipelines.catalog import APPROVAL, AUTOHELPER, INGESTION, INSIGHTS
 from pipelines.flows.approval import create_artifact
+from pipelines.flows.autohelper import sentiment_autohelper
 from pipelines.flows.ingestion import create_names
 from pipelines.flows.insights import extract_user_insights
 
@@ -16,4 +17,5 @@ def project_deployments() -> list[RunnerDeployment]:
         create_names.to_deployment(name=INGESTION.split("/")[1], tags=["hitl-studio"]),
         create_artifact.to_deployment(name=APPROVAL.split("/")[1], tags=["hitl-studio"]),
         extract_user_insights.to_deployment(name=INSIGHTS.split("/")[1], tags=["hitl-studio"]),
+        sentiment_autohelper.to_deployment(name=AUTOHELPER.split("/")[1], tags=["hitl-studio"]),
     ]

@@ -99,3 +99,15 @@ class InsightInput(AuditedInput):
         min_length=3,
         max_length=2000,
     )
+
+
+class ThresholdInput(AuditedInput):
+    """The confidence above which the model's labels are accepted without people."""
+
+    threshold: float = Field(
+        default=0.95,
+        ge=0.0,
+        le=1.0,
+        title="Threshold",
+        description="Items with confidence at or above it are accepted from the model; the rest go to people.",
+    )

@@ -1,0 +1,129 @@
+"""Sentiment autohelper ("ML assisted pipeline" in seed 003): predict, ask for a threshold, split the work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, \
+    update_progress_artifact
+from prefect.runtime import flow_run
+
+from pipelines.catalog import AUTOHELPER_PROGRESS_ARTIFACT_KEY, AUTOHELPER_SUMMARY_ARTIFACT_KEY
+from pipelines.core.autohelper import OFFLINE_MODEL_NAME, HFSentimentModel, MiniLMSentimentModel
+from pipelines.core.autohelper_store import AutohelperStore, predictions_frame
+from pipelines.core.reviews import (
+    DEFAULT_LABEL_COLUMN,
+    DEFAULT_TEXT_COLUMN,
+    PreparedDataset,
+    load_reviews,
+    prepare_dataset,
+    sample_reviews,
+)
+from pipelines.core.settings import get_settings
+from pipelines.core.threshold import CrowdCost, ThresholdCurve, seed_threshold
+from pipelines.flows.common import ask, table_rows
+from pipelines.inputs import ThresholdInput, with_defaults
+
+SAMPLE_DATASET = "sample"
+THRESHOLD_DESCRIPTION = """\
+### Which confidence should the model's labels need to be accepted?
+
+The seed rule (90th percentile of confidence on golden items the model got wrong) gives **{seed:.3f}**.
+{golden} golden items, {mistakes} of them wrong; {tasks} task items.
+
+| threshold | accepted | manual | golden accuracy (95% interval) | crowd cost |
+| --- | --- | --- | --- | --- |
+{rows}
+"""
+
+
+@task
+def prepare(dataset: str, text_column: str, label_column: str, n_tasks: int, n_golden: int, seed: int
+            ) -> PreparedDataset:
+    """Load the reviews and split them into tasks and golden items."""
+    frame = sample_reviews() if dataset == SAMPLE_DATASET else load_reviews(dataset)
+    return prepare_dataset(frame, text_column, label_column, n_tasks=n_tasks, n_golden=n_golden, seed=seed)
+
+
+@task
+def predict(prepared: PreparedDataset, model_name: str) -> pd.DataFrame:
+    """Label golden and task items with a confidence, reporting progress to a Prefect progress artifact."""
+    progress_id = create_progress_artifact(0.0, key=AUTOHELPER_PROGRESS_ARTIFACT_KEY, description="Predicting")
+    total = len(prepared.golden) + len(prepared.tasks)
+
+    def report(offset: int) -> Any:
+        return lambda done, _: update_progress_artifact(progress_id, progress=100 * (offset + done) / total)
+
+    golden, tasks = prepared.golden, prepared.tasks
+    if model_name == OFFLINE_MODEL_NAME:
+        # Few-shot on the golden items; their confidences come from cross-validation, not from the head
+        # that saw them, so the threshold is calibrated honestly.
+        model = MiniLMSentimentModel().fit(list(golden.text), list(golden.label), list(golden.item_id))
+        golden_predictions = model.calibration_predictions()
+        update_progress_artifact(progress_id, progress=100 * len(golden) / total)
+    else:
+        model = HFSentimentModel(model_name)
+        golden_predictions = model.predict(list(golden.text), list(golden.item_id), report(0))
+    task_predictions = model.predict(list(tasks.text), list(tasks.item_id), report(len(golden)))
+    update_progress_artifact(progress_id, progress=100.0)
+    return pd.concat([predictions_frame(golden_predictions, golden, "golden"),
+                      predictions_frame(task_predictions, tasks, "task")], ignore_index=True)
+
+
+def threshold_description(curve: ThresholdCurve, seed: float, golden: pd.DataFrame) -> str:
+    rows = []
+    for threshold in sorted({0.5, 0.7, 0.8, 0.9, 0.95, 0.99, round(seed, 3)}):
+        p = curve.at(threshold)
+        rows.append(f"| {threshold:.3f} | {p.accepted} | {p.manual} | {p.accuracy:.1%} ({p.ci_low:.1%}–"
+                    f"{p.ci_high:.1%}) | {p.crowd_cost:.2f} |")
+    return THRESHOLD_DESCRIPTION.format(seed=seed, golden=len(golden), mistakes=int((~golden.correct).sum()),
+                                        tasks=curve.n_tasks, rows="\n".join(rows))
+
+
+@flow(name="sentiment-autohelper", persist_result=True)
+def sentiment_autohelper(
+    dataset: str = SAMPLE_DATASET,
+    text_column: str = DEFAULT_TEXT_COLUMN,
+    label_column: str = DEFAULT_LABEL_COLUMN,
+    n_tasks: int = 200,
+    n_golden: int = 20,
+    model: str = OFFLINE_MODEL_NAME,
+    seed: int = 0,
+    overlap: int = 3,
+    reward_per_answer: float = 0.01,
+) -> dict[str, Any]:
+    """Prepare the dataset, predict, pause for the threshold, then split accepted from manual items."""
+    logger = get_run_logger()
+    store = AutohelperStore.for_run(get_settings().data_dir, str(flow_run.get_id()))
+    prepared = prepare(dataset, text_column, label_column, n_tasks, n_golden, seed)
+    store.write("tasks", prepared.tasks)
+    store.write("golden", prepared.golden)
+    predictions = predict(prepared, model)
+    store.write("predictions", predictions)
+    golden = predictions[predictions.split == "golden"]
+    task_rows = predictions[predictions.split == "task"]
+    curve = ThresholdCurve(golden.confidence.to_numpy(), golden.correct.to_numpy(), task_rows.confidence.to_numpy(),
+                           CrowdCost(overlap=overlap, reward_per_answer=reward_per_answer))
+    seed_value = seed_threshold(golden.confidence.to_numpy(), golden.correct.to_numpy())
+    logger.info("Predicted %d items with %s; seed-rule threshold %.3f.", len(predictions), model, seed_value)
+    answer, decision = ask(with_defaults(ThresholdInput, description=threshold_description(curve, seed_value, golden),
+                                         threshold=round(seed_value, 4)), "threshold")
+    accepted = task_rows[task_rows.confidence >= answer.threshold]
+    manual = task_rows[task_rows.confidence < answer.threshold]
+    store.write("accepted", accepted)
+    store.write("manual", manual)
+    point = curve.at(answer.threshold)
+    create_table_artifact(key=AUTOHELPER_SUMMARY_ARTIFACT_KEY, table=table_rows(
+        accepted[["item_id", "text", "label", "confidence", "model_version"]]),
+        description=f"{len(accepted)} accepted from the model at threshold {answer.threshold:.3f}")
+    create_markdown_artifact(markdown=(
+        f"Threshold **{answer.threshold:.3f}** (seed rule {seed_value:.3f}), chosen by {decision.resumed_by}: "
+        f"{len(accepted)} accepted, {len(manual)} to people; golden accuracy of accepted {point.accuracy:.1%} "
+        f"({point.ci_low:.1%}–{point.ci_high:.1%}); crowd cost {point.crowd_cost:.2f}, saving {point.saving:.2f}."
+    ), description="Autohelper split")
+    return {"threshold": answer.threshold, "seed_threshold": seed_value, "accepted": len(accepted),
+            "manual": len(manual), "store": str(store.folder),
+            "task_accuracy_of_accepted": float(np.mean(accepted.correct)) if len(accepted) else None}
