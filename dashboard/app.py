@@ -18,6 +18,7 @@ pages = {
         st.Page("views/features.py", title="Feature dropping", icon=":material/filter_alt:"),
         st.Page("views/approval.py", title="Artifact approval", icon=":material/verified:"),
         st.Page("views/insights.py", title="Marvin insights", icon=":material/psychology:"),
+        st.Page("views/autohelper.py", title="Sentiment autohelper", icon=":material/sentiment_satisfied:"),
     ],
 }
 navigation = st.navigation(pages)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 import streamlit as st
@@ -113,9 +114,11 @@ def _progress_signature(run_id: UUID, status: str | None = None) -> tuple:
     return status, len(gateway.artifacts(run_id)), children
 
 
-def live_until_settled(run: gateway.RunSummary, label: str = "Run is running…") -> None:
-    """Refresh a scheduled or running run every second; rerun the page once it changes (its status, its
-    artifacts or its subflows), so results show as soon as they exist."""
+def live_until_settled(
+    run: gateway.RunSummary, label: str = "Run is running…", body: Callable[[], None] | None = None
+) -> None:
+    """Refresh a scheduled or running run every second (drawing `body`, e.g. a progress bar, each time);
+    rerun the page once it changes (its status, its artifacts or its subflows), so results show at once."""
     # Compared with the status the page was drawn with, so a change during this run is not missed.
     seen = _progress_signature(run.id, run.status)
 
@@ -123,6 +126,8 @@ def live_until_settled(run: gateway.RunSummary, label: str = "Run is running…"
     def _watch() -> None:
         if _progress_signature(run.id) != seen:
             st.rerun()
+        if body is not None:
+            body()
         st.status(label, state="running")
 
     _watch()

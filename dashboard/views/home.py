@@ -19,6 +19,7 @@ you** for a decision; the run waits in Prefect until you answer, here or in Pref
 | **Ingestion** | Fetches user records from randomuser.me (offline: Faker users of the same schema, clearly marked). The run asks how many. |
 | **Feature dropping** | The ingestion run's subflow asks which columns to drop; you see each column and a live preview first. |
 | **Marvin insights** | Ask an LLM (any provider) about the users; computed counts beside the answer. |
+| **Sentiment autohelper** | A model labels reviews with a confidence; a live threshold slider splits what it keeps from what people label. |
 | **Artifact approval** | A run asks you to approve the cleaned users; approved tables become the `name-table` artifact, with history and diffs. |
 """
 )

@@ -13,7 +13,7 @@ from tests.conftest import wait_for_child, wait_for_pending_input, wait_for_stat
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 PAGES = ["views/home.py", "views/inbox.py", "views/ingestion.py", "views/features.py", "views/approval.py",
-         "views/insights.py"]
+         "views/insights.py", "views/autohelper.py"]
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -177,3 +177,41 @@ def test_insights_page_asks_the_provider_and_shows_answer_table_and_chart(fake_l
         str(getattr(e, "value", "")) for e in app.sidebar)
     assert canary not in page_text
     assert len([chart for chart in app.get("plotly_chart")]) == 4  # the answer's chart + three computed ones
+
+
+def test_autohelper_page_slider_moves_the_counts_then_confirms() -> None:
+    app = _app("views/autohelper.py")
+    app.run()
+    assert not app.exception
+    app.button(key="autohelper.start").click().run()
+    run_id = app.session_state["autohelper.run_id"]
+    wait_for_pending_input(run_id, timeout=240)
+    app.run()
+    key = f"autohelper.{run_id}.threshold"
+
+    def accepted() -> int:
+        return int(next(m for m in app.metric if m.label == "Accepted").value)
+
+    app.slider(key=key).set_value(0.5).run()
+    at_half = accepted()
+    app.slider(key=key).set_value(0.99).run()
+    assert accepted() < at_half
+    app.button(key=f"{key}.seed").click().run()
+    assert app.slider(key=key).value == pytest.approx(gateway.pending_input(run_id).schema["properties"]
+                                                      ["threshold"]["default"])
+    assert len(app.get("plotly_chart")) == 3
+    app.button(key="autohelper.confirm").click().run()
+    wait_for_status(run_id, {"completed"})
+    app.run()
+    assert not app.exception
+    sizes = [len(frame.value) for frame in app.dataframe if "confidence" in frame.value.columns]
+    assert sum(sizes[-2:]) == 200
+
+
+def test_autohelper_page_refuses_a_bad_dataset_before_any_run() -> None:
+    app = _app("views/autohelper.py")
+    app.run()
+    app.radio(key="autohelper.source").set_value("Path or URL").run()
+    app.text_input(key="autohelper.location").input("http://127.0.0.1:9/reviews.csv").run()
+    assert any("Could not download" in e.value for e in app.error)
+    assert app.button(key="autohelper.start").disabled

@@ -1,0 +1,146 @@
+"""The autohelper page's parts: the dataset form, the live threshold panel, and the split results."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from uuid import UUID
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, gateway
+from dashboard.components import resume_or_explain
+from pipelines.core.autohelper import OFFLINE_MODEL_NAME
+from pipelines.core.autohelper_store import AutohelperStore
+from pipelines.core.reviews import (
+    DEFAULT_LABEL_COLUMN,
+    DEFAULT_TEXT_COLUMN,
+    SAMPLE_NOTE,
+    DatasetProblem,
+    load_reviews,
+    prepare_dataset,
+    sample_reviews,
+)
+from pipelines.core.settings import get_settings
+from pipelines.core.threshold import CrowdCost, ThresholdCurve
+
+SOURCES = ["Generated sample", "Path or URL", "Upload a CSV"]
+
+
+def _load(source: str) -> tuple[pd.DataFrame | None, str | None]:
+    """The chosen reviews and the dataset parameter the flow will load them by."""
+    if source == SOURCES[0]:
+        st.caption(SAMPLE_NOTE)
+        return sample_reviews(), "sample"
+    if source == SOURCES[1]:
+        location = st.text_input("CSV path or URL", key="autohelper.location").strip()
+        return (load_reviews(location), location) if location else (None, None)
+    upload = st.file_uploader("Reviews CSV", type=["csv"], key="autohelper.upload")
+    if upload is None:
+        return None, None
+    content = upload.getvalue()
+    # The runner reads the upload from the data folder; named by content so a re-upload is not a new file.
+    path = get_settings().data_dir / "uploads" / f"{hashlib.sha256(content).hexdigest()[:16]}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return load_reviews(content), str(path)
+
+
+def dataset_form() -> dict[str, Any] | None:
+    """Dataset and model pickers; the flow's parameters once the data checks out, else None (with a reason)."""
+    with st.expander("Dataset and model", expanded=True, icon=":material/dataset:"):
+        source = st.radio("Reviews", SOURCES, key="autohelper.source", horizontal=True)
+        try:
+            frame, dataset = _load(source)
+        except DatasetProblem as exc:
+            st.error(str(exc))
+            return None
+        if frame is None:
+            return None
+        columns = list(frame.columns)
+        left, right = st.columns(2)
+        text_column = left.selectbox("Text column", columns, key="autohelper.text_column",
+                                     index=columns.index(DEFAULT_TEXT_COLUMN) if DEFAULT_TEXT_COLUMN in columns else 0)
+        label_column = right.selectbox("Label column", columns, key="autohelper.label_column",
+                                       index=columns.index(DEFAULT_LABEL_COLUMN) if DEFAULT_LABEL_COLUMN in columns
+                                       else min(1, len(columns) - 1))
+        n_tasks = left.number_input("Tasks", 1, 1_000_000, 200, key="autohelper.n_tasks")
+        n_golden = right.number_input("Golden items", 4, 100_000, 20, key="autohelper.n_golden")
+        model = st.text_input("Model", OFFLINE_MODEL_NAME, key="autohelper.model",
+                              help=f"`{OFFLINE_MODEL_NAME}` (packaged MiniLM, works offline), or any Hugging Face "
+                                   "sequence-classification id or local path, e.g. "
+                                   "distilbert-base-uncased-finetuned-sst-2-english.")
+        try:
+            prepared = prepare_dataset(frame, text_column, label_column, n_tasks=int(n_tasks), n_golden=int(n_golden))
+        except DatasetProblem as exc:
+            st.error(str(exc))
+            return None
+        st.caption(f"{len(prepared.tasks)} tasks and {len(prepared.golden)} golden items; dropped "
+                   f"{prepared.report['empty_texts']} empty and {prepared.report['duplicates']} duplicate texts.")
+    return {"dataset": dataset, "text_column": text_column, "label_column": label_column,
+            "n_tasks": int(n_tasks), "n_golden": int(n_golden), "model": model.strip() or OFFLINE_MODEL_NAME}
+
+
+@st.cache_resource(max_entries=8)
+def _curve(run_id: str) -> tuple[ThresholdCurve, pd.DataFrame, pd.DataFrame]:
+    predictions = AutohelperStore.for_run(get_settings().data_dir, run_id).read("predictions")
+    golden = predictions[predictions.split == "golden"]
+    curve = ThresholdCurve(golden.confidence.to_numpy(), golden.correct.to_numpy(),
+                           predictions[predictions.split == "task"].confidence.to_numpy(), CrowdCost())
+    return curve, golden, curve.curve()
+
+
+def threshold_panel(run_id: UUID, pending: gateway.PendingInput) -> None:
+    """A slider that updates counts, accuracy, cost and charts live; buttons that solve for a threshold."""
+    curve, golden, points = _curve(str(run_id))
+    key = f"autohelper.{run_id}.threshold"
+    seed = float(pending.schema["properties"]["threshold"]["default"])
+    st.session_state.setdefault(key, seed)
+
+    def set_threshold(value: float | None) -> None:
+        if value is None:
+            st.session_state[f"{key}.note"] = "No threshold meets that target on the golden items."
+        else:
+            st.session_state[key] = min(1.0, float(value))
+
+    solve, target_col, budget_col = st.columns(3)
+    solve.button("Seed rule", key=f"{key}.seed", on_click=set_threshold, args=(seed,),
+                 help="90th percentile of confidence on golden items the model got wrong; 0.95 if none.")
+    target = target_col.number_input("Target accuracy", 0.5, 1.0, 0.95, 0.01, key=f"{key}.target")
+    target_col.button("Solve for accuracy", key=f"{key}.solve_target", on_click=lambda: set_threshold(
+        getattr(curve.for_target_accuracy(target), "threshold", None)))
+    budget = budget_col.number_input("Budget", 0.0, value=curve.at(seed).crowd_cost, key=f"{key}.budget")
+    budget_col.button("Solve for budget", key=f"{key}.solve_budget",
+                      on_click=lambda: set_threshold(curve.for_budget(budget).threshold))
+    if note := st.session_state.pop(f"{key}.note", None):
+        st.warning(note)
+
+    threshold = st.slider("Threshold", 0.0, 1.0, step=0.001, format="%.3f", key=key)
+    point = curve.at(threshold)
+    metrics = st.columns(5)
+    metrics[0].metric("Accepted", point.accepted)
+    metrics[1].metric("To people", point.manual)
+    metrics[2].metric("Golden accuracy", f"{point.accuracy:.1%}" if point.labelled_accepted else "—",
+                      help=f"95% interval {point.ci_low:.1%}–{point.ci_high:.1%} on {point.labelled_accepted} items")
+    metrics[3].metric("Crowd cost", f"{point.crowd_cost:.2f}")
+    metrics[4].metric("Saving", f"{point.saving:.2f}", f"{point.saving_share:.0%}")
+    for reason in curve.warnings_for(point):
+        st.warning(reason)
+    st.plotly_chart(charts.confidence_histogram(golden, threshold), key=f"{key}.histogram")
+    st.plotly_chart(charts.accuracy_coverage(points, threshold, point.coverage, point.accuracy), key=f"{key}.curve")
+    st.plotly_chart(charts.cost_curve(points, threshold), key=f"{key}.cost")
+    if st.button("Confirm threshold", key="autohelper.confirm", type="primary") and resume_or_explain(
+        run_id, {"threshold": threshold}, pending.pause_key, key="autohelper"
+    ):
+        st.rerun()
+
+
+def results(run_id: UUID) -> None:
+    store = AutohelperStore.for_run(get_settings().data_dir, str(run_id))
+    columns = ["item_id", "text", "label", "confidence", "model_version"]
+    for table, title in (("accepted", "Accepted from the model"), ("manual", "For people to label")):
+        frame = store.read(table)
+        if frame is not None:
+            st.subheader(f"{title} ({len(frame)})")
+            st.dataframe(frame[columns], hide_index=True, key=f"autohelper.{table}")

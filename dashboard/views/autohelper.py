@@ -1,0 +1,39 @@
+"""Sentiment autohelper: pick data and model, run predictions, choose the threshold with a live slider."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import gateway
+from dashboard.components import audit_trail, live_until_settled, recent_logs, run_header
+from dashboard.threshold_panel import dataset_form, results, threshold_panel
+from pipelines.catalog import AUTOHELPER, AUTOHELPER_PROGRESS_ARTIFACT_KEY
+
+st.title(":material/sentiment_satisfied: Sentiment autohelper")
+st.caption("A model labels reviews with a confidence; you choose the threshold above which its labels are "
+           "accepted, and the rest go to people.")
+
+parameters = dataset_form()
+if st.button("Run the autohelper", key="autohelper.start", type="primary", disabled=parameters is None):
+    st.session_state["autohelper.run_id"] = gateway.start_run(AUTOHELPER, parameters)
+
+run_id = st.session_state.get("autohelper.run_id")
+if run_id is None and (latest := gateway.recent_runs(limit=1, flow_name=AUTOHELPER.split("/")[0])):
+    run_id = latest[0].id
+if run_id is None:
+    st.stop()
+run = gateway.run(run_id)
+run_header(run)
+if run.status in {"scheduled", "running"}:
+
+    def progress_bar() -> None:
+        found = next((a for a in gateway.artifacts(run_id) if a.key == AUTOHELPER_PROGRESS_ARTIFACT_KEY), None)
+        st.progress(min(1.0, float(found.data) / 100) if found else 0.0, text="Predicting…")
+
+    live_until_settled(run, "Preparing and predicting…", body=progress_bar)
+elif run.status == "paused" and (pending := gateway.pending_input(run_id)) is not None:
+    threshold_panel(run_id, pending)
+elif run.status == "completed":
+    results(run_id)
+audit_trail(run_id)
+recent_logs(run_id)
