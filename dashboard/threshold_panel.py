@@ -19,6 +19,7 @@ from pipelines.core.reviews import (
     SAMPLE_NOTE,
     DatasetProblem,
     load_reviews,
+    parse_label_map,
     prepare_dataset,
     sample_reviews,
 )
@@ -65,6 +66,8 @@ def dataset_form() -> dict[str, Any] | None:
         label_column = right.selectbox("Label column", columns, key="autohelper.label_column",
                                        index=columns.index(DEFAULT_LABEL_COLUMN) if DEFAULT_LABEL_COLUMN in columns
                                        else min(1, len(columns) - 1))
+        mapping_text = st.text_input("Label mapping", "True=pos, False=neg", key="autohelper.label_map",
+                                     help="How the label column's values become labels: `value=label`, comma-separated.")
         n_tasks = left.number_input("Tasks", 1, 1_000_000, 200, key="autohelper.n_tasks")
         n_golden = right.number_input("Golden items", 4, 100_000, 20, key="autohelper.n_golden")
         model = st.text_input("Model", OFFLINE_MODEL_NAME, key="autohelper.model",
@@ -72,13 +75,15 @@ def dataset_form() -> dict[str, Any] | None:
                                    "sequence-classification id or local path, e.g. "
                                    "distilbert-base-uncased-finetuned-sst-2-english.")
         try:
-            prepared = prepare_dataset(frame, text_column, label_column, n_tasks=int(n_tasks), n_golden=int(n_golden))
+            label_map = parse_label_map(mapping_text)
+            prepared = prepare_dataset(frame, text_column, label_column, label_map, n_tasks=int(n_tasks),
+                                       n_golden=int(n_golden))
         except DatasetProblem as exc:
             st.error(str(exc))
             return None
         st.caption(f"{len(prepared.tasks)} tasks and {len(prepared.golden)} golden items; dropped "
                    f"{prepared.report['empty_texts']} empty and {prepared.report['duplicates']} duplicate texts.")
-    return {"dataset": dataset, "text_column": text_column, "label_column": label_column,
+    return {"dataset": dataset, "text_column": text_column, "label_column": label_column, "label_map": label_map,
             "n_tasks": int(n_tasks), "n_golden": int(n_golden), "model": model.strip() or OFFLINE_MODEL_NAME}
 
 

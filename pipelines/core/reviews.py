@@ -104,8 +104,10 @@ def prepare_dataset(
     if non_text:
         raise DatasetProblem(f"Column {text_column!r} holds non-text values (e.g. {non_text[0]!r}); pick the "
                              "column with the review text.")
-    mapping = dict(label_map or DEFAULT_LABEL_MAP)
-    data = pd.DataFrame({"text": texts.fillna("").str.strip(), "label": frame[label_column].map(mapping)})
+    # Keys are matched as written in the file, so "True", True and 1 all work as the mapping's keys.
+    mapping = {str(key): value for key, value in (label_map or DEFAULT_LABEL_MAP).items()}
+    labels = frame[label_column].map(lambda value: mapping.get(str(value)) if pd.notna(value) else None)
+    data = pd.DataFrame({"text": texts.fillna("").str.strip(), "label": labels})
     report = {"rows": len(data), "empty_texts": int((data.text == "").sum())}
     data = data[data.text != ""]
     before = len(data)
@@ -146,3 +148,16 @@ def _balanced_draw(data: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
             break
     picked = pd.concat([groups[label].head(count) for label, count in per_class.items()])
     return picked.sample(frac=1, random_state=seed)
+
+
+def parse_label_map(text: str) -> dict[str, str]:
+    """Read a mapping written as `True=pos, False=neg`."""
+    mapping = {}
+    for pair in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise DatasetProblem(f"Label mapping {pair!r} should look like `value=label`, e.g. `True=pos, False=neg`.")
+        mapping[key.strip()] = value.strip()
+    if len(set(mapping.values())) < 2:
+        raise DatasetProblem("The label mapping needs at least two labels, e.g. `True=pos, False=neg`.")
+    return mapping

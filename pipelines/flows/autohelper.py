@@ -41,11 +41,11 @@ The seed rule (90th percentile of confidence on golden items the model got wrong
 
 
 @task
-def prepare(dataset: str, text_column: str, label_column: str, n_tasks: int, n_golden: int, seed: int
-            ) -> PreparedDataset:
+def prepare(dataset: str, text_column: str, label_column: str, label_map: dict[str, str] | None, n_tasks: int,
+            n_golden: int, seed: int) -> PreparedDataset:
     """Load the reviews and split them into tasks and golden items."""
     frame = sample_reviews() if dataset == SAMPLE_DATASET else load_reviews(dataset)
-    return prepare_dataset(frame, text_column, label_column, n_tasks=n_tasks, n_golden=n_golden, seed=seed)
+    return prepare_dataset(frame, text_column, label_column, label_map, n_tasks=n_tasks, n_golden=n_golden, seed=seed)
 
 
 @task
@@ -88,6 +88,7 @@ def sentiment_autohelper(
     dataset: str = SAMPLE_DATASET,
     text_column: str = DEFAULT_TEXT_COLUMN,
     label_column: str = DEFAULT_LABEL_COLUMN,
+    label_map: dict[str, str] | None = None,
     n_tasks: int = 200,
     n_golden: int = 20,
     model: str = OFFLINE_MODEL_NAME,
@@ -98,7 +99,7 @@ def sentiment_autohelper(
     """Prepare the dataset, predict, pause for the threshold, then split accepted from manual items."""
     logger = get_run_logger()
     store = AutohelperStore.for_run(get_settings().data_dir, str(flow_run.get_id()))
-    prepared = prepare(dataset, text_column, label_column, n_tasks, n_golden, seed)
+    prepared = prepare(dataset, text_column, label_column, label_map, n_tasks, n_golden, seed)
     store.write("tasks", prepared.tasks)
     store.write("golden", prepared.golden)
     predictions = predict(prepared, model)

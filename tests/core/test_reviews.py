@@ -79,3 +79,16 @@ def test_shared_yelp_reviews_prepare_with_a_custom_mapping() -> None:
     text_column, label_column = frame.columns[:2]
     prepared = prepare_dataset(frame, text_column, label_column, {1: "pos", 0: "neg"}, n_tasks=500, n_golden=100)
     assert prepared.golden.label.value_counts().to_dict() == {"pos": 50, "neg": 50}
+
+
+def test_label_mapping_is_configurable_and_checked() -> None:
+    from pipelines.core.reviews import parse_label_map
+
+    mapping = parse_label_map("5=pos, 1=neg")
+    frame = pd.DataFrame({"body": ["a", "b", "c", "d", "e"], "stars": [5, 1, 5, 1, 3]})
+    prepared = prepare_dataset(frame, "body", "stars", mapping, n_tasks=3, n_golden=2)
+    assert prepared.report["unlabelled"] == 1  # the 3-star review maps to no label
+    with pytest.raises(DatasetProblem, match="should look like"):
+        parse_label_map("5pos")
+    with pytest.raises(DatasetProblem, match="at least two labels"):
+        parse_label_map("5=pos, 4=pos")
