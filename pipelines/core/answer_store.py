@@ -1,0 +1,158 @@
+"""Crowd answers in a real database: an SQLite file by default, PostgreSQL through a URL.
+
+One transaction per answer; a UNIQUE (batch, task, worker) constraint makes a double submit store one answer.
+Annotators work blind: what they are served never shows others' answers, nor whether an item is golden.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+GOLDEN_SHARE = 0.10
+
+metadata = sa.MetaData()
+batches = sa.Table(
+    "batches", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("overlap", sa.Integer, nullable=False),
+    sa.Column("labels", sa.Text, nullable=False),
+    sa.Column("closed", sa.Boolean, nullable=False, default=False),
+)
+items = sa.Table(
+    "items", metadata,
+    sa.Column("batch_id", sa.Integer, sa.ForeignKey("batches.id"), primary_key=True),
+    sa.Column("task", sa.String(200), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("is_golden", sa.Boolean, nullable=False),
+    sa.Column("golden_label", sa.String(100)),
+)
+answers_table = sa.Table(
+    "answers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("batch_id", sa.Integer, nullable=False),
+    sa.Column("task", sa.String(200), nullable=False),
+    sa.Column("worker", sa.String(200), nullable=False),
+    sa.Column("label", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("batch_id", "task", "worker", name="one_answer_per_worker"),
+)
+
+
+@dataclass(frozen=True)
+class ServedItem:
+    """What an annotator sees: the item and nothing about its answers or whether it is golden."""
+
+    task: str
+    text: str
+
+
+def _sqlite_pragmas(connection: Any, _: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cursor.execute("PRAGMA busy_timeout=30000")  # concurrent writers wait instead of failing
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class AnswerStore:
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    def create_batch(self, batch_items: pd.DataFrame, overlap: int, labels: list[str]) -> int:
+        """Store items (`task, text, is_golden, golden_label`) to be answered by `overlap` people each."""
+        if overlap < 1 or len(set(labels)) < 2:
+            raise ValueError("A batch needs overlap >= 1 and at least two labels.")
+        with self.engine.begin() as connection:
+            batch_id = connection.execute(batches.insert().values(
+                created_at=datetime.now(timezone.utc), overlap=overlap, labels=json.dumps(labels), closed=False
+            )).inserted_primary_key[0]
+            rows = batch_items.assign(batch_id=batch_id)[["batch_id", "task", "text", "is_golden", "golden_label"]]
+            connection.execute(items.insert(), rows.astype(object).where(rows.notna(), None).to_dict("records"))
+        return int(batch_id)
+
+    def _batch(self, connection: Any, batch_id: int) -> Any:
+        batch = connection.execute(sa.select(batches).where(batches.c.id == batch_id)).first()
+        if batch is None:
+            raise ValueError(f"No batch {batch_id}.")
+        return batch
+
+    def next_item_for(self, batch_id: int, worker: str) -> ServedItem | None:
+        """An item this worker has not answered that still needs answers; golden items mixed in (>= 10%)."""
+        with self.engine.connect() as connection:
+            batch = self._batch(connection, batch_id)
+            if batch.closed:
+                return None
+            counts = sa.select(answers_table.c.task, sa.func.count().label("n")).where(
+                answers_table.c.batch_id == batch_id).group_by(answers_table.c.task).subquery()
+            mine = sa.select(answers_table.c.task).where(answers_table.c.batch_id == batch_id,
+                                                         answers_table.c.worker == worker)
+            open_items = connection.execute(
+                sa.select(items.c.task, items.c.text, items.c.is_golden, sa.func.coalesce(counts.c.n, 0).label("n"))
+                .outerjoin(counts, counts.c.task == items.c.task)
+                .where(items.c.batch_id == batch_id, items.c.task.not_in(mine))
+            ).all()
+            answered_golden, answered = connection.execute(
+                sa.select(sa.func.sum(sa.cast(items.c.is_golden, sa.Integer)), sa.func.count())
+                .select_from(answers_table.join(items, sa.and_(items.c.batch_id == answers_table.c.batch_id,
+                                                               items.c.task == answers_table.c.task)))
+                .where(answers_table.c.batch_id == batch_id, answers_table.c.worker == worker)
+            ).one()
+        tasks = [row for row in open_items if not row.is_golden and row.n < batch.overlap]
+        if not tasks:
+            return None
+        golden = [row for row in open_items if row.is_golden]
+        if golden and (answered_golden or 0) < GOLDEN_SHARE * (answered + 1):
+            pick = random.choice(golden)
+        else:
+            fewest = min(row.n for row in tasks)
+            pick = random.choice([row for row in tasks if row.n == fewest])
+        return ServedItem(pick.task, pick.text)
+
+    def record_answer(self, batch_id: int, task: str, worker: str, label: str) -> bool:
+        """Store one answer in its own transaction; False when this worker already answered the task."""
+        with self.engine.connect() as connection:
+            batch = self._batch(connection, batch_id)
+        allowed = json.loads(batch.labels)
+        if label not in allowed:
+            raise ValueError(f"Label {label!r} should be one of {', '.join(allowed)}.")
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(answers_table.insert().values(
+                    batch_id=batch_id, task=task, worker=worker, label=label, created_at=datetime.now(timezone.utc)))
+        except IntegrityError:
+            return False
+        return True
+
+    def answers(self, batch_id: int) -> pd.DataFrame:
+        """Every answer as `task, worker, label`, oldest first."""
+        query = sa.select(answers_table.c.task, answers_table.c.worker, answers_table.c.label).where(
+            answers_table.c.batch_id == batch_id).order_by(answers_table.c.id)
+        with self.engine.connect() as connection:
+            return pd.DataFrame(connection.execute(query).all(), columns=["task", "worker", "label"])
+
+    def progress(self, batch_id: int) -> dict[str, int]:
+        """Answers given and needed on task items (golden answers are extra)."""
+        with self.engine.connect() as connection:
+            batch = self._batch(connection, batch_id)
+            n_tasks = connection.execute(sa.select(sa.func.count()).where(
+                items.c.batch_id == batch_id, items.c.is_golden.is_(False))).scalar_one()
+            given = connection.execute(sa.select(sa.func.count()).select_from(answers_table.join(
+                items, sa.and_(items.c.batch_id == answers_table.c.batch_id, items.c.task == answers_table.c.task)))
+                .where(answers_table.c.batch_id == batch_id, items.c.is_golden.is_(False))).scalar_one()
+        return {"answers": int(given), "needed": int(n_tasks * batch.overlap), "tasks": int(n_tasks)}
+
+    def close(self, batch_id: int) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(batches.update().where(batches.c.id == batch_id).values(closed=True))
