@@ -134,7 +134,7 @@ def test_features_preview_then_approve_shows_the_artifact(served_app: ServedApp,
     page.goto(f"{served_app.url}/approval")
     page.get_by_role("button", name="Start an approval run").click()
     page.get_by_role("button", name="Approve and publish").click(timeout=90_000)
-    page.get_by_text("Approved and published as").wait_for(timeout=90_000)
+    page.get_by_text("Approved and published as").first.wait_for(timeout=90_000)
     page.get_by_text("name-table versions").wait_for()
 
 
@@ -159,7 +159,7 @@ def test_insights_configure_ask_and_read_the_answer(served_app: ServedApp, store
     page.get_by_role("button", name="Ask about the users").click()
     page.get_by_role("textbox", name="Instruction").wait_for(timeout=90_000)
     page.get_by_role("button", name="Resume run").click()
-    page.get_by_text("Most users live in France").wait_for(timeout=120_000)
+    page.get_by_text("Most users live in France").first.wait_for(timeout=120_000)
     page.get_by_text("Users by country (computed)").first.wait_for()
 
 
@@ -184,5 +184,5 @@ def test_autohelper_on_an_uploaded_csv_slider_confirm_tables(served_app: ServedA
     for _ in range(20):
         slider.press("ArrowRight")
     page.get_by_role("button", name="Confirm threshold").click()
-    page.get_by_text("Accepted from the model").wait_for(timeout=120_000)
-    page.get_by_text("For people to label").wait_for()
+    page.get_by_text("Accepted from the model").first.wait_for(timeout=120_000)
+    page.get_by_text("For people to label").first.wait_for()
