@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from prefect.deployments.runner import RunnerDeployment
 
-from pipelines.catalog import APPROVAL, AUTOHELPER, INGESTION, INSIGHTS
+from pipelines.catalog import APPROVAL, AUTOHELPER, CROWD_LOOP, INGESTION, INSIGHTS
 from pipelines.flows.approval import create_artifact
 from pipelines.flows.autohelper import sentiment_autohelper
+from pipelines.flows.crowd import crowd_loop
 from pipelines.flows.ingestion import create_names
 from pipelines.flows.insights import extract_user_insights
 
@@ -18,4 +19,5 @@ def project_deployments() -> list[RunnerDeployment]:
         create_artifact.to_deployment(name=APPROVAL.split("/")[1], tags=["hitl-studio"]),
         extract_user_insights.to_deployment(name=INSIGHTS.split("/")[1], tags=["hitl-studio"]),
         sentiment_autohelper.to_deployment(name=AUTOHELPER.split("/")[1], tags=["hitl-studio"]),
+        crowd_loop.to_deployment(name=CROWD_LOOP.split("/")[1], tags=["hitl-studio"]),
     ]

@@ -111,3 +111,13 @@ class ThresholdInput(AuditedInput):
         title="Threshold",
         description="Items with confidence at or above it are accepted from the model; the rest go to people.",
     )
+
+
+class CrowdCollectInput(AuditedInput):
+    """Collect the crowd's answers now, complete or not."""
+
+    collect_now: bool = Field(
+        default=True,
+        title="Collect the answers",
+        description="Resume to aggregate the answers given so far; unanswered items keep no crowd label.",
+    )

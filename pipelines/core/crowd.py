@@ -98,15 +98,19 @@ class SimulatedCrowdBackend(LocalCrowd):
         return batch_id
 
 
-def final_table(model_accepted: pd.DataFrame, crowd_items: pd.DataFrame, result: AggregationResult,
+def final_table(model_accepted: pd.DataFrame, crowd_items: pd.DataFrame, result: AggregationResult | None,
                 simulated: bool) -> pd.DataFrame:
-    """Every item with its final label: `item, text, label, source, score` (confidence or agreement)."""
+    """Every item with its final label: `item, text, label, source, score` (confidence or agreement).
+
+    Crowd items nobody answered (a batch closed early, or `result` None) keep an empty label.
+    """
+    aggregated = (pd.DataFrame({"label": result.labels, "score": result.confidence}) if result is not None
+                  else pd.DataFrame({"label": pd.Series(dtype=object), "score": pd.Series(dtype=float)}))
     from_model = pd.DataFrame({"item": model_accepted.item_id, "text": model_accepted.text,
                                "label": model_accepted.label, "source": "model",
                                "score": model_accepted.confidence})
     crowd = crowd_items.rename(columns={"task": "item"})[["item", "text"]].merge(
-        pd.DataFrame({"label": result.labels, "score": result.confidence}), left_on="item", right_index=True,
-        how="left")
+        aggregated, left_on="item", right_index=True, how="left")
     crowd["source"] = "simulated crowd" if simulated else "crowd"
     return pd.concat([from_model, crowd[["item", "text", "label", "source", "score"]]], ignore_index=True)
 

@@ -1,0 +1,87 @@
+"""The crowd loop (seed 003's crowd half): people label what the model was unsure of; answers are aggregated.
+
+The run does not poll the crowd: it pauses until the analyst (or the labelling page, once the batch is
+complete) resumes it, so Prefect never sees a long-running loop that looks like a zombie.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_progress_artifact, create_table_artifact
+
+from pipelines.catalog import CROWD_PROGRESS_ARTIFACT_KEY, FINAL_TABLE_ARTIFACT_KEY
+from pipelines.core.aggregation import AggregationMethod, aggregate
+from pipelines.core.answer_store import AnswerStore
+from pipelines.core.autohelper_store import AutohelperStore
+from pipelines.core.crowd import (
+    CrowdBatch,
+    CrowdKind,
+    LocalCrowd,
+    SimulatedCrowdBackend,
+    final_table,
+    spreadsheet_safe,
+)
+from pipelines.core.settings import get_settings
+from pipelines.core.simulated_crowd import SimulatedCrowd
+from pipelines.flows.common import ask, table_rows
+from pipelines.inputs import CrowdCollectInput, with_defaults
+
+COLLECT_DESCRIPTION = """\
+### Collect the crowd's answers?
+
+Batch {batch_id}: {needed} answers needed on {tasks} items ({overlap} per item), {golden} golden items mixed in.
+Annotators label on the **Crowd labelling** page. Resume when the batch is complete, or earlier to close it.
+"""
+
+
+def answer_store_url() -> str:
+    return f"sqlite:///{get_settings().data_dir / 'answers.db'}"
+
+
+@flow(name="crowd-loop", persist_result=True)
+def crowd_loop(
+    autohelper_run_id: str,
+    crowd: CrowdKind = "local",
+    method: AggregationMethod = "DawidSkene",
+    overlap: int = 3,
+    n_simulated_workers: int = 10,
+    spammer_share: float = 0.2,
+    seed: int = 0,
+    database_url: str | None = None,
+) -> dict[str, Any]:
+    """Send an autohelper run's manual items to a crowd, wait, aggregate, and publish the final table."""
+    logger = get_run_logger()
+    source = AutohelperStore.for_run(get_settings().data_dir, autohelper_run_id)
+    manual, accepted, golden = source.read("manual"), source.read("accepted"), source.read("golden")
+    if manual is None or accepted is None or golden is None:
+        raise ValueError(f"Autohelper run {autohelper_run_id} has no split yet: confirm its threshold first.")
+    tasks = manual.rename(columns={"item_id": "task", "label": "model_label"})[["task", "text", "model_label",
+                                                                                "true_label"]]
+    batch = CrowdBatch(tasks, golden.rename(columns={"item_id": "task"}), sorted(golden.label.unique()), overlap)
+    store = AnswerStore(database_url or answer_store_url())
+    simulated = crowd == "simulated"
+    backend = (SimulatedCrowdBackend(store, SimulatedCrowd(n_workers=n_simulated_workers, spammer_share=spammer_share,
+                                                           seed=seed)) if simulated else LocalCrowd(store))
+    batch_id = backend.submit(batch)
+    progress = backend.progress(batch_id)
+    create_progress_artifact(100 * progress.answers / max(progress.needed, 1), key=CROWD_PROGRESS_ARTIFACT_KEY,
+                             description=f"Crowd batch {batch_id}")
+    logger.info("Crowd batch %d (%s): %d items, %d answers needed.", batch_id, crowd, len(tasks), progress.needed)
+    if not progress.complete:
+        ask(with_defaults(CrowdCollectInput, collect_now=True, description=COLLECT_DESCRIPTION.format(
+            batch_id=batch_id, needed=progress.needed, tasks=len(tasks), overlap=overlap, golden=len(golden))),
+            "collect crowd answers")
+    backend.close(batch_id)
+    answers = backend.answers(batch_id)
+    on_tasks = answers[answers.task.isin(set(tasks.task))]
+    result = aggregate(on_tasks, method) if len(on_tasks) else None
+    table = final_table(accepted, tasks, result, simulated)
+    folder = source.folder
+    table.to_parquet(folder / "final.parquet", index=False)
+    spreadsheet_safe(table).to_csv(folder / "final.csv", index=False)
+    create_table_artifact(key=FINAL_TABLE_ARTIFACT_KEY, table=table_rows(table), description=(
+        f"{len(table)} items: {int((table.source == 'model').sum())} from the model, "
+        f"{int((table.source != 'model').sum())} from the {'simulated ' if simulated else ''}crowd ({method})."))
+    return {"batch_id": batch_id, "answers": len(answers), "items": len(table), "final": str(folder / "final.parquet")}
