@@ -19,6 +19,7 @@ pages = {
         st.Page("views/approval.py", title="Artifact approval", icon=":material/verified:"),
         st.Page("views/insights.py", title="Marvin insights", icon=":material/psychology:"),
         st.Page("views/autohelper.py", title="Sentiment autohelper", icon=":material/sentiment_satisfied:"),
+        st.Page("views/labelling.py", title="Crowd labelling", icon=":material/how_to_vote:"),
     ],
 }
 navigation = st.navigation(pages)

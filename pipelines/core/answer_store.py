@@ -10,6 +10,7 @@ import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from collections.abc import Collection
 from typing import Any
 
 import pandas as pd
@@ -88,8 +89,8 @@ class AnswerStore:
             raise ValueError(f"No batch {batch_id}.")
         return batch
 
-    def next_item_for(self, batch_id: int, worker: str) -> ServedItem | None:
-        """An item this worker has not answered that still needs answers; golden items mixed in (>= 10%)."""
+    def next_item_for(self, batch_id: int, worker: str, skip: Collection[str] = ()) -> ServedItem | None:
+        """An item this worker has not answered (nor skipped) that still needs answers; golden mixed in (>= 10%)."""
         with self.engine.connect() as connection:
             batch = self._batch(connection, batch_id)
             if batch.closed:
@@ -109,6 +110,7 @@ class AnswerStore:
                                                                items.c.task == answers_table.c.task)))
                 .where(answers_table.c.batch_id == batch_id, answers_table.c.worker == worker)
             ).one()
+        open_items = [row for row in open_items if row.task not in set(skip)]
         tasks = [row for row in open_items if not row.is_golden and row.n < batch.overlap]
         if not tasks:
             return None
@@ -156,3 +158,16 @@ class AnswerStore:
     def close(self, batch_id: int) -> None:
         with self.engine.begin() as connection:
             connection.execute(batches.update().where(batches.c.id == batch_id).values(closed=True))
+
+    def open_batches(self) -> list[dict[str, Any]]:
+        """Batches still taking answers, newest first, with their labels."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(batches).where(batches.c.closed.is_(False))
+                                      .order_by(batches.c.id.desc())).all()
+        return [{"id": row.id, "labels": json.loads(row.labels), "overlap": row.overlap} for row in rows]
+
+    def worker_answered(self, batch_id: int, worker: str) -> int:
+        """How many answers this worker has given in the batch."""
+        with self.engine.connect() as connection:
+            return int(connection.execute(sa.select(sa.func.count()).where(
+                answers_table.c.batch_id == batch_id, answers_table.c.worker == worker)).scalar_one())

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     llm_secret_block: str = "openai-creds-interactive-workflows"
     llm_timeout_seconds: float = Field(default=60.0, gt=0)
     llm_retry_delays_seconds: list[float] = Field(default=[2.0, 5.0, 15.0], description="Backoff, one per retry.")
+    answer_store: str | None = Field(default=None, description="Crowd answers database URL (PostgreSQL works); "
+                                     "default an SQLite file in the data folder.")
     runner_process_limit: int = Field(default=25, ge=1, description="Flow runs the runner executes at once.")
     backend_start_timeout_seconds: float = Field(default=90.0, gt=0)
 
@@ -43,6 +45,10 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return f"sqlite+aiosqlite:///{self.prefect_home / 'prefect.db'}"
+
+    @property
+    def answer_store_url(self) -> str:
+        return self.answer_store or f"sqlite:///{self.data_dir / 'answers.db'}"
 
     @property
     def embedded_api_url(self) -> str:

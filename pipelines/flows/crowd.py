@@ -36,10 +36,6 @@ Annotators label on the **Crowd labelling** page. Resume when the batch is compl
 """
 
 
-def answer_store_url() -> str:
-    return f"sqlite:///{get_settings().data_dir / 'answers.db'}"
-
-
 @flow(name="crowd-loop", persist_result=True)
 def crowd_loop(
     autohelper_run_id: str,
@@ -60,7 +56,7 @@ def crowd_loop(
     tasks = manual.rename(columns={"item_id": "task", "label": "model_label"})[["task", "text", "model_label",
                                                                                 "true_label"]]
     batch = CrowdBatch(tasks, golden.rename(columns={"item_id": "task"}), sorted(golden.label.unique()), overlap)
-    store = AnswerStore(database_url or answer_store_url())
+    store = AnswerStore(database_url or get_settings().answer_store_url)
     simulated = crowd == "simulated"
     backend = (SimulatedCrowdBackend(store, SimulatedCrowd(n_workers=n_simulated_workers, spammer_share=spammer_share,
                                                            seed=seed)) if simulated else LocalCrowd(store))

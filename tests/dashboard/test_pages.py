@@ -13,7 +13,7 @@ from tests.conftest import wait_for_child, wait_for_pending_input, wait_for_stat
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 PAGES = ["views/home.py", "views/inbox.py", "views/ingestion.py", "views/features.py", "views/approval.py",
-         "views/insights.py", "views/autohelper.py"]
+         "views/insights.py", "views/autohelper.py", "views/labelling.py"]
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -215,3 +215,27 @@ def test_autohelper_page_refuses_a_bad_dataset_before_any_run() -> None:
     app.text_input(key="autohelper.location").input("http://127.0.0.1:9/reviews.csv").run()
     assert any("Could not download" in e.value for e in app.error)
     assert app.button(key="autohelper.start").disabled
+
+
+def test_two_annotators_label_blind_in_their_own_sessions() -> None:
+    import pandas as pd
+
+    from pipelines.core.answer_store import AnswerStore
+    from pipelines.core.settings import get_settings
+
+    store = AnswerStore(get_settings().answer_store_url)
+    items = pd.DataFrame({"task": ["a", "b", "c"], "text": ["Loved it", "Hated it", "Fine"],
+                          "is_golden": [False, False, False], "golden_label": [None, None, None]})
+    batch = store.create_batch(items, overlap=2, labels=["pos", "neg"])
+    for annotator, label in (("ana", "pos"), ("ben", "neg")):
+        tab = _app("views/labelling.py")
+        tab.run()
+        tab.text_input(key="labelling.annotator").input(annotator).run()
+        tab.button(key="labelling.skip").click().run()  # skipping one is allowed...
+        for _ in range(2):
+            tab.button(key=f"labelling.{label}").click().run()
+        assert any("Nothing left for you" in s.value for s in tab.success)  # ...and it is not served again
+        assert not tab.exception
+    answers = store.answers(batch)
+    assert sorted(answers.groupby("worker").size().to_dict().items()) == [("ana", 2), ("ben", 2)]
+    store.close(batch)
