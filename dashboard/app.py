@@ -20,6 +20,7 @@ pages = {
         st.Page("views/insights.py", title="Marvin insights", icon=":material/psychology:"),
         st.Page("views/autohelper.py", title="Sentiment autohelper", icon=":material/sentiment_satisfied:"),
         st.Page("views/labelling.py", title="Crowd labelling", icon=":material/how_to_vote:"),
+        st.Page("views/crowd_results.py", title="Crowd results", icon=":material/table_chart:"),
     ],
 }
 navigation = st.navigation(pages)

@@ -11,6 +11,8 @@ import streamlit as st
 
 from dashboard import charts, gateway
 from dashboard.components import resume_or_explain
+from pipelines.catalog import CROWD_LOOP
+from pipelines.core.aggregation import METHODS
 from pipelines.core.autohelper import OFFLINE_MODEL_NAME
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.reviews import (
@@ -149,3 +151,15 @@ def results(run_id: UUID) -> None:
         if frame is not None:
             st.subheader(f"{title} ({len(frame)})")
             st.dataframe(frame[columns], hide_index=True, key=f"autohelper.{table}")
+    with st.form("autohelper.crowd"):
+        st.markdown("**Send the items for people to a crowd**")
+        left, middle, right = st.columns(3)
+        crowd = left.selectbox("Crowd", ["local", "simulated"], key="autohelper.crowd_kind",
+                               help="local: annotators on the Crowd labelling page; simulated: seeded simulated "
+                                    "workers, for demos (marked as simulated everywhere).")
+        method = middle.selectbox("Aggregation", list(METHODS), key="autohelper.method")
+        overlap = right.number_input("Answers per item", 1, 10, 3, key="autohelper.overlap")
+        if st.form_submit_button("Start the crowd loop", type="primary"):
+            st.session_state["crowd.run_id"] = gateway.start_run(CROWD_LOOP, {
+                "autohelper_run_id": str(run_id), "crowd": crowd, "method": method, "overlap": int(overlap)})
+            st.page_link("views/crowd_results.py", label="Follow it on Crowd results", icon=":material/table_chart:")

@@ -104,3 +104,15 @@ def disagreements(results: dict[str, AggregationResult]) -> pd.DataFrame:
     """Tasks where the methods do not all agree, one column per method."""
     table = pd.DataFrame({method: result.labels for method, result in results.items()})
     return table[table.astype(str).nunique(axis=1) > 1]
+
+
+def worker_table(answers: pd.DataFrame, gold: pd.Series, skills: pd.Series | None = None) -> pd.DataFrame:
+    """Per worker: answers given, accuracy on golden items (NaN without any), and a skill estimate if given."""
+    frame = validate_answers(answers)
+    on_gold = frame[frame.task.isin(gold.index)]
+    golden_accuracy = (on_gold.label.astype(str) == gold.loc[on_gold.task].astype(str).to_numpy()).groupby(
+        on_gold.worker).mean()
+    table = pd.DataFrame({"answers": frame.groupby("worker").size(), "golden_accuracy": golden_accuracy})
+    if skills is not None:
+        table["skill"] = skills
+    return table.rename_axis("worker").reset_index()

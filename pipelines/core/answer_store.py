@@ -171,3 +171,11 @@ class AnswerStore:
         with self.engine.connect() as connection:
             return int(connection.execute(sa.select(sa.func.count()).where(
                 answers_table.c.batch_id == batch_id, answers_table.c.worker == worker)).scalar_one())
+
+    def golden_labels(self, batch_id: int) -> pd.Series:
+        """The known labels of the batch's golden items, indexed by task."""
+        query = sa.select(items.c.task, items.c.golden_label).where(items.c.batch_id == batch_id,
+                                                                   items.c.is_golden.is_(True))
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return pd.Series({row.task: row.golden_label for row in rows}, name="golden_label", dtype=object)

@@ -13,7 +13,8 @@ from tests.conftest import wait_for_child, wait_for_pending_input, wait_for_stat
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 PAGES = ["views/home.py", "views/inbox.py", "views/ingestion.py", "views/features.py", "views/approval.py",
-         "views/insights.py", "views/autohelper.py", "views/labelling.py"]
+         "views/insights.py", "views/autohelper.py", "views/labelling.py",
+         "views/crowd_results.py"]
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -239,3 +240,29 @@ def test_two_annotators_label_blind_in_their_own_sessions() -> None:
     answers = store.answers(batch)
     assert sorted(answers.groupby("worker").size().to_dict().items()) == [("ana", 2), ("ben", 2)]
     store.close(batch)
+
+
+def test_simulated_crowd_from_the_autohelper_page_to_the_results_page() -> None:
+    from pipelines.catalog import AUTOHELPER
+
+    split = gateway.start_run(AUTOHELPER, {"n_tasks": 40, "n_golden": 20})
+    wait_for_pending_input(split, timeout=240)
+    gateway.resume(split, {"threshold": 0.95})
+    wait_for_status(split, {"completed"})
+    page = _app("views/autohelper.py")
+    page.session_state["autohelper.run_id"] = split
+    page.run()
+    page.selectbox(key="autohelper.crowd_kind").set_value("simulated")
+    next(b for b in page.button if b.label == "Start the crowd loop").click().run()
+    assert wait_for_status(page.session_state["crowd.run_id"], {"completed", "failed"}).status == "completed"
+
+    results = _app("views/crowd_results.py")
+    results.run()
+    assert not results.exception
+    final = next(frame.value for frame in results.dataframe if "source" in frame.value.columns)
+    assert len(final) == 40 and "simulated crowd" in set(final.source)
+    methods = next(frame.value for frame in results.dataframe if "method" in frame.value.columns)
+    assert len(methods) == 6 and methods.accuracy.notna().all()
+    results.multiselect(key="crowd.sources").set_value(["simulated crowd"]).run()
+    shown = next(frame.value for frame in results.dataframe if "source" in frame.value.columns)
+    assert set(shown.source) == {"simulated crowd"} and len(shown) < len(final) + 1

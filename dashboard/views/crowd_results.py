@@ -1,0 +1,60 @@
+"""Crowd results: the aggregated sentiment table, every aggregation method side by side, and the workers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from dashboard import gateway
+from dashboard.components import audit_trail, live_until_settled, pause_form, run_header
+from pipelines.catalog import CROWD_LOOP
+from pipelines.core.aggregation import compare_methods, disagreements, worker_table
+from pipelines.core.answer_store import AnswerStore
+from pipelines.core.crowd import spreadsheet_safe
+from pipelines.core.settings import get_settings
+
+st.title(":material/table_chart: Crowd results")
+runs = gateway.recent_runs(limit=1, flow_name=CROWD_LOOP.split("/")[0])
+if not runs:
+    st.info("No crowd loop yet: confirm an autohelper threshold, then send its manual items to the crowd.")
+    st.stop()
+run = runs[0]
+run_header(run)
+if run.status == "paused":
+    st.caption("Annotators label on the Crowd labelling page; collect when the batch is complete or to close it.")
+    if pause_form(run.id, key="crowd.collect"):
+        st.rerun()
+    st.stop()
+if run.status in {"scheduled", "running"}:
+    live_until_settled(run)
+    st.stop()
+outcome = gateway.result(run.id) if run.status == "completed" else None
+if not outcome:
+    st.stop()
+final = pd.read_parquet(outcome["final"])
+st.subheader("Aggregated sentiment")
+left, middle, right = st.columns(3)
+sources = left.multiselect("Source", sorted(final.source.unique()), key="crowd.sources")
+labels = middle.multiselect("Label", sorted(final.label.dropna().unique()), key="crowd.labels")
+low = right.slider("Only scores below", 0.0, 1.0, 1.0, 0.05, key="crowd.low")
+shown = final[(final.source.isin(sources) if sources else True) & (final.label.isin(labels) if labels else True)
+              & (final.score.fillna(0) <= low)]
+st.dataframe(shown, hide_index=True, key="crowd.final")
+st.download_button("CSV", spreadsheet_safe(shown).to_csv(index=False), "aggregated_sentiment.csv", key="crowd.csv")
+st.download_button("Parquet", shown.to_parquet(index=False), "aggregated_sentiment.parquet", key="crowd.parquet")
+st.plotly_chart(px.histogram(final, x="label", color="source", title="Label distribution"), key="crowd.labels_chart")
+
+store = AnswerStore(get_settings().answer_store_url)
+answers = store.answers(outcome["batch_id"])
+golden = store.golden_labels(outcome["batch_id"])
+st.subheader("Aggregation methods on the same answers")
+comparison, results = compare_methods(answers, golden)
+st.dataframe(comparison, hide_index=True, key="crowd.methods")
+st.caption(f"{len(disagreements(results))} items where the methods disagree.")
+st.subheader("Workers")
+workers = worker_table(answers, golden, results["DawidSkene"].worker_skills)
+st.dataframe(workers, hide_index=True, key="crowd.workers")
+st.plotly_chart(px.scatter(workers, x="answers", y="golden_accuracy", hover_name="worker",
+                           title="Workers: answers and golden accuracy"), key="crowd.workers_chart")
+audit_trail(run.id)
