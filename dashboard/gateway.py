@@ -30,6 +30,7 @@ from prefect.client.schemas.filters import (
     LogFilter,
     LogFilterFlowRunId,
 )
+from prefect.client.schemas.actions import ArtifactUpdate
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort, LogSort
@@ -194,7 +195,10 @@ def child_runs(run_id: UUID) -> list[RunSummary]:
 def pending_input(run_id: UUID) -> PendingInput | None:
     """The input a paused run waits for, or None when it is not paused for input."""
     with _client() as client:
-        flow_run = client.read_flow_run(run_id)
+        try:
+            flow_run = client.read_flow_run(run_id)
+        except ObjectNotFound:
+            return None  # deleted
         state = flow_run.state
         if state is None or not state.is_paused() or not state.state_details.run_input_keyset:
             return None
@@ -282,6 +286,22 @@ def artifact_versions(key: str, limit: int = 50) -> list[ArtifactView]:
             limit=limit,
         )
     return [_artifact_view(a) for a in found]
+
+
+def update_progress(run_id: UUID, key: str, percent: float, description: str) -> bool:
+    """Move a run's newest progress artifact with this key; False when the run has none."""
+    with _client() as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]),
+                                           flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
+        if not found:
+            return False
+        client.update_artifact(found[0].id, ArtifactUpdate(data=min(max(percent, 0.0), 100.0),
+                                                           description=description))
+    return True
 
 
 def parent_run(run_id: UUID) -> RunSummary | None:

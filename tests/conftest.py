@@ -106,6 +106,19 @@ def backend(tmp_path_factory: pytest.TempPathFactory, fake_randomuser: FakeRando
     get_settings.cache_clear()
 
 
+@pytest.fixture(scope="session")
+def autohelper_split(backend: object) -> str:
+    """A real autohelper run on the generated sample (60 tasks, 20 golden) with its threshold confirmed at 0.9."""
+    from dashboard import gateway
+    from pipelines.catalog import AUTOHELPER
+
+    run_id = gateway.start_run(AUTOHELPER, {"n_tasks": 60, "n_golden": 20})
+    wait_for_pending_input(run_id, timeout=240)
+    gateway.resume(run_id, {"threshold": 0.9})
+    wait_for_status(run_id, {"completed"})
+    return str(run_id)
+
+
 def wait_for_status(run_id: object, statuses: set[str], timeout: float = 60.0) -> object:
     """Poll the gateway until the run reaches one of `statuses`; fail with its last state otherwise."""
     import time

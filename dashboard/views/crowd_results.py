@@ -7,7 +7,8 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.components import audit_trail, live_until_settled, pause_form, run_header
+from dashboard.components import analyst_name, audit_trail, live_until_settled, pause_form, run_header
+from dashboard.crowd_sync import report_progress
 from pipelines.catalog import CROWD_LOOP
 from pipelines.core.aggregation import compare_methods, disagreements, worker_table
 from pipelines.core.answer_store import AnswerStore
@@ -21,8 +22,18 @@ if not runs:
     st.stop()
 run = runs[0]
 run_header(run)
+store = AnswerStore(get_settings().answer_store_url)
 if run.status == "paused":
-    st.caption("Annotators label on the Crowd labelling page; collect when the batch is complete or to close it.")
+    waiting = next((b for b in store.open_batches() if b["owner"] == str(run.id)), None)
+    if waiting is not None:
+        progress = store.progress(waiting["id"])
+        st.progress(min(1.0, progress["answers"] / max(progress["needed"], 1)),
+                    text=f"Batch {waiting['id']}: {progress['answers']} of {progress['needed']} answers")
+        # The last answer normally resumes the run; this catches a batch completed before the run paused.
+        if report_progress(waiting, progress, analyst_name()):
+            st.rerun()
+    st.caption("Annotators label on the Crowd labelling page and the run resumes when the last answer is in; "
+               "collect now to close the batch with the answers given so far.")
     if pause_form(run.id, key="crowd.collect"):
         st.rerun()
     st.stop()
@@ -45,7 +56,6 @@ st.download_button("CSV", spreadsheet_safe(shown).to_csv(index=False), "aggregat
 st.download_button("Parquet", shown.to_parquet(index=False), "aggregated_sentiment.parquet", key="crowd.parquet")
 st.plotly_chart(px.histogram(final, x="label", color="source", title="Label distribution"), key="crowd.labels_chart")
 
-store = AnswerStore(get_settings().answer_store_url)
 answers = store.answers(outcome["batch_id"])
 golden = store.golden_labels(outcome["batch_id"])
 st.subheader("Aggregation methods on the same answers")

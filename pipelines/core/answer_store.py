@@ -11,13 +11,16 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 GOLDEN_SHARE = 0.10
+# What became of a submitted answer: kept; this worker had answered already; the item had its `overlap`
+# answers from others meanwhile; the batch was closed.
+AnswerOutcome = Literal["stored", "duplicate", "full", "closed"]
 
 metadata = sa.MetaData()
 batches = sa.Table(
@@ -27,6 +30,8 @@ batches = sa.Table(
     sa.Column("overlap", sa.Integer, nullable=False),
     sa.Column("labels", sa.Text, nullable=False),
     sa.Column("closed", sa.Boolean, nullable=False, default=False),
+    # Who waits for the batch (a flow run id): the dashboard reports progress to it and resumes it when complete.
+    sa.Column("owner", sa.String(200)),
 )
 items = sa.Table(
     "items", metadata,
@@ -70,15 +75,23 @@ class AnswerStore:
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        self._add_owner_column()
 
-    def create_batch(self, batch_items: pd.DataFrame, overlap: int, labels: list[str]) -> int:
+    def _add_owner_column(self) -> None:
+        """Stores created before batches had an owner get the (nullable) column; their batches have none."""
+        if "owner" not in {column["name"] for column in sa.inspect(self.engine).get_columns("batches")}:
+            with self.engine.begin() as connection:
+                connection.execute(sa.text("ALTER TABLE batches ADD COLUMN owner VARCHAR(200)"))
+
+    def create_batch(self, batch_items: pd.DataFrame, overlap: int, labels: list[str], owner: str | None = None
+                     ) -> int:
         """Store items (`task, text, is_golden, golden_label`) to be answered by `overlap` people each."""
         if overlap < 1 or len(set(labels)) < 2:
             raise ValueError("A batch needs overlap >= 1 and at least two labels.")
         with self.engine.begin() as connection:
             batch_id = connection.execute(batches.insert().values(
-                created_at=datetime.now(timezone.utc), overlap=overlap, labels=json.dumps(labels), closed=False
-            )).inserted_primary_key[0]
+                created_at=datetime.now(timezone.utc), overlap=overlap, labels=json.dumps(labels), closed=False,
+                owner=owner)).inserted_primary_key[0]
             rows = batch_items.assign(batch_id=batch_id)[["batch_id", "task", "text", "is_golden", "golden_label"]]
             connection.execute(items.insert(), rows.astype(object).where(rows.notna(), None).to_dict("records"))
         return int(batch_id)
@@ -122,20 +135,43 @@ class AnswerStore:
             pick = random.choice([row for row in tasks if row.n == fewest])
         return ServedItem(pick.task, pick.text)
 
-    def record_answer(self, batch_id: int, task: str, worker: str, label: str) -> bool:
-        """Store one answer in its own transaction; False when this worker already answered the task."""
+    def record_answer(self, batch_id: int, task: str, worker: str, label: str) -> AnswerOutcome:
+        """Store one answer in its own transaction, unless the worker answered the task already, the task has its
+        `overlap` answers (golden items take everyone's), or the batch is closed.
+
+        The checks and the insert are one `INSERT ... SELECT` statement, atomic on SQLite; on PostgreSQL the
+        batch row (shared) and the item row (exclusive) are locked first, so `close` and a task's last slot are
+        never raced.
+        """
         with self.engine.connect() as connection:
-            batch = self._batch(connection, batch_id)
-        allowed = json.loads(batch.labels)
+            allowed = json.loads(self._batch(connection, batch_id).labels)
         if label not in allowed:
             raise ValueError(f"Label {label!r} should be one of {', '.join(allowed)}.")
+        answered = sa.select(sa.func.count()).where(answers_table.c.batch_id == batch_id,
+                                                    answers_table.c.task == task).scalar_subquery()
+        open_batch = sa.select(batches.c.overlap).where(batches.c.id == batch_id, batches.c.closed.is_(False))
         try:
             with self.engine.begin() as connection:
-                connection.execute(answers_table.insert().values(
-                    batch_id=batch_id, task=task, worker=worker, label=label, created_at=datetime.now(timezone.utc)))
+                connection.execute(open_batch.with_for_update(read=True))
+                item = connection.execute(sa.select(items.c.is_golden).where(
+                    items.c.batch_id == batch_id, items.c.task == task).with_for_update()).first()
+                if item is None:
+                    raise ValueError(f"Batch {batch_id} has no item {task!r}.")
+                row = sa.select(sa.literal(batch_id), sa.literal(task), sa.literal(worker), sa.literal(label),
+                                sa.literal(datetime.now(timezone.utc), sa.DateTime(timezone=True))
+                                ).where(open_batch.exists())
+                if not item.is_golden:
+                    row = row.where(answered < open_batch.scalar_subquery())
+                inserted = connection.execute(answers_table.insert().from_select(
+                    ["batch_id", "task", "worker", "label", "created_at"], row)).rowcount
         except IntegrityError:
-            return False
-        return True
+            return "duplicate"
+        if inserted:
+            return "stored"
+        with self.engine.connect() as connection:
+            if self._batch(connection, batch_id).closed:
+                return "closed"
+        return "full"
 
     def answers(self, batch_id: int) -> pd.DataFrame:
         """Every answer as `task, worker, label`, oldest first."""
@@ -164,7 +200,8 @@ class AnswerStore:
         with self.engine.connect() as connection:
             rows = connection.execute(sa.select(batches).where(batches.c.closed.is_(False))
                                       .order_by(batches.c.id.desc())).all()
-        return [{"id": row.id, "labels": json.loads(row.labels), "overlap": row.overlap} for row in rows]
+        return [{"id": row.id, "labels": json.loads(row.labels), "overlap": row.overlap, "owner": row.owner}
+                for row in rows]
 
     def worker_answered(self, batch_id: int, worker: str) -> int:
         """How many answers this worker has given in the batch."""

@@ -29,6 +29,7 @@ class CrowdBatch:
     labels: list[str]
     overlap: int = 3
     reward_per_answer: float = 0.01
+    owner: str | None = None  # who waits for the batch (a flow run id), told of progress and completion
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class LocalCrowd:
         self.store = store
 
     def submit(self, batch: CrowdBatch) -> int:
-        return self.store.create_batch(_store_items(batch), batch.overlap, batch.labels)
+        return self.store.create_batch(_store_items(batch), batch.overlap, batch.labels, batch.owner)
 
     def progress(self, batch_id: int) -> CrowdProgress:
         counts = self.store.progress(batch_id)

@@ -1,7 +1,8 @@
 """The crowd loop (seed 003's crowd half): people label what the model was unsure of; answers are aggregated.
 
-The run does not poll the crowd: it pauses until the analyst (or the labelling page, once the batch is
-complete) resumes it, so Prefect never sees a long-running loop that looks like a zombie.
+The run does not poll the crowd: it pauses until the analyst, or the labelling page once the batch's last answer
+is in, resumes it, so Prefect never sees a long-running loop that looks like a zombie. The batch names this run
+as its owner; the labelling page keeps the run's progress artifact current as answers arrive.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.artifacts import create_progress_artifact, create_table_artifact
+from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.runtime import flow_run
 
 from pipelines.catalog import CROWD_PROGRESS_ARTIFACT_KEY, FINAL_TABLE_ARTIFACT_KEY
 from pipelines.core.aggregation import AggregationMethod, aggregate
@@ -18,6 +20,7 @@ from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import (
     CrowdBatch,
     CrowdKind,
+    CrowdProgress,
     LocalCrowd,
     SimulatedCrowdBackend,
     final_table,
@@ -32,8 +35,13 @@ COLLECT_DESCRIPTION = """\
 ### Collect the crowd's answers?
 
 Batch {batch_id}: {needed} answers needed on {tasks} items ({overlap} per item), {golden} golden items mixed in.
-Annotators label on the **Crowd labelling** page. Resume when the batch is complete, or earlier to close it.
+Annotators label on the **Crowd labelling** page; the run resumes by itself when the last answer is in.
+Resume earlier to close the batch with the answers given so far.
 """
+
+
+def _percent(progress: CrowdProgress) -> float:
+    return min(100.0, 100 * progress.answers / max(progress.needed, 1))
 
 
 @flow(name="crowd-loop", persist_result=True)
@@ -55,21 +63,25 @@ def crowd_loop(
         raise ValueError(f"Autohelper run {autohelper_run_id} has no split yet: confirm its threshold first.")
     tasks = manual.rename(columns={"item_id": "task", "label": "model_label"})[["task", "text", "model_label",
                                                                                 "true_label"]]
-    batch = CrowdBatch(tasks, golden.rename(columns={"item_id": "task"}), sorted(golden.label.unique()), overlap)
+    batch = CrowdBatch(tasks, golden.rename(columns={"item_id": "task"}), sorted(golden.label.unique()), overlap,
+                       owner=str(flow_run.get_id()))
     store = AnswerStore(database_url or get_settings().answer_store_url)
     simulated = crowd == "simulated"
     backend = (SimulatedCrowdBackend(store, SimulatedCrowd(n_workers=n_simulated_workers, spammer_share=spammer_share,
                                                            seed=seed)) if simulated else LocalCrowd(store))
     batch_id = backend.submit(batch)
     progress = backend.progress(batch_id)
-    create_progress_artifact(100 * progress.answers / max(progress.needed, 1), key=CROWD_PROGRESS_ARTIFACT_KEY,
-                             description=f"Crowd batch {batch_id}")
+    progress_id = create_progress_artifact(_percent(progress), key=CROWD_PROGRESS_ARTIFACT_KEY,
+                                           description=f"Crowd batch {batch_id}")
     logger.info("Crowd batch %d (%s): %d items, %d answers needed.", batch_id, crowd, len(tasks), progress.needed)
     if not progress.complete:
         ask(with_defaults(CrowdCollectInput, collect_now=True, description=COLLECT_DESCRIPTION.format(
             batch_id=batch_id, needed=progress.needed, tasks=len(tasks), overlap=overlap, golden=len(golden))),
             "collect crowd answers")
     backend.close(batch_id)
+    progress = backend.progress(batch_id)
+    update_progress_artifact(progress_id, _percent(progress), description=(
+        f"Crowd batch {batch_id} closed: {progress.answers} of {progress.needed} answers"))
     answers = backend.answers(batch_id)
     on_tasks = answers[answers.task.isin(set(tasks.task))]
     result = aggregate(on_tasks, method) if len(on_tasks) else None

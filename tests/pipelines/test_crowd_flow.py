@@ -6,20 +6,16 @@ import pandas as pd
 import pytest
 
 from dashboard import gateway
-from pipelines.catalog import AUTOHELPER, CROWD_LOOP, FINAL_TABLE_ARTIFACT_KEY
+from pipelines.catalog import CROWD_LOOP, FINAL_TABLE_ARTIFACT_KEY
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.settings import get_settings
 from tests.conftest import wait_for_pending_input, wait_for_status
 
 
-@pytest.fixture(scope="module")
-def split_run(prefect_api_module: str) -> str:
-    run_id = gateway.start_run(AUTOHELPER, {"n_tasks": 60, "n_golden": 20})
-    wait_for_pending_input(run_id, timeout=240)
-    gateway.resume(run_id, {"threshold": 0.9})
-    wait_for_status(run_id, {"completed"})
-    return str(run_id)
+@pytest.fixture
+def split_run(prefect_api: str, autohelper_split: str) -> str:
+    return autohelper_split
 
 
 def _final(run_id: str) -> pd.DataFrame:
