@@ -77,6 +77,7 @@ class RunSummary:
     created: datetime | None
     parent_task_run_id: UUID | None
     ui_url: str
+    parameters: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def _summary(flow_run: FlowRun, flow_names: dict[UUID, str]) -> RunSummary:
         created=flow_run.created,
         parent_task_run_id=flow_run.parent_task_run_id,
         ui_url=f"{api_url().rstrip('/').removesuffix('/api')}/runs/flow-run/{flow_run.id}",
+        parameters=dict(flow_run.parameters or {}),
     )
 
 

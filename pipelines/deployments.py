@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from prefect.deployments.runner import RunnerDeployment
 
-from pipelines.catalog import APPROVAL, AUTOHELPER, CROWD_LOOP, INGESTION, INSIGHTS
+from pipelines.catalog import APPROVAL, AUTOHELPER, CROWD_LOOP, INGESTION, INSIGHTS, RETRAIN
 from pipelines.flows.approval import create_artifact
 from pipelines.flows.autohelper import sentiment_autohelper
 from pipelines.flows.crowd import crowd_loop
 from pipelines.flows.ingestion import create_names
 from pipelines.flows.insights import extract_user_insights
+from pipelines.flows.retrain import retrain_autohelper
 
 
 def project_deployments() -> list[RunnerDeployment]:
@@ -20,4 +21,5 @@ def project_deployments() -> list[RunnerDeployment]:
         extract_user_insights.to_deployment(name=INSIGHTS.split("/")[1], tags=["hitl-studio"]),
         sentiment_autohelper.to_deployment(name=AUTOHELPER.split("/")[1], tags=["hitl-studio"]),
         crowd_loop.to_deployment(name=CROWD_LOOP.split("/")[1], tags=["hitl-studio"]),
+        retrain_autohelper.to_deployment(name=RETRAIN.split("/")[1], tags=["hitl-studio"]),
     ]

@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard import gateway
 from dashboard.components import analyst_name, audit_trail, live_until_settled, pause_form, run_header
 from dashboard.crowd_sync import report_progress
+from dashboard.retrain_panel import retrain_section
 from pipelines.catalog import CROWD_LOOP
 from pipelines.core.aggregation import compare_methods, disagreements, worker_table
 from pipelines.core.answer_store import AnswerStore
@@ -67,4 +68,5 @@ workers = worker_table(answers, golden, results["DawidSkene"].worker_skills)
 st.dataframe(workers, hide_index=True, key="crowd.workers")
 st.plotly_chart(px.scatter(workers, x="answers", y="golden_accuracy", hover_name="worker",
                            title="Workers: answers and golden accuracy"), key="crowd.workers_chart")
+retrain_section(outcome)
 audit_trail(run.id)

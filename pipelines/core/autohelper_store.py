@@ -14,7 +14,7 @@ import pandas as pd
 
 from pipelines.core.autohelper import Prediction
 
-TABLES = ("tasks", "golden", "predictions", "accepted", "manual")
+TABLES = ("tasks", "golden", "predictions", "accepted", "manual", "final", "retrained")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,14 @@ class AutohelperStore:
         final = self.path(table)
         partial = final.with_suffix(".parquet.partial")
         frame.to_parquet(partial, index=False)
+        os.replace(partial, final)
+        return final
+
+    def export_csv(self, table: str, frame: pd.DataFrame) -> Path:
+        """A CSV copy of a table next to its Parquet file, also written whole or not at all."""
+        final = self.path(table).with_suffix(".csv")
+        partial = final.with_suffix(".csv.partial")
+        frame.to_csv(partial, index=False)
         os.replace(partial, final)
         return final
 

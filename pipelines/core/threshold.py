@@ -139,11 +139,12 @@ class ThresholdCurve:
         """Thresholds where anything changes: each distinct labelled confidence, and 1.0."""
         return np.unique(np.concatenate([self._labelled, [1.0]]))
 
-    def for_target_accuracy(self, target: float) -> ThresholdPoint | None:
-        """The lowest threshold whose accuracy interval's lower bound meets `target`; None if none does."""
+    def for_target_accuracy(self, target: float, use_interval: bool = True) -> ThresholdPoint | None:
+        """The lowest threshold whose accuracy interval's lower bound (or, without `use_interval`, the accuracy
+        itself) meets `target`; None if none does."""
         for threshold in self.candidates():
             point = self.at(threshold)
-            if point.labelled_accepted and point.ci_low >= target:
+            if point.labelled_accepted and (point.ci_low if use_interval else point.accuracy) >= target:
                 return point
         return None
 

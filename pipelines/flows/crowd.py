@@ -86,10 +86,10 @@ def crowd_loop(
     on_tasks = answers[answers.task.isin(set(tasks.task))]
     result = aggregate(on_tasks, method) if len(on_tasks) else None
     table = final_table(accepted, tasks, result, simulated)
-    folder = source.folder
-    table.to_parquet(folder / "final.parquet", index=False)
-    spreadsheet_safe(table).to_csv(folder / "final.csv", index=False)
+    final_path = source.write("final", table)
+    source.export_csv("final", spreadsheet_safe(table))
     create_table_artifact(key=FINAL_TABLE_ARTIFACT_KEY, table=table_rows(table), description=(
         f"{len(table)} items: {int((table.source == 'model').sum())} from the model, "
         f"{int((table.source != 'model').sum())} from the {'simulated ' if simulated else ''}crowd ({method})."))
-    return {"batch_id": batch_id, "answers": len(answers), "items": len(table), "final": str(folder / "final.parquet")}
+    return {"batch_id": batch_id, "answers": len(answers), "items": len(table), "final": str(final_path),
+            "autohelper_run_id": autohelper_run_id}

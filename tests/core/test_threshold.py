@@ -60,6 +60,14 @@ def test_target_accuracy_picks_the_lowest_threshold_whose_lower_bound_meets_it()
     assert ThresholdCurve(CONF, RIGHT, TASKS).for_target_accuracy(0.99) is None
 
 
+def test_target_accuracy_on_the_point_estimate() -> None:
+    curve = ThresholdCurve(CONF, RIGHT, TASKS)
+    # Labelled >= 0.90: 0.90 0.92 0.97 0.99, all right; >= 0.85 adds a wrong one (5 of 6 would be 83%).
+    assert curve.for_target_accuracy(1.0, use_interval=False).threshold == 0.90
+    # >= 0.70: 0.70 0.80 0.85 0.90 0.92 0.97 0.99 → 6 of 7 = 85.7% ≥ 0.85; >= 0.65 is 6 of 8.
+    assert curve.for_target_accuracy(0.85, use_interval=False).threshold == 0.70
+
+
 def test_budget_picks_the_most_manual_work_it_can_pay_for() -> None:
     curve = ThresholdCurve(CONF, RIGHT, TASKS, CrowdCost(overlap=1, reward_per_answer=1.0, golden_overhead=0.0))
     point = curve.for_budget(3)  # three items to people: the three least confident tasks (0.3, 0.5, 0.6)

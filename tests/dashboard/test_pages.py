@@ -266,3 +266,14 @@ def test_simulated_crowd_from_the_autohelper_page_to_the_results_page() -> None:
     results.multiselect(key="crowd.sources").set_value(["simulated crowd"]).run()
     shown = next(frame.value for frame in results.dataframe if "source" in frame.value.columns)
     assert set(shown.source) == {"simulated crowd"} and len(shown) < len(final) + 1
+
+    results.button(key="retrain.start").click().run()
+    [retrain] = gateway.recent_runs(limit=1, flow_name="retrain-autohelper")
+    assert retrain.parameters["autohelper_run_id"] == str(split)
+    assert wait_for_status(retrain.id, {"completed", "failed"}, timeout=180).status == "completed"
+    results.run()
+    assert not results.exception
+    assert any(m.label == "To people next round" for m in results.metric)
+    forecasts = next(frame.value for frame in results.dataframe if "to_crowd" in frame.value.columns)
+    assert list(forecasts.model) == ["before", "after retraining"]
+    assert (forecasts.to_crowd + forecasts.accepted == 40).all()

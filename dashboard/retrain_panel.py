@@ -1,0 +1,95 @@
+"""The crowd results page's retraining part: refit the offline autohelper on human labels, compare rounds."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from dashboard import gateway
+from dashboard.components import live_until_settled, run_header
+from pipelines.catalog import RETRAIN
+from pipelines.core.autohelper_store import AutohelperStore
+from pipelines.core.retrain import golden_accuracy_at
+from pipelines.core.settings import get_settings
+
+DEFAULT_TARGET = 0.95
+
+EXPLANATION = (
+    "The offline MiniLM model refits on the golden items plus the crowd's aggregated labels. Both models are held "
+    "to the same golden accuracy, and the next round is every task item; items the "
+    "retrained model learnt from are scored out-of-fold, so it gets no credit for labels it has seen."
+)
+
+
+def _latest_retrain(autohelper_run_id: str) -> gateway.RunSummary | None:
+    runs = gateway.recent_runs(limit=20, flow_name=RETRAIN.split("/")[0])
+    return next((r for r in runs if r.parameters.get("autohelper_run_id") == autohelper_run_id), None)
+
+
+def _forecasts(report: dict[str, Any]) -> pd.DataFrame:
+    rows = [{"model": name, **report[key]} for key, name in (("before", "before"), ("after", "after retraining"))]
+    return pd.DataFrame(rows)[["model", "threshold", "to_crowd", "accepted", "golden_accepted", "golden_accuracy",
+                               "dataset_accuracy"]]
+
+
+def _show_report(report: dict[str, Any]) -> None:
+    before, after = report["before"]["to_crowd"], report["after"]["to_crowd"]
+    left, middle, right = st.columns(3)
+    left.metric("To people next round", after, delta=after - before, delta_color="inverse",
+                help=f"{before} before retraining")
+    middle.metric("Target golden accuracy", f"{report['target_accuracy']:.1%}")
+    right.metric("Agreement with the crowd", f"{report['crowd_agreement']:.1%}",
+                 help="Of the retrained model's out-of-fold labels with the aggregated crowd labels")
+    forecasts = _forecasts(report)
+    st.dataframe(forecasts, hide_index=True, key="retrain.forecasts", column_config={
+        "to_crowd": "to people", "golden_accuracy": st.column_config.NumberColumn(format="percent"),
+        "dataset_accuracy": st.column_config.NumberColumn(
+            "dataset accuracy", format="percent", help="Accepted items against the dataset's own labels")})
+    chart = forecasts.melt(id_vars="model", value_vars=["accepted", "to_crowd"], var_name="goes to",
+                           value_name="items").replace({"to_crowd": "people", "accepted": "model"})
+    st.plotly_chart(px.bar(chart, x="model", y="items", color="goes to", barmode="stack",
+                           title=f"Next round at {report['target_accuracy']:.1%} golden accuracy"),
+                    key="retrain.chart")
+    st.caption(f"Trained on {report['golden']} golden and {report['crowd_labels']} crowd labels.")
+    if report["after"]["golden_accepted"] < 30:
+        st.warning(f"The accuracy rests on {report['after']['golden_accepted']} golden items: add golden items "
+                   "before trusting the difference.")
+
+
+def _default_target(autohelper_run_id: str, threshold: float) -> tuple[float, str]:
+    predictions = AutohelperStore.for_run(get_settings().data_dir, autohelper_run_id).read("predictions")
+    accuracy = golden_accuracy_at(predictions, threshold) if predictions is not None else None
+    if accuracy is None:
+        return DEFAULT_TARGET, (f"The confirmed threshold {threshold:.3f} accepted no golden item, so the target "
+                                f"starts at {DEFAULT_TARGET:.0%}.")
+    return accuracy, f"The golden accuracy the confirmed threshold {threshold:.3f} had."
+
+
+def retrain_section(outcome: dict[str, Any]) -> None:
+    st.subheader("Retrain the autohelper on human labels")
+    st.caption(EXPLANATION)
+    autohelper_run_id = outcome.get("autohelper_run_id")
+    split = gateway.result(UUID(autohelper_run_id)) if autohelper_run_id else None
+    if not split:
+        st.info("This crowd loop's autohelper run is gone or unfinished, so there is nothing to compare with.")
+        return
+    default, why = _default_target(autohelper_run_id, split["threshold"])
+    target = st.number_input("Target golden accuracy", 0.5, 1.0, round(default, 4), 0.01, format="%.4f",
+                             key="retrain.target", help=why)
+    latest = _latest_retrain(autohelper_run_id)
+    running = latest is not None and latest.status in {"scheduled", "running"}
+    if st.button("Retrain the autohelper on human labels", key="retrain.start", disabled=running,
+                 icon=":material/model_training:"):
+        gateway.start_run(RETRAIN, {"autohelper_run_id": autohelper_run_id, "target_accuracy": target})
+        st.rerun()
+    if latest is None:
+        return
+    run_header(latest)
+    if running:
+        live_until_settled(latest, "Retraining…")
+    elif latest.status == "completed" and (report := gateway.result(latest.id)):
+        _show_report(report)

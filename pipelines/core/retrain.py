@@ -1,0 +1,133 @@
+"""Retraining the offline autohelper on human labels, and what that changes for the next round.
+
+The model before (the autohelper's own predictions) and after (the MiniLM head refitted on golden plus
+crowd-aggregated labels) are judged the same way: the lowest threshold at which the golden items it accepts are
+right at least as often as the target (by default, as often as at the analyst's threshold). The next round is
+every task item; items the retrained model learnt from are scored out-of-fold, so neither model is credited for
+items it has seen.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipelines.core.autohelper import MiniLMSentimentModel, Progress
+from pipelines.core.threshold import ThresholdCurve
+
+
+class NothingToRetrainOn(ValueError):
+    """The inputs cannot give a fair before/after comparison; the message says why."""
+
+
+@dataclass(frozen=True)
+class RoundForecast:
+    """Where one model would put the next round's task items at the target accuracy."""
+
+    threshold: float | None  # None: no threshold reaches the target, everything goes to people
+    to_crowd: int
+    accepted: int
+    golden_accepted: int  # how many golden items the accuracy rests on
+    golden_accuracy: float  # on the golden items accepted at the threshold (out-of-fold)
+    dataset_accuracy: float | None  # of the accepted task items against the dataset's own labels, where known
+
+
+@dataclass(frozen=True)
+class RetrainReport:
+    target_accuracy: float
+    golden: int
+    crowd_labels: int
+    before: RoundForecast
+    after: RoundForecast
+    crowd_agreement: float  # out-of-fold agreement of the retrained model with the aggregated crowd labels
+    predictions: pd.DataFrame  # the retrained model's `item_id, label, confidence, split, scored`
+
+    def summary(self) -> dict[str, Any]:
+        """Everything but the predictions, JSON-ready."""
+        return {key: value for key, value in asdict(self).items() if key != "predictions"}
+
+
+def _forecast(curve: ThresholdCurve, target: float, tasks: pd.DataFrame) -> RoundForecast:
+    point = curve.for_target_accuracy(target, use_interval=False)
+    if point is None:
+        return RoundForecast(None, len(tasks), 0, 0, math.nan, None)
+    accepted = tasks[tasks.confidence >= point.threshold]
+    known = accepted.dropna(subset=["true_label"])
+    dataset_accuracy = float((known.label == known.true_label).mean()) if len(known) else None
+    return RoundForecast(point.threshold, point.manual, point.accepted, point.labelled_accepted, point.accuracy,
+                         dataset_accuracy)
+
+
+def _curve(predictions: pd.DataFrame) -> ThresholdCurve:
+    golden = predictions[predictions.split == "golden"]
+    return ThresholdCurve(golden.confidence.to_numpy(), golden.correct.to_numpy(),
+                          predictions[predictions.split == "task"].confidence.to_numpy())
+
+
+def golden_accuracy_at(predictions: pd.DataFrame, threshold: float) -> float | None:
+    """How often the golden items accepted at `threshold` are right; None when the threshold accepts none."""
+    accuracy = _curve(predictions).at(threshold).accuracy
+    return None if math.isnan(accuracy) else float(accuracy)
+
+
+def retrain_on_human_labels(
+    predictions: pd.DataFrame,
+    golden: pd.DataFrame,
+    crowd_labels: pd.DataFrame,
+    target_accuracy: float,
+    model: MiniLMSentimentModel | None = None,
+    progress: Progress | None = None,
+) -> RetrainReport:
+    """Refit the offline model on golden + crowd labels and forecast the next round before and after.
+
+    Args:
+        predictions: the autohelper's predictions (`item_id, text, label, confidence, true_label, split`).
+        golden: golden items `item_id, text, label`.
+        crowd_labels: aggregated crowd labels `item_id, text, label` (items nobody answered left out).
+        target_accuracy: the golden accuracy both models are held to.
+    """
+    if not 0 < target_accuracy <= 1:
+        raise NothingToRetrainOn(f"The target accuracy must be above 0 and at most 1, not {target_accuracy}.")
+    tasks_before = predictions[predictions.split == "task"]
+    crowd_labels = crowd_labels.dropna(subset=["label"])
+    if crowd_labels.empty:
+        raise NothingToRetrainOn("The crowd gave no labels yet: there is nothing to retrain on.")
+    unknown = set(crowd_labels.label) - set(golden.label)
+    if unknown:
+        raise NothingToRetrainOn(f"Crowd labels {', '.join(sorted(unknown))} are not among the golden labels.")
+
+    labelled = pd.concat([golden[["item_id", "text", "label"]], crowd_labels[["item_id", "text", "label"]]],
+                         ignore_index=True)
+    model = model or MiniLMSentimentModel()
+    unseen = tasks_before[~tasks_before.item_id.isin(set(crowd_labels.item_id))]
+    model.embed(list(labelled.text) + list(unseen.text), progress)  # cached: fitting and scoring reuse it
+    model.fit(list(labelled.text), list(labelled.label), list(labelled.item_id))
+    out_of_fold = pd.DataFrame([p.__dict__ for p in model.calibration_predictions()]).assign(scored="out-of-fold")
+    scored = [out_of_fold]
+    if len(unseen):  # every task may have gone to people
+        scored.append(pd.DataFrame([p.__dict__ for p in model.predict(list(unseen.text), list(unseen.item_id))]
+                                   ).assign(scored="trained head"))
+    after = pd.concat(scored, ignore_index=True)[["item_id", "label", "confidence", "scored"]]
+    after["split"] = np.where(after.item_id.isin(set(golden.item_id)), "golden", "task")
+
+    golden_after = after[after.split == "golden"].merge(golden[["item_id", "label"]].rename(
+        columns={"label": "golden_label"}), on="item_id")
+    tasks_after = after[after.split == "task"].merge(tasks_before[["item_id", "true_label"]], on="item_id")
+    after_curve = ThresholdCurve(golden_after.confidence.to_numpy(),
+                                 (golden_after.label == golden_after.golden_label).to_numpy(),
+                                 tasks_after.confidence.to_numpy())
+    crowd_oof = out_of_fold.merge(crowd_labels[["item_id", "label"]].rename(columns={"label": "crowd_label"}),
+                                  on="item_id")
+    return RetrainReport(
+        target_accuracy=float(target_accuracy),
+        golden=len(golden),
+        crowd_labels=len(crowd_labels),
+        before=_forecast(_curve(predictions), target_accuracy, tasks_before),
+        after=_forecast(after_curve, target_accuracy, tasks_after),
+        crowd_agreement=float((crowd_oof.label == crowd_oof.crowd_label).mean()),
+        predictions=after,
+    )
