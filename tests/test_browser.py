@@ -70,17 +70,27 @@ def served_app(backend, tmp_path: Path) -> Iterator[ServedApp]:
 
 
 @pytest.fixture
-def page(tmp_path: Path):
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        tab = context.new_page()
-        tab.set_default_timeout(60_000)
-        yield tab
-        tab.screenshot(path=str(tmp_path / "last.png"), full_page=True)
-        browser.close()
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def _new_tab(browser):
+    """A tab in a context of its own, so each tab is a separate Streamlit session (a separate person)."""
+    tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    tab.set_default_timeout(60_000)
+    return tab
+
+
+@pytest.fixture
+def page(browser, tmp_path: Path):
+    tab = _new_tab(browser)
+    yield tab
+    tab.screenshot(path=str(tmp_path / "last.png"), full_page=True)
 
 
 def _answer_user_count(page, count: int) -> None:
@@ -186,3 +196,65 @@ def test_autohelper_on_an_uploaded_csv_slider_confirm_tables(served_app: ServedA
     page.get_by_role("button", name="Confirm threshold").click()
     page.get_by_text("Accepted from the model").first.wait_for(timeout=120_000)
     page.get_by_text("For people to label").first.wait_for()
+
+
+def _label_one(tab, label: str, given: int) -> bool:
+    """Answer the review on screen; False when nothing is left for this annotator."""
+    done = tab.get_by_text("Nothing left for you in this batch")
+    tab.get_by_text(f"you gave {given}.").or_(done).first.wait_for()
+    if done.is_visible():
+        return False
+    tab.get_by_role("button", name=label, exact=True).click()
+    tab.get_by_text(f"you gave {given + 1}.").or_(done).first.wait_for()  # the click's rerun is over
+    return True
+
+
+def test_two_annotators_in_two_tabs_take_reviews_to_the_final_table(served_app: ServedApp, browser, tmp_path) -> None:
+    from pipelines.catalog import CROWD_LOOP
+    from pipelines.core.autohelper_store import AutohelperStore
+    from pipelines.core.settings import get_settings
+
+    analyst = _new_tab(browser)
+    analyst.goto(f"{served_app.url}/autohelper")
+    analyst.get_by_label("Tasks").fill("8")
+    analyst.get_by_label("Tasks").press("Enter")
+    analyst.get_by_text("8 tasks and 20 golden items").wait_for()
+    analyst.get_by_role("button", name="Run the autohelper").click()
+    slider = analyst.get_by_role("slider")
+    slider.wait_for(timeout=240_000)
+    slider.focus()
+    slider.press("End")  # threshold 1.0: every task goes to people
+    analyst.get_by_role("button", name="Confirm threshold").click()
+    analyst.get_by_text("For people to label").first.wait_for(timeout=120_000)
+    analyst.get_by_label("Answers per item").fill("2")
+    analyst.get_by_role("button", name="Start the crowd loop").click()
+    analyst.get_by_text("Follow it on Crowd results").wait_for()
+    [crowd_run] = gateway.recent_runs(limit=1, flow_name=CROWD_LOOP.split("/")[0])
+    wait_for_pending_input(crowd_run.id)
+
+    tabs = {}
+    for name in ("ana", "ben"):
+        tabs[name] = _new_tab(browser)
+        tabs[name].goto(f"{served_app.url}/labelling")
+        tabs[name].get_by_label("Your annotator name").fill(name)
+        tabs[name].get_by_label("Your annotator name").press("Enter")
+    given = {"ana": 0, "ben": 0}
+    busy = set(tabs)
+    while busy:  # the two people take turns, each in their own session
+        for name in sorted(busy):
+            if _label_one(tabs[name], "pos" if name == "ana" else "neg", given[name]):
+                given[name] += 1
+            else:
+                busy.discard(name)
+    tabs["ben"].get_by_text("Nothing left for you in this batch").wait_for()
+    assert given["ana"] >= 9 and given["ben"] >= 9  # 8 reviews each, and golden items mixed in
+
+    assert wait_for_status(crowd_run.id, {"completed", "failed"}, timeout=120).status == "completed"
+    analyst.goto(f"{served_app.url}/crowd_results")
+    analyst.get_by_text("Aggregated sentiment").first.wait_for(timeout=90_000)
+    analyst.get_by_text("Aggregation methods on the same answers").first.wait_for()
+    # Read from the store, not `gateway.result`: Playwright's event loop would make Prefect's result a coroutine.
+    final = AutohelperStore.for_run(get_settings().data_dir, crowd_run.parameters["autohelper_run_id"]).read("final")
+    assert (final.source == "crowd").sum() == 8 and final.label.notna().all()
+    audit = [row for a in gateway.artifacts(crowd_run.id) if a.key == "audit-trail" for row in a.data]
+    assert audit[0]["resumed_by"].startswith("batch complete (last answer by ")
