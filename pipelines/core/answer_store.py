@@ -32,7 +32,11 @@ batches = sa.Table(
     sa.Column("closed", sa.Boolean, nullable=False, default=False),
     # Who waits for the batch (a flow run id): the dashboard reports progress to it and resumes it when complete.
     sa.Column("owner", sa.String(200)),
+    # Where answers come from: "local" (the dashboard's labelling page), "simulated", or "toloka:<pool id>".
+    sa.Column("source", sa.String(200)),
 )
+# Columns added after the first release, with the value older batches get.
+_ADDED_BATCH_COLUMNS = {"owner": ("VARCHAR(200)", None), "source": ("VARCHAR(200)", "local")}
 items = sa.Table(
     "items", metadata,
     sa.Column("batch_id", sa.Integer, sa.ForeignKey("batches.id"), primary_key=True),
@@ -75,23 +79,27 @@ class AnswerStore:
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
-        self._add_owner_column()
+        self._add_new_columns()
 
-    def _add_owner_column(self) -> None:
-        """Stores created before batches had an owner get the (nullable) column; their batches have none."""
-        if "owner" not in {column["name"] for column in sa.inspect(self.engine).get_columns("batches")}:
-            with self.engine.begin() as connection:
-                connection.execute(sa.text("ALTER TABLE batches ADD COLUMN owner VARCHAR(200)"))
+    def _add_new_columns(self) -> None:
+        """Stores created by an earlier release get the batch columns added since."""
+        present = {column["name"] for column in sa.inspect(self.engine).get_columns("batches")}
+        with self.engine.begin() as connection:
+            for name, (sql_type, old_value) in _ADDED_BATCH_COLUMNS.items():
+                if name not in present:
+                    connection.execute(sa.text(f"ALTER TABLE batches ADD COLUMN {name} {sql_type}"))
+                    if old_value is not None:
+                        connection.execute(batches.update().values({name: old_value}))
 
-    def create_batch(self, batch_items: pd.DataFrame, overlap: int, labels: list[str], owner: str | None = None
-                     ) -> int:
+    def create_batch(self, batch_items: pd.DataFrame, overlap: int, labels: list[str], owner: str | None = None,
+                     source: str = "local") -> int:
         """Store items (`task, text, is_golden, golden_label`) to be answered by `overlap` people each."""
         if overlap < 1 or len(set(labels)) < 2:
             raise ValueError("A batch needs overlap >= 1 and at least two labels.")
         with self.engine.begin() as connection:
             batch_id = connection.execute(batches.insert().values(
                 created_at=datetime.now(timezone.utc), overlap=overlap, labels=json.dumps(labels), closed=False,
-                owner=owner)).inserted_primary_key[0]
+                owner=owner, source=source)).inserted_primary_key[0]
             rows = batch_items.assign(batch_id=batch_id)[["batch_id", "task", "text", "is_golden", "golden_label"]]
             connection.execute(items.insert(), rows.astype(object).where(rows.notna(), None).to_dict("records"))
         return int(batch_id)
@@ -163,7 +171,8 @@ class AnswerStore:
                 if not item.is_golden:
                     row = row.where(answered < open_batch.scalar_subquery())
                 inserted = connection.execute(answers_table.insert().from_select(
-                    ["batch_id", "task", "worker", "label", "created_at"], row)).rowcount
+                    ["batch_id", "task", "worker", "label", "created_at"], row),
+                    execution_options={"preserve_rowcount": True}).rowcount  # PostgreSQL gives -1 without it
         except IntegrityError:
             return "duplicate"
         if inserted:
@@ -195,13 +204,24 @@ class AnswerStore:
         with self.engine.begin() as connection:
             connection.execute(batches.update().where(batches.c.id == batch_id).values(closed=True))
 
-    def open_batches(self) -> list[dict[str, Any]]:
-        """Batches still taking answers, newest first, with their labels."""
+    def open_batches(self, source: str | None = None) -> list[dict[str, Any]]:
+        """Batches still taking answers (from `source`, when given), newest first, with their labels."""
+        query = sa.select(batches).where(batches.c.closed.is_(False)).order_by(batches.c.id.desc())
+        if source is not None:
+            query = query.where(batches.c.source == source)
         with self.engine.connect() as connection:
-            rows = connection.execute(sa.select(batches).where(batches.c.closed.is_(False))
-                                      .order_by(batches.c.id.desc())).all()
-        return [{"id": row.id, "labels": json.loads(row.labels), "overlap": row.overlap, "owner": row.owner}
-                for row in rows]
+            rows = connection.execute(query).all()
+        return [{"id": row.id, "labels": json.loads(row.labels), "overlap": row.overlap, "owner": row.owner,
+                 "source": row.source} for row in rows]
+
+    def batch_source(self, batch_id: int) -> str:
+        with self.engine.connect() as connection:
+            return str(self._batch(connection, batch_id).source)
+
+    def set_source(self, batch_id: int, source: str) -> None:
+        """Say where a batch's answers come from once that is known (e.g. the external pool it was posted to)."""
+        with self.engine.begin() as connection:
+            connection.execute(batches.update().where(batches.c.id == batch_id).values(source=source))
 
     def worker_answered(self, batch_id: int, worker: str) -> int:
         """How many answers this worker has given in the batch."""

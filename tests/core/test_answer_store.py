@@ -1,18 +1,66 @@
-"""The answer store on a real SQLite file: blind serving, idempotent answers, concurrent writers, a killed writer."""
+"""The answer store on a real SQLite file and a real PostgreSQL server: blind serving, idempotent answers,
+concurrent writers racing for an item's last slot, a killed writer."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import sqlite3
+import subprocess
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from itertools import count
+from pathlib import Path
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from pipelines.core.answer_store import AnswerStore
+from tests.conftest import free_port
+
+POSTGRES_BINARIES = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+_databases = count()
+
+
+@pytest.fixture(scope="module")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on a Unix socket, from Debian's postgresql; its server URL."""
+    if not POSTGRES_BINARIES:
+        pytest.skip("Debian's postgresql is not installed")
+    binaries = POSTGRES_BINARIES[-1]
+    folder = Path(tempfile.mkdtemp(prefix="hitl-pg-"))
+    # PostgreSQL refuses to run as root; under root (CI) the cluster belongs to Debian's `postgres` user.
+    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_owner:
+        shutil.chown(folder, "postgres")
+    data, port = folder / "data", free_port()
+    subprocess.run([*as_owner, binaries / "initdb", "-D", data, "-A", "trust", "-U", "hitl"], check=True,
+                   capture_output=True)
+    subprocess.run([*as_owner, binaries / "pg_ctl", "-D", data, "-l", folder / "server.log", "-w", "start",
+                    "-o", f"-p {port} -k {folder} -c listen_addresses='' -c max_connections=200"], check=True,
+                   capture_output=True)
+    yield f"postgresql+psycopg://hitl@/{{database}}?host={folder}&port={port}"
+    subprocess.run([*as_owner, binaries / "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty answer database: an SQLite file, or a new database on the PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'answers.db'}"
+    server = request.getfixturevalue("postgres_server")
+    name = f"answers_{os.getpid()}_{next(_databases)}"
+    admin = sa.create_engine(server.format(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return server.format(database=name)
 
 LABELS = ["pos", "neg"]
 
@@ -32,8 +80,8 @@ def _annotate(url: str, batch_id: int, worker: str) -> int:
     return stored
 
 
-def test_double_submit_stores_one_answer_and_labels_are_checked(tmp_path) -> None:
-    store = AnswerStore(f"sqlite:///{tmp_path / 'answers.db'}")
+def test_double_submit_stores_one_answer_and_labels_are_checked(store_url: str) -> None:
+    store = AnswerStore(store_url)
     batch = store.create_batch(_items(3, 1), overlap=2, labels=LABELS)
     assert store.record_answer(batch, "t0", "ana", "pos") == "stored"
     assert store.record_answer(batch, "t0", "ana", "neg") == "duplicate"
@@ -44,30 +92,32 @@ def test_double_submit_stores_one_answer_and_labels_are_checked(tmp_path) -> Non
         store.record_answer(batch, "nope", "ana", "pos")
 
 
-def test_a_full_task_takes_no_more_answers_golden_takes_everyones_and_closed_takes_none(tmp_path) -> None:
-    store = AnswerStore(f"sqlite:///{tmp_path / 'answers.db'}")
+def test_a_full_task_takes_no_more_answers_golden_takes_everyones_and_closed_takes_none(store_url: str) -> None:
+    store = AnswerStore(store_url)
     batch = store.create_batch(_items(2, 1), overlap=2, labels=LABELS, owner="run-42")
     assert [store.record_answer(batch, "t0", worker, "pos") for worker in ("ana", "ben", "cy")] == [
         "stored", "stored", "full"]
     assert [store.record_answer(batch, "g0", worker, "pos") for worker in ("ana", "ben", "cy")] == ["stored"] * 3
-    assert store.open_batches() == [{"id": batch, "labels": LABELS, "overlap": 2, "owner": "run-42"}]
+    assert store.open_batches() == [{"id": batch, "labels": LABELS, "overlap": 2, "owner": "run-42",
+                                     "source": "local"}]
+    assert store.open_batches(source="toloka:7") == []
     store.close(batch)
     assert store.record_answer(batch, "t1", "ana", "neg") == "closed"
     assert len(store.answers(batch)) == 5 and store.open_batches() == []
 
 
-def test_a_store_from_before_batch_owners_gets_the_column(tmp_path) -> None:
+def test_a_store_from_an_earlier_release_gets_the_new_columns(tmp_path) -> None:
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as connection:
         connection.execute("CREATE TABLE batches (id INTEGER PRIMARY KEY, created_at DATETIME NOT NULL, "
                            "overlap INTEGER NOT NULL, labels TEXT NOT NULL, closed BOOLEAN NOT NULL)")
         connection.execute("""INSERT INTO batches VALUES (1, '2026-01-01 00:00:00', 2, '["pos", "neg"]', 0)""")
     store = AnswerStore(f"sqlite:///{path}")
-    assert store.open_batches() == [{"id": 1, "labels": LABELS, "overlap": 2, "owner": None}]
+    assert store.open_batches() == [{"id": 1, "labels": LABELS, "overlap": 2, "owner": None, "source": "local"}]
 
 
-def test_serving_is_blind_mixes_golden_and_respects_overlap(tmp_path) -> None:
-    store = AnswerStore(f"sqlite:///{tmp_path / 'answers.db'}")
+def test_serving_is_blind_mixes_golden_and_respects_overlap(store_url: str) -> None:
+    store = AnswerStore(store_url)
     batch = store.create_batch(_items(20, 3), overlap=2, labels=LABELS)
     served = []
     while (item := store.next_item_for(batch, "ana")) is not None:
@@ -77,13 +127,13 @@ def test_serving_is_blind_mixes_golden_and_respects_overlap(tmp_path) -> None:
     assert len(served) == len(set(served))
     assert sum(task.startswith("g") for task in served) >= 0.1 * len(served)
     assert store.progress(batch) == {"answers": 20, "needed": 40, "tasks": 20}
-    _annotate(f"sqlite:///{tmp_path / 'answers.db'}", batch, "ben")
+    _annotate(store_url, batch, "ben")
     assert store.next_item_for(batch, "cy") is None  # every task has its two answers
     store.close(batch)
 
 
-def test_twenty_concurrent_annotators_lose_and_duplicate_nothing(tmp_path) -> None:
-    url = f"sqlite:///{tmp_path / 'answers.db'}"
+def test_twenty_concurrent_annotators_lose_and_duplicate_nothing(store_url: str) -> None:
+    url = store_url
     store = AnswerStore(url)
     batch = store.create_batch(_items(100, 10), overlap=5, labels=LABELS)  # 500 task answers
     results: list[int] = []
