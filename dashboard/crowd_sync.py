@@ -1,8 +1,10 @@
-"""The dashboard's side of a crowd batch's owner run: its progress artifact follows the answers, and the run is
-resumed when the batch's last answer is in (the run itself waits paused instead of polling)."""
+"""The dashboard's side of a crowd batch: its owner run's progress artifact follows the answers and the run is
+resumed when the batch's last answer is in (the run itself waits paused instead of polling); Toloka batches get
+their answers fetched here."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 from uuid import UUID
 
@@ -10,6 +12,9 @@ import httpx
 
 from dashboard import gateway
 from pipelines.catalog import CROWD_PROGRESS_ARTIFACT_KEY
+from pipelines.core.answer_store import AnswerStore
+from pipelines.core.settings import get_settings
+from pipelines.core.toloka import API_KEY_VARIABLE, SOURCE_PREFIX, SyncResult, TolokaConfig, TolokaCrowd
 
 
 class OwnerUnreachable(RuntimeError):
@@ -36,3 +41,22 @@ def report_progress(batch: dict[str, Any], progress: dict[str, int], by: str) ->
     except httpx.HTTPError as exc:
         raise OwnerUnreachable(f"Your answer is saved, but the crowd loop run could not be told: {exc}") from exc
     return True
+
+
+def toloka_configured() -> bool:
+    """Whether Toloka can be offered: a project and an API key (Secret block or environment)."""
+    settings = get_settings()
+    return bool(settings.toloka_project_id) and (
+        bool(os.environ.get(API_KEY_VARIABLE)) or gateway.secret_stored(settings.toloka_secret_block))
+
+
+def is_toloka_batch(batch: dict[str, Any]) -> bool:
+    return str(batch.get("source") or "").startswith(SOURCE_PREFIX)
+
+
+def fetch_toloka_answers(store: AnswerStore, batch: dict[str, Any]) -> SyncResult:
+    """Copy the Tolokers' answers of a batch into the store (raises `TolokaError` with a plain message)."""
+    settings = get_settings()
+    config = TolokaConfig.from_settings(settings, gateway.secret_value(settings.toloka_secret_block))
+    with TolokaCrowd(store, config) as toloka:
+        return toloka.sync(batch["id"])

@@ -347,6 +347,15 @@ def secret_stored(name: str) -> bool:
     return True
 
 
+def secret_value(name: str) -> str | None:
+    """A Secret block's value, for a client the dashboard itself must authenticate (never shown on a page)."""
+    with _client():  # points Block.load at the dashboard's Prefect API
+        try:
+            return str(Secret.load(name).get())
+        except ValueError:  # Prefect's answer for a missing block
+            return None
+
+
 def store_secret(name: str, value: str) -> None:
     """Create or replace a Secret block; the value is written once and never returned."""
     if not value.strip():

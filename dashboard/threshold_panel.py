@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard import charts, gateway
 from dashboard.components import resume_or_explain
+from dashboard.crowd_sync import toloka_configured
 from pipelines.catalog import CROWD_LOOP
 from pipelines.core.aggregation import METHODS
 from pipelines.core.autohelper import OFFLINE_MODEL_NAME
@@ -154,9 +155,11 @@ def results(run_id: UUID) -> None:
     with st.form("autohelper.crowd"):
         st.markdown("**Send the items for people to a crowd**")
         left, middle, right = st.columns(3)
-        crowd = left.selectbox("Crowd", ["local", "simulated"], key="autohelper.crowd_kind",
+        crowd = left.selectbox("Crowd", ["local", "simulated"] + (["toloka"] if toloka_configured() else []),
+                               key="autohelper.crowd_kind",
                                help="local: annotators on the Crowd labelling page; simulated: seeded simulated "
-                                    "workers, for demos (marked as simulated everywhere).")
+                                    "workers, for demos (marked as simulated everywhere); toloka (when configured): "
+                                    "a pool in your Toloka project.")
         method = middle.selectbox("Aggregation", list(METHODS), key="autohelper.method")
         overlap = right.number_input("Answers per item", 1, 10, 3, key="autohelper.overlap")
         if st.form_submit_button("Start the crowd loop", type="primary"):

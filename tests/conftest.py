@@ -82,7 +82,8 @@ def randomuser(fake_randomuser: FakeRandomUser) -> Iterator[FakeRandomUser]:
 
 
 @pytest.fixture(scope="session")
-def backend(tmp_path_factory: pytest.TempPathFactory, fake_randomuser: FakeRandomUser) -> Iterator[object]:
+def backend(tmp_path_factory: pytest.TempPathFactory, fake_randomuser: FakeRandomUser,
+            fake_toloka_server: object) -> Iterator[object]:
     """A real embedded backend (Prefect server on SQLite + the project's runner) in a temporary data folder."""
     from pipelines.backend import ensure_backend, stop_backend
     from pipelines.core.settings import get_settings
@@ -96,6 +97,8 @@ def backend(tmp_path_factory: pytest.TempPathFactory, fake_randomuser: FakeRando
         HITL_RANDOMUSER_TIMEOUT_SECONDS="5",
         HITL_LLM_TIMEOUT_SECONDS="2",
         HITL_LLM_RETRY_DELAYS_SECONDS="[0.2, 0.2]",
+        HITL_TOLOKA_URL=fake_toloka_server.base_url,  # type: ignore[attr-defined]
+        HITL_TOLOKA_PROJECT_ID="77",
     )
     get_settings.cache_clear()
     status = ensure_backend()
@@ -217,3 +220,19 @@ def fake_llm(fake_llm_server: object) -> Iterator[object]:
     fake_llm_server.auth_headers.clear()  # type: ignore[attr-defined]
     yield fake_llm_server
     fake_llm_server.mode = "ok"  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def fake_toloka_server() -> Iterator[object]:
+    from tests.fake_toloka import start_fake_toloka
+
+    fake, server = start_fake_toloka(free_port())
+    yield fake
+    server.shutdown()
+
+
+@pytest.fixture
+def fake_toloka(fake_toloka_server: object) -> Iterator[object]:
+    """The fake Toloka API, empty."""
+    fake_toloka_server.reset()  # type: ignore[attr-defined]
+    yield fake_toloka_server

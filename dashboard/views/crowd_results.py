@@ -8,13 +8,14 @@ import streamlit as st
 
 from dashboard import gateway
 from dashboard.components import analyst_name, audit_trail, live_until_settled, pause_form, run_header
-from dashboard.crowd_sync import report_progress
+from dashboard.crowd_sync import fetch_toloka_answers, is_toloka_batch, report_progress
 from dashboard.retrain_panel import retrain_section
 from pipelines.catalog import CROWD_LOOP
 from pipelines.core.aggregation import compare_methods, disagreements, worker_table
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.crowd import spreadsheet_safe
 from pipelines.core.settings import get_settings
+from pipelines.core.toloka import TolokaError
 
 st.title(":material/table_chart: Crowd results")
 runs = gateway.recent_runs(limit=1, flow_name=CROWD_LOOP.split("/")[0])
@@ -23,18 +24,29 @@ if not runs:
     st.stop()
 run = runs[0]
 run_header(run)
-store = AnswerStore(get_settings().answer_store_url)
+store = AnswerStore(run.parameters.get("database_url") or get_settings().answer_store_url)
 if run.status == "paused":
     waiting = next((b for b in store.open_batches() if b["owner"] == str(run.id)), None)
+    if waiting is not None and is_toloka_batch(waiting):
+        st.button("Fetch answers from Toloka now", key="crowd.fetch", icon=":material/sync:")
+        try:
+            fetched = fetch_toloka_answers(store, waiting)  # on every visit, and on the button's rerun
+        except TolokaError as exc:
+            st.error(str(exc))
+        else:
+            st.caption(f"{fetched.new_answers} new answers fetched from Toloka.")
+            if fetched.refused:
+                st.warning(f"{len(fetched.refused)} Toloka answers were not stored, e.g.: {fetched.refused[0]}")
     if waiting is not None:
         progress = store.progress(waiting["id"])
         st.progress(min(1.0, progress["answers"] / max(progress["needed"], 1)),
                     text=f"Batch {waiting['id']}: {progress['answers']} of {progress['needed']} answers")
-        # The last answer normally resumes the run; this catches a batch completed before the run paused.
-        if report_progress(waiting, progress, analyst_name()):
+        # A local batch's last answer resumes the run from the labelling page; this catches a batch completed
+        # before the run paused, and Toloka batches, whose answers arrive here.
+        if report_progress(waiting, progress, "Toloka" if is_toloka_batch(waiting) else analyst_name()):
             st.rerun()
-    st.caption("Annotators label on the Crowd labelling page and the run resumes when the last answer is in; "
-               "collect now to close the batch with the answers given so far.")
+    st.caption("The run resumes when the batch's last answer is in; collect now to close the batch with the "
+               "answers given so far.")
     if pause_form(run.id, key="crowd.collect"):
         st.rerun()
     st.stop()
@@ -59,6 +71,10 @@ st.plotly_chart(px.histogram(final, x="label", color="source", title="Label dist
 
 answers = store.answers(outcome["batch_id"])
 golden = store.golden_labels(outcome["batch_id"])
+if answers.empty:
+    st.info("The batch was closed before anyone answered: there are no answers to compare or retrain on.")
+    audit_trail(run.id)
+    st.stop()
 st.subheader("Aggregation methods on the same answers")
 comparison, results = compare_methods(answers, golden)
 st.dataframe(comparison, hide_index=True, key="crowd.methods")

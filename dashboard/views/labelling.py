@@ -26,7 +26,7 @@ store = _store()
 annotator = st.text_input("Your annotator name", key="labelling.annotator").strip()
 if notice := st.session_state.pop("labelling.notice", None):
     st.info(notice)
-batches = store.open_batches()
+batches = store.open_batches(source="local")  # simulated and Toloka batches are not for people here
 if not batches:
     st.info("No crowd batch is open. Start the crowd loop after confirming an autohelper threshold.")
     st.stop()

@@ -15,7 +15,7 @@ from pipelines.core.aggregation import AggregationResult
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.simulated_crowd import SimulatedCrowd
 
-CrowdKind = Literal["local", "simulated"]
+CrowdKind = Literal["local", "simulated", "toloka"]
 # Leading characters that make spreadsheets treat a cell as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -66,7 +66,8 @@ class LocalCrowd:
         self.store = store
 
     def submit(self, batch: CrowdBatch) -> int:
-        return self.store.create_batch(_store_items(batch), batch.overlap, batch.labels, batch.owner)
+        return self.store.create_batch(_store_items(batch), batch.overlap, batch.labels, batch.owner,
+                                       source=self.kind)
 
     def progress(self, batch_id: int) -> CrowdProgress:
         counts = self.store.progress(batch_id)

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     llm_retry_delays_seconds: list[float] = Field(default=[2.0, 5.0, 15.0], description="Backoff, one per retry.")
     answer_store: str | None = Field(default=None, description="Crowd answers database URL (PostgreSQL works); "
                                      "default an SQLite file in the data folder.")
+    toloka_project_id: str | None = Field(default=None, description="Toloka project the crowd loop posts pools "
+                                          "to; Toloka is offered only when this and an API key are set.")
+    toloka_url: str = "https://toloka.dev/api/v1"
+    toloka_secret_block: str = Field(default="toloka-api-key", description="Secret block with the Toloka API "
+                                     "key; the TOLOKA_API_KEY environment variable is used when it is absent.")
     runner_process_limit: int = Field(default=25, ge=1, description="Flow runs the runner executes at once.")
     backend_start_timeout_seconds: float = Field(default=90.0, gt=0)
 

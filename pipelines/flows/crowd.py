@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.blocks.system import Secret
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.runtime import flow_run
 
@@ -19,6 +20,7 @@ from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import (
     CrowdBatch,
+    CrowdBackend,
     CrowdKind,
     CrowdProgress,
     LocalCrowd,
@@ -28,16 +30,38 @@ from pipelines.core.crowd import (
 )
 from pipelines.core.settings import get_settings
 from pipelines.core.simulated_crowd import SimulatedCrowd
+from pipelines.core.toloka import TolokaConfig, TolokaCrowd
 from pipelines.flows.common import ask, table_rows
 from pipelines.inputs import CrowdCollectInput, with_defaults
 
+WHERE_PEOPLE_LABEL = {
+    "local": "Annotators label on the **Crowd labelling** page.",
+    "simulated": "Simulated workers answered at once.",
+    "toloka": "Tolokers label in a Toloka pool; the **Crowd results** page fetches their answers.",
+}
 COLLECT_DESCRIPTION = """\
 ### Collect the crowd's answers?
 
 Batch {batch_id}: {needed} answers needed on {tasks} items ({overlap} per item), {golden} golden items mixed in.
-Annotators label on the **Crowd labelling** page; the run resumes by itself when the last answer is in.
-Resume earlier to close the batch with the answers given so far.
+{where} The run resumes by itself when the last answer is in; resume earlier to close the batch with the
+answers given so far.
 """
+
+
+def _backend(crowd: CrowdKind, store: AnswerStore, simulated_crowd: SimulatedCrowd) -> CrowdBackend:
+    if crowd == "simulated":
+        return SimulatedCrowdBackend(store, simulated_crowd)
+    if crowd == "toloka":
+        return TolokaCrowd(store, TolokaConfig.from_settings(get_settings(), stored_toloka_key()))
+    return LocalCrowd(store)
+
+
+def stored_toloka_key() -> str | None:
+    """The Toloka API key from its Secret block, or None when there is no such block."""
+    try:
+        return str(Secret.load(get_settings().toloka_secret_block).get())
+    except ValueError:
+        return None
 
 
 def _percent(progress: CrowdProgress) -> float:
@@ -67,8 +91,8 @@ def crowd_loop(
                        owner=str(flow_run.get_id()))
     store = AnswerStore(database_url or get_settings().answer_store_url)
     simulated = crowd == "simulated"
-    backend = (SimulatedCrowdBackend(store, SimulatedCrowd(n_workers=n_simulated_workers, spammer_share=spammer_share,
-                                                           seed=seed)) if simulated else LocalCrowd(store))
+    backend = _backend(crowd, store, SimulatedCrowd(n_workers=n_simulated_workers, spammer_share=spammer_share,
+                                                    seed=seed))
     batch_id = backend.submit(batch)
     progress = backend.progress(batch_id)
     progress_id = create_progress_artifact(_percent(progress), key=CROWD_PROGRESS_ARTIFACT_KEY,
@@ -76,8 +100,13 @@ def crowd_loop(
     logger.info("Crowd batch %d (%s): %d items, %d answers needed.", batch_id, crowd, len(tasks), progress.needed)
     if not progress.complete:
         ask(with_defaults(CrowdCollectInput, collect_now=True, description=COLLECT_DESCRIPTION.format(
-            batch_id=batch_id, needed=progress.needed, tasks=len(tasks), overlap=overlap, golden=len(golden))),
+            batch_id=batch_id, needed=progress.needed, tasks=len(tasks), overlap=overlap, golden=len(golden),
+            where=WHERE_PEOPLE_LABEL[crowd])),
             "collect crowd answers")
+    if isinstance(backend, TolokaCrowd):
+        synced = backend.sync(batch_id)
+        for reason in synced.refused[:20]:
+            logger.warning("A Toloka answer was not stored: %s", reason)
     backend.close(batch_id)
     progress = backend.progress(batch_id)
     update_progress_artifact(progress_id, _percent(progress), description=(

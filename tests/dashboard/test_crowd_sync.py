@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pandas as pd
 
@@ -59,5 +60,53 @@ def test_progress_follows_the_answers_and_the_last_answer_resumes_the_run(autohe
     assert store.open_batches() == []
 
 
+def test_tolokers_answers_are_fetched_on_the_results_page_which_resumes_the_run(autohelper_split: str,
+                                                                             fake_toloka) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    gateway.store_secret(get_settings().toloka_secret_block, fake_toloka.api_key)
+    crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": autohelper_split, "crowd": "toloka",
+                                               "overlap": 2})
+    wait_for_pending_input(crowd_run)
+    [pool_id] = fake_toloka.pools
+    items = [t["input_values"]["item"] for t in fake_toloka.tasks[pool_id] if "known_solutions" not in t]
+    golden = [t for t in fake_toloka.tasks[pool_id] if "known_solutions" in t]
+    for user, label in (("u1", "pos"), ("u2", "neg")):
+        fake_toloka.work(pool_id, user, {item: label for item in items}
+                         | {golden[0]["input_values"]["item"]: golden[0]["known_solutions"][0]["output_values"]["label"]})
+
+    results = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py"),
+                                default_timeout=90)
+    results.switch_page("views/crowd_results.py")
+    results.run()
+    assert not results.exception and not results.error
+    assert wait_for_status(crowd_run, {"completed", "failed"}).status == "completed"
+    assert fake_toloka.pools[pool_id]["status"] == "CLOSED"
+    [decision] = [row for a in gateway.artifacts(crowd_run) if a.key == AUDIT_ARTIFACT_KEY for row in a.data]
+    assert decision["resumed_by"] == "batch complete (last answer by Toloka)"
+    answers = AnswerStore(get_settings().answer_store_url).answers(gateway.result(crowd_run)["batch_id"])
+    assert set(answers.worker) == {"toloka-u1", "toloka-u2"} and len(answers) == 2 * len(items) + 2
+    final = pd.read_parquet(gateway.result(crowd_run)["final"])
+    assert (final.source == "crowd").sum() == len(items) and final.label.notna().all()
+
+
 def test_a_batch_without_an_owner_reports_nothing(tmp_path) -> None:
     assert report_progress({"id": 1, "owner": None}, {"answers": 3, "needed": 3}, "ana") is False
+
+
+def test_toloka_is_offered_only_with_a_project_and_a_key(backend, monkeypatch) -> None:
+    from dashboard.crowd_sync import toloka_configured
+
+    monkeypatch.delenv("TOLOKA_API_KEY", raising=False)
+    monkeypatch.setenv("HITL_TOLOKA_SECRET_BLOCK", "no-such-toloka-block")
+    try:
+        get_settings.cache_clear()
+        assert not toloka_configured()  # a project, no key
+        monkeypatch.setenv("TOLOKA_API_KEY", "k")
+        assert toloka_configured()
+        monkeypatch.delenv("HITL_TOLOKA_PROJECT_ID")
+        get_settings.cache_clear()
+        assert not toloka_configured()  # a key, no project
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
