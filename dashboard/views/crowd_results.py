@@ -18,11 +18,19 @@ from pipelines.core.settings import get_settings
 from pipelines.core.toloka import TolokaError
 
 st.title(":material/table_chart: Crowd results")
-runs = gateway.recent_runs(limit=1, flow_name=CROWD_LOOP.split("/")[0])
+runs = gateway.recent_runs(limit=20, flow_name=CROWD_LOOP.split("/")[0])
 if not runs:
     st.info("No crowd loop yet: confirm an autohelper threshold, then send its manual items to the crowd.")
     st.stop()
-run = runs[0]
+by_id = {r.id: r for r in runs}
+ids = list(by_id)
+started_here = st.session_state.get("crowd.run_id")  # the run the autohelper page just started, if any
+# No widget key: when a new run appears the options change and the choice goes back to the newest (or that one).
+# The labels leave the status out, so a run changing state keeps its place.
+chosen = st.selectbox("Crowd loop run", ids, index=ids.index(started_here) if started_here in by_id else 0,
+                      help="The newest first.", format_func=lambda run_id: (
+                          f"{by_id[run_id].name} · {by_id[run_id].parameters.get('crowd', 'local')} crowd"))
+run = by_id[chosen]
 run_header(run)
 store = AnswerStore(run.parameters.get("database_url") or get_settings().answer_store_url)
 if run.status == "paused":
