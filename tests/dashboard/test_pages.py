@@ -227,11 +227,13 @@ def test_two_annotators_label_blind_in_their_own_sessions() -> None:
     store = AnswerStore(get_settings().answer_store_url)
     items = pd.DataFrame({"task": ["a", "b", "c"], "text": ["Loved it", "Hated it", "Fine"],
                           "is_golden": [False, False, False], "golden_label": [None, None, None]})
+    older = store.create_batch(items.assign(text="Older batch review"), overlap=1, labels=["pos", "neg"])
     batch = store.create_batch(items, overlap=2, labels=["pos", "neg"])
     for annotator, label in (("ana", "pos"), ("ben", "neg")):
         tab = _app("views/labelling.py")
         tab.run()
         tab.text_input(key="labelling.annotator").input(annotator).run()
+        assert tab.selectbox(key="labelling.batch").value["id"] == batch  # the newest open batch first
         tab.button(key="labelling.skip").click().run()  # skipping one is allowed...
         for _ in range(2):
             tab.button(key=f"labelling.{label}").click().run()
@@ -240,6 +242,11 @@ def test_two_annotators_label_blind_in_their_own_sessions() -> None:
     answers = store.answers(batch)
     assert sorted(answers.groupby("worker").size().to_dict().items()) == [("ana", 2), ("ben", 2)]
     store.close(batch)
+    tab = _app("views/labelling.py")
+    tab.run()
+    tab.text_input(key="labelling.annotator").input("cy").run()
+    assert any("Older batch review" in m.value for m in tab.markdown)  # the one batch still open
+    store.close(older)
 
 
 def test_simulated_crowd_from_the_autohelper_page_to_the_results_page() -> None:
