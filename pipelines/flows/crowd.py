@@ -95,8 +95,8 @@ def crowd_loop(
                                                     seed=seed))
     batch_id = backend.submit(batch)
     progress = backend.progress(batch_id)
-    progress_id = create_progress_artifact(_percent(progress), key=CROWD_PROGRESS_ARTIFACT_KEY,
-                                           description=f"Crowd batch {batch_id}")
+    batch_name = f"{'Simulated crowd' if simulated else 'Crowd'} batch {batch_id}"
+    progress_id = create_progress_artifact(_percent(progress), key=CROWD_PROGRESS_ARTIFACT_KEY, description=batch_name)
     logger.info("Crowd batch %d (%s): %d items, %d answers needed.", batch_id, crowd, len(tasks), progress.needed)
     if not progress.complete:
         ask(with_defaults(CrowdCollectInput, collect_now=True, description=COLLECT_DESCRIPTION.format(
@@ -110,7 +110,7 @@ def crowd_loop(
     backend.close(batch_id)
     progress = backend.progress(batch_id)
     update_progress_artifact(progress_id, _percent(progress), description=(
-        f"Crowd batch {batch_id} closed: {progress.answers} of {progress.needed} answers"))
+        f"{batch_name} closed: {progress.answers} of {progress.needed} answers"))
     answers = backend.answers(batch_id)
     on_tasks = answers[answers.task.isin(set(tasks.task))]
     result = aggregate(on_tasks, method) if len(on_tasks) else None

@@ -13,7 +13,7 @@ from pipelines.core.retrain import RoundForecast, retrain_on_human_labels
 from pipelines.core.settings import get_settings
 
 REPORT = """\
-### Retrained on {golden} golden + {crowd} crowd labels
+### Retrained on {golden} golden + {crowd} {source} labels
 
 Both models held to a golden accuracy of **{target:.1%}**.
 
@@ -22,7 +22,7 @@ Both models held to a golden accuracy of **{target:.1%}**.
 | before (the autohelper's predictions) | {before} |
 | after (MiniLM refitted) | {after} |
 
-The retrained model agrees with the aggregated crowd labels on {agreement:.1%} of them (scored out-of-fold).
+The retrained model agrees with the aggregated {source} labels on {agreement:.1%} of them (scored out-of-fold).
 """
 
 
@@ -52,7 +52,8 @@ def retrain_autohelper(autohelper_run_id: str, target_accuracy: float) -> dict[s
     get_run_logger().info("Next round to people: %d before, %d after retraining on %d labels.",
                           report.before.to_crowd, report.after.to_crowd, report.golden + report.crowd_labels)
     create_markdown_artifact(key=RETRAIN_REPORT_ARTIFACT_KEY, markdown=REPORT.format(
-        golden=report.golden, crowd=report.crowd_labels, target=report.target_accuracy,
+        golden=report.golden, crowd=report.crowd_labels, source=" and ".join(sorted(set(crowd_labels.source))),
+        target=report.target_accuracy,
         before=_row(report.before), after=_row(report.after), agreement=report.crowd_agreement),
         description="Autohelper retrained on human labels")
     return {**report.summary(), "autohelper_run_id": autohelper_run_id}

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from dashboard import gateway
-from pipelines.catalog import CROWD_LOOP, FINAL_TABLE_ARTIFACT_KEY
+from pipelines.catalog import CROWD_LOOP, CROWD_PROGRESS_ARTIFACT_KEY, FINAL_TABLE_ARTIFACT_KEY
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.settings import get_settings
@@ -31,6 +31,8 @@ def test_simulated_crowd_labels_every_manual_item(split_run: str) -> None:
     assert (final.source == "simulated crowd").sum() == len(manual) and final.label.notna().all()
     artifact = next(a for a in gateway.artifacts(crowd_run) if a.key == FINAL_TABLE_ARTIFACT_KEY)
     assert "simulated crowd (DawidSkene)" in artifact.description
+    progress = next(a for a in gateway.artifacts(crowd_run) if a.key == CROWD_PROGRESS_ARTIFACT_KEY)
+    assert progress.data == 100 and progress.description.startswith("Simulated crowd batch")
 
 
 def test_people_label_then_the_analyst_collects(split_run: str, tmp_path) -> None:

@@ -29,6 +29,8 @@ def test_retraining_on_the_crowd_labels_forecasts_the_next_round(autohelper_spli
     artifacts = {a.key: a for a in gateway.artifacts(retrain)}
     assert artifacts[RETRAIN_PROGRESS_ARTIFACT_KEY].data == 100
     assert f"{report['before']['to_crowd']} |" in artifacts[RETRAIN_REPORT_ARTIFACT_KEY].data
+    assert "20 golden + " in artifacts[RETRAIN_REPORT_ARTIFACT_KEY].data
+    assert "simulated crowd labels" in artifacts[RETRAIN_REPORT_ARTIFACT_KEY].data
 
 
 def test_retraining_before_any_crowd_answer_fails_with_a_plain_reason(backend, tmp_path) -> None:
