@@ -131,7 +131,8 @@ class AnswerStore:
                                                                items.c.task == answers_table.c.task)))
                 .where(answers_table.c.batch_id == batch_id, answers_table.c.worker == worker)
             ).one()
-        open_items = [row for row in open_items if row.task not in set(skip)]
+        skipped = set(skip)
+        open_items = [row for row in open_items if row.task not in skipped]
         tasks = [row for row in open_items if not row.is_golden and row.n < batch.overlap]
         if not tasks:
             return None

@@ -173,7 +173,11 @@ class TolokaCrowd(LocalCrowd):
         return super().progress(batch_id)
 
     def close(self, batch_id: int) -> None:
-        """Take the last answers, stop the pool, then close the batch."""
-        self.sync(batch_id)
+        self.close_and_collect(batch_id)
+
+    def close_and_collect(self, batch_id: int) -> SyncResult:
+        """Stop the pool first, so no answer lands after the last copy; copy the answers; close the batch."""
         self._call("POST", f"/pools/{self._pool_id(batch_id)}/close")
+        collected = self.sync(batch_id)
         super().close(batch_id)
+        return collected

@@ -104,11 +104,12 @@ def crowd_loop(
             where=WHERE_PEOPLE_LABEL[crowd])),
             "collect crowd answers")
     if isinstance(backend, TolokaCrowd):
-        synced = backend.sync(batch_id)
-        for reason in synced.refused[:20]:
+        for reason in backend.close_and_collect(batch_id).refused[:20]:
             logger.warning("A Toloka answer was not stored: %s", reason)
-    backend.close(batch_id)
-    progress = backend.progress(batch_id)
+    else:
+        backend.close(batch_id)
+    counts = store.progress(batch_id)  # the store, not the backend: nothing more to fetch once closed
+    progress = CrowdProgress(counts["answers"], counts["needed"])
     update_progress_artifact(progress_id, _percent(progress), description=(
         f"{batch_name} closed: {progress.answers} of {progress.needed} answers"))
     answers = backend.answers(batch_id)
