@@ -32,7 +32,7 @@ test: install browser postgres
 	$(PY) -m pytest
 
 bench: install
-	for script in benchmarks/*.py; do $(PY) $$script; done
+	for script in benchmarks/[!_]*.py; do $(PY) $$script; done
 
 clean:
 	rm -rf $(VENV) .data

@@ -18,11 +18,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _shared_reviews import golden_split, shared_reviews  # noqa: E402
 from pipelines.core.autohelper import MiniLMSentimentModel  # noqa: E402
-from pipelines.core.reviews import prepare_dataset  # noqa: E402
 from pipelines.core.threshold import ThresholdCurve, seed_threshold  # noqa: E402
-
-REVIEWS = Path(__file__).resolve().parents[2] / "shared" / "data" / "reviews"
 
 
 def _point(curve: ThresholdCurve, threshold: float | None, truth_conf: np.ndarray, truth_right: np.ndarray) -> dict:
@@ -34,16 +32,11 @@ def _point(curve: ThresholdCurve, threshold: float | None, truth_conf: np.ndarra
 
 
 def main() -> None:
-    if not REVIEWS.exists():
+    data = shared_reviews()
+    if data is None:
         print(json.dumps({"benchmark": "autohelper_accuracy", "skipped": "../shared/data/reviews is absent"}))
         return
-    frames = [pd.read_csv(REVIEWS / name, sep="\t", quoting=3) for name in ("yelp_labelled.txt", "imdb_labelled.txt")]
-    data = pd.concat(frames, ignore_index=True)
-    text_column, label_column = data.columns[:2]
-    usable = data[text_column].dropna().str.strip().drop_duplicates().size
-    n_golden = round(0.1 * usable)
-    prepared = prepare_dataset(data, text_column, label_column, {1: "pos", 0: "neg"},
-                               n_tasks=usable - n_golden, n_golden=n_golden, seed=0)
+    prepared = golden_split(data)
     everything = pd.concat([prepared.golden, prepared.tasks], ignore_index=True)
     started = time.perf_counter()
     model = MiniLMSentimentModel()

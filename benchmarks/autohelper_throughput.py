@@ -13,22 +13,21 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _shared_reviews import shared_reviews  # noqa: E402
 from pipelines.core.autohelper import PROTOTYPES, MiniLMSentimentModel  # noqa: E402
 from pipelines.core.reviews import sample_reviews  # noqa: E402
 
-REVIEWS = Path(__file__).resolve().parents[2] / "shared" / "data" / "reviews"
 N_TEXTS = 1000
 
 
 def _texts() -> tuple[list[str], str]:
-    if REVIEWS.exists():
-        frames = [pd.read_csv(REVIEWS / n, sep="\t", quoting=3) for n in ("yelp_labelled.txt", "imdb_labelled.txt")]
-        texts = pd.concat(frames).iloc[:, 0].dropna().astype(str).tolist()
+    data = shared_reviews()
+    if data is not None:
+        texts = data.iloc[:, 0].dropna().astype(str).tolist()
         return texts[:N_TEXTS], "shared reviews (Yelp + IMDb)"
     return sample_reviews(N_TEXTS)["reviews.text"].tolist(), "generated sample"
 

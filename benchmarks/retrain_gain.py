@@ -19,14 +19,12 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipelines.core.aggregation import aggregate  # noqa: E402
+from _shared_reviews import golden_split, shared_reviews  # noqa: E402
 from pipelines.core.autohelper import MiniLMSentimentModel  # noqa: E402
 from pipelines.core.autohelper_store import predictions_frame  # noqa: E402
 from pipelines.core.retrain import RoundForecast, golden_accuracy_at, retrain_on_human_labels  # noqa: E402
-from pipelines.core.reviews import prepare_dataset  # noqa: E402
 from pipelines.core.simulated_crowd import SimulatedCrowd  # noqa: E402
 from pipelines.core.threshold import seed_threshold  # noqa: E402
-
-REVIEWS = Path(__file__).resolve().parents[2] / "shared" / "data" / "reviews"
 
 
 def _figures(forecast: RoundForecast) -> dict:
@@ -37,16 +35,11 @@ def _figures(forecast: RoundForecast) -> dict:
 
 
 def main() -> None:
-    if not REVIEWS.exists():
+    data = shared_reviews()
+    if data is None:
         print(json.dumps({"benchmark": "retrain_gain", "skipped": "../shared/data/reviews is absent"}))
         return
-    frames = [pd.read_csv(REVIEWS / name, sep="\t", quoting=3) for name in ("yelp_labelled.txt", "imdb_labelled.txt")]
-    data = pd.concat(frames, ignore_index=True)
-    text_column, label_column = data.columns[:2]
-    usable = data[text_column].dropna().str.strip().drop_duplicates().size
-    n_golden = round(0.1 * usable)
-    prepared = prepare_dataset(data, text_column, label_column, {1: "pos", 0: "neg"},
-                               n_tasks=usable - n_golden, n_golden=n_golden, seed=0)
+    prepared = golden_split(data)
     started = time.perf_counter()
     model = MiniLMSentimentModel()  # one encoder cache for every fit below: the same embeddings each time
     model.fit(list(prepared.golden.text), list(prepared.golden.label), list(prepared.golden.item_id))
