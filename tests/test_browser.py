@@ -173,6 +173,21 @@ def test_insights_configure_ask_and_read_the_answer(served_app: ServedApp, store
     page.get_by_text("Users by country (computed)").first.wait_for()
 
 
+def _run_the_autohelper(tab, n_tasks: int, slider_keys: list[str]) -> None:
+    """On the autohelper page with a dataset chosen: set the task count, run, move the slider, confirm."""
+    tab.get_by_label("Tasks").fill(str(n_tasks))
+    tab.get_by_label("Tasks").press("Enter")
+    tab.get_by_text(f"{n_tasks} tasks and 20 golden items").wait_for()
+    tab.get_by_role("button", name="Run the autohelper").click()
+    slider = tab.get_by_role("slider")
+    slider.wait_for(timeout=240_000)
+    slider.focus()
+    for key in slider_keys:
+        slider.press(key)
+    tab.get_by_role("button", name="Confirm threshold").click()
+    tab.get_by_text("For people to label").first.wait_for(timeout=120_000)
+
+
 def test_autohelper_on_an_uploaded_csv_slider_confirm_tables(served_app: ServedApp, page, tmp_path) -> None:
     from pipelines.core.reviews import sample_reviews
 
@@ -184,18 +199,8 @@ def test_autohelper_on_an_uploaded_csv_slider_confirm_tables(served_app: ServedA
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
     # The first two columns are offered when the seed's column names are absent; 200 tasks are too many.
     page.get_by_text("Only 120 usable reviews, fewer than the 200 tasks + 20 golden items").wait_for()
-    page.get_by_label("Tasks").fill("100")
-    page.get_by_label("Tasks").press("Enter")
-    page.get_by_text("100 tasks and 20 golden items").wait_for()
-    page.get_by_role("button", name="Run the autohelper").click()
-    slider = page.get_by_role("slider")
-    slider.wait_for(timeout=240_000)
-    slider.focus()
-    for _ in range(20):
-        slider.press("ArrowRight")
-    page.get_by_role("button", name="Confirm threshold").click()
-    page.get_by_text("Accepted from the model").first.wait_for(timeout=120_000)
-    page.get_by_text("For people to label").first.wait_for()
+    _run_the_autohelper(page, n_tasks=100, slider_keys=["ArrowRight"] * 20)
+    page.get_by_text("Accepted from the model").first.wait_for()
 
 
 def _label_one(tab, label: str, given: int) -> bool:
@@ -217,16 +222,7 @@ def test_two_annotators_in_two_tabs_take_reviews_to_the_final_table(served_app: 
 
     analyst = _new_tab(browser)
     analyst.goto(f"{served_app.url}/autohelper")
-    analyst.get_by_label("Tasks").fill("8")
-    analyst.get_by_label("Tasks").press("Enter")
-    analyst.get_by_text("8 tasks and 20 golden items").wait_for()
-    analyst.get_by_role("button", name="Run the autohelper").click()
-    slider = analyst.get_by_role("slider")
-    slider.wait_for(timeout=240_000)
-    slider.focus()
-    slider.press("End")  # threshold 1.0: every task goes to people
-    analyst.get_by_role("button", name="Confirm threshold").click()
-    analyst.get_by_text("For people to label").first.wait_for(timeout=120_000)
+    _run_the_autohelper(analyst, n_tasks=8, slider_keys=["End"])  # threshold 1.0: every task goes to people
     analyst.get_by_label("Answers per item").fill("2")
     analyst.get_by_role("button", name="Start the crowd loop").click()
     analyst.get_by_text("Follow it on Crowd results").wait_for()
