@@ -223,18 +223,20 @@ def test_two_annotators_in_two_tabs_take_reviews_to_the_final_table(served_app: 
     analyst = _new_tab(browser)
     analyst.goto(f"{served_app.url}/autohelper")
     _run_the_autohelper(analyst, n_tasks=8, slider_keys=["End"])  # threshold 1.0: every task goes to people
+    tabs = {}
+    for name in ("ana", "ben"):  # the annotators are there before the batch: their pages pick it up when it opens
+        tabs[name] = _new_tab(browser)
+        tabs[name].goto(f"{served_app.url}/labelling")
+        tabs[name].get_by_label("Your annotator name").fill(name)
+        tabs[name].get_by_label("Your annotator name").press("Enter")
+        tabs[name].get_by_text("No crowd batch is open").wait_for()
     analyst.get_by_label("Answers per item").fill("2")
     analyst.get_by_role("button", name="Start the crowd loop").click()
     analyst.get_by_text("Follow it on Crowd results").wait_for()
     [crowd_run] = gateway.recent_runs(limit=1, flow_name=CROWD_LOOP.split("/")[0])
     wait_for_pending_input(crowd_run.id)
-
-    tabs = {}
-    for name in ("ana", "ben"):
-        tabs[name] = _new_tab(browser)
-        tabs[name].goto(f"{served_app.url}/labelling")
-        tabs[name].get_by_label("Your annotator name").fill(name)
-        tabs[name].get_by_label("Your annotator name").press("Enter")
+    for tab in tabs.values():
+        tab.get_by_text("you gave 0.").wait_for()  # no reload: the waiting page noticed the batch
     given = {"ana": 0, "ben": 0}
     busy = set(tabs)
     while busy:  # the two people take turns, each in their own session

@@ -46,13 +46,20 @@ if run.status == "paused":
             if fetched.refused:
                 st.warning(f"{len(fetched.refused)} Toloka answers were not stored, e.g.: {fetched.refused[0]}")
     if waiting is not None:
-        progress = store.progress(waiting["id"])
-        st.progress(min(1.0, progress["answers"] / max(progress["needed"], 1)),
-                    text=f"Batch {waiting['id']}: {progress['answers']} of {progress['needed']} answers")
-        # A local batch's last answer resumes the run from the labelling page; this catches a batch completed
-        # before the run paused, and Toloka batches, whose answers arrive here.
-        if report_progress(waiting, progress, "Toloka" if is_toloka_batch(waiting) else analyst_name()):
-            st.rerun()
+        finisher = "Toloka" if is_toloka_batch(waiting) else analyst_name()
+
+        @st.fragment(run_every=3.0)
+        def _batch_progress() -> None:
+            progress = store.progress(waiting["id"])
+            st.progress(min(1.0, progress["answers"] / max(progress["needed"], 1)),
+                        text=f"Batch {waiting['id']}: {progress['answers']} of {progress['needed']} answers")
+            # A local batch's last answer resumes the run from the labelling page; this catches a batch
+            # completed before the run paused, and Toloka batches, whose answers arrive here.
+            complete = progress["answers"] >= progress["needed"]
+            if (complete and report_progress(waiting, progress, finisher)) or gateway.run(run.id).status != "paused":
+                st.rerun(scope="app")
+
+        _batch_progress()
     st.caption("The run resumes when the batch's last answer is in; collect now to close the batch with the "
                "answers given so far.")
     if pause_form(run.id, key="crowd.collect"):

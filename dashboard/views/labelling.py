@@ -28,7 +28,15 @@ if notice := st.session_state.pop("labelling.notice", None):
     st.info(notice)
 batches = store.open_batches(source="local")  # simulated and Toloka batches are not for people here
 if not batches:
-    st.info("No crowd batch is open. Start the crowd loop after confirming an autohelper threshold.")
+    st.info("No crowd batch is open. Start the crowd loop after confirming an autohelper threshold; this page "
+            "shows the batch as soon as it opens.")
+
+    @st.fragment(run_every=3.0)
+    def _wait_for_a_batch() -> None:
+        if store.open_batches(source="local"):
+            st.rerun()
+
+    _wait_for_a_batch()
     st.stop()
 if not annotator:
     st.info("Type your annotator name to start.")
