@@ -13,26 +13,17 @@ import time
 import warnings
 from pathlib import Path
 
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _shared_crowd import CROWD, load_crowd  # noqa: E402
 from pipelines.core.aggregation import DuplicateAnswersWarning, accuracy_on, aggregate  # noqa: E402
 
-CROWD = Path(__file__).resolve().parents[2] / "shared" / "data" / "crowd"
 PAPER = {  # Table 6, accuracy in %
     "d_sentiment": ("D_PosSent", {"MajorityVote": 93.31, "DawidSkene": 96.00}),
     "d_jn_product": ("D_Product", {"MajorityVote": 89.66, "DawidSkene": 93.66}),
     "s4_relevance": ("S_Rel", {"MajorityVote": 54.19, "DawidSkene": 61.30}),
 }
-
-
-def _load(folder: Path) -> tuple[pd.DataFrame, pd.Series]:
-    answers = pd.read_csv(folder / "answer.csv")
-    answers.columns = ["task", "worker", "label"]
-    truth = pd.read_csv(folder / "truth.csv")
-    truth.columns = ["task", "truth"]
-    return answers.astype({"task": str, "label": str}), truth.astype(str).set_index("task")["truth"]
 
 
 def main() -> None:
@@ -41,7 +32,7 @@ def main() -> None:
         return
     datasets = {}
     for folder, (paper_name, paper) in PAPER.items():
-        answers, truth = _load(CROWD / folder)
+        answers, truth = load_crowd(folder)
         figures = {}
         for method, paper_accuracy in paper.items():
             started = time.perf_counter()
