@@ -1,0 +1,144 @@
+"""The promise, measured: how many final labels are right, against the dataset's own truth, for how much human work.
+
+The project's own core, end to end: split the reviews (golden drawn stratified, the default golden size), let the
+offline autohelper label them (mode `auto`, or `--model-mode`), solve the threshold for `--target` on the golden
+items (95% lower bound), send the rest through the answer store to a simulated crowd whose workers' accuracies
+are resampled from a real crowd (D_PosSent, Zheng et al. PVLDB 2017: 85 workers on tweet sentiment), aggregate
+with Dawid-Skene, and score the final table against the true labels. The baseline, in the same process: the same
+crowd at the same overlap labels every task. `human_answers` counts answers on task items; the golden checks mixed
+into a batch are reported apart. Prints one JSON line.
+
+    python benchmarks/outcome.py                                   # the shared Yelp + IMDb sentences
+    python benchmarks/outcome.py --reviews my.tsv --text-column body --label-column stars --label-map "1=pos,0=neg"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _shared_crowd import CROWD, load_crowd  # noqa: E402
+from _shared_reviews import shared_reviews  # noqa: E402
+from pipelines.core.aggregation import aggregate  # noqa: E402
+from pipelines.core.answer_store import AnswerStore  # noqa: E402
+from pipelines.core.autohelper import fit_offline  # noqa: E402
+from pipelines.core.autohelper_store import predictions_frame  # noqa: E402
+from pipelines.core.crowd import CrowdBatch, SimulatedCrowdBackend, final_table  # noqa: E402
+from pipelines.core.reviews import load_reviews, parse_label_map, prepare_dataset  # noqa: E402
+from pipelines.core.simulated_crowd import SimulatedCrowd, real_worker_accuracies  # noqa: E402
+from pipelines.core.threshold import ThresholdCurve  # noqa: E402
+
+REAL_CROWD = "d_sentiment"  # D_PosSent in the paper's Table 6
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reviews", help="CSV/TSV path (delimiter sniffed); default: the shared reviews")
+    parser.add_argument("--text-column", help="default: the file's first column")
+    parser.add_argument("--label-column", help="default: the file's second column")
+    parser.add_argument("--label-map", help='e.g. "1=pos,0=neg"; default: proposed from the label values')
+    parser.add_argument("--target", type=float, default=0.95, help="accuracy the accepted labels must reach")
+    parser.add_argument("--model-mode", default="auto", choices=["auto", "zero-shot", "few-shot"])
+    parser.add_argument("--overlap", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=30, help="simulated workers in the crowd")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args()
+
+
+def _final_labels(store: AnswerStore, crowd: SimulatedCrowd, accepted: pd.DataFrame, manual: pd.DataFrame,
+                  golden: pd.DataFrame, labels: list[str], overlap: int) -> tuple[pd.DataFrame, int, int]:
+    """The final table when the model keeps `accepted` and `manual` goes through the answer store to the simulated
+    crowd (right or wrong about each item's true label), as the crowd loop does; with the answers given on task
+    items and on golden checks."""
+    batch = CrowdBatch(manual.rename(columns={"item_id": "task", "label": "model_label"}),
+                       golden.rename(columns={"item_id": "task"}), labels, overlap)
+    batch_id = SimulatedCrowdBackend(store, crowd).submit(batch)
+    answers = store.answers(batch_id)
+    on_tasks = answers[answers.task.isin(set(batch.tasks.task))]
+    result = aggregate(on_tasks, "DawidSkene") if len(on_tasks) else None
+    return (final_table(accepted, batch.tasks, result, simulated=True), len(on_tasks),
+            len(answers) - len(on_tasks))
+
+
+def _accuracy(final: pd.DataFrame, truth: pd.Series) -> float:
+    """Share of items whose final label is their true label (an item left without a label counts as wrong)."""
+    return float((final.label.astype(object) == final.item.map(truth)).mean()) if len(final) else float("nan")
+
+
+def main() -> None:
+    args = _arguments()
+    frame = load_reviews(args.reviews) if args.reviews else shared_reviews()
+    if frame is None or not CROWD.exists():
+        print(json.dumps({"benchmark": "outcome", "skipped": "../shared/data is absent"}))
+        return
+    started = time.perf_counter()
+    text_column = args.text_column or str(frame.columns[0])
+    label_column = args.label_column or str(frame.columns[1])
+    label_map = parse_label_map(args.label_map) if args.label_map else None
+    prepared = prepare_dataset(frame, text_column, label_column, label_map, seed=args.seed)
+    tasks, golden = prepared.tasks, prepared.golden
+    if tasks.label.isna().any():
+        raise SystemExit("Every task needs a true label to score the outcome against.")
+
+    choice = fit_offline(list(golden.text), list(golden.label), list(golden.item_id), args.model_mode,
+                         seed=args.seed)
+    golden_predictions = predictions_frame(choice.golden_predictions, golden, "golden")
+    task_predictions = predictions_frame(choice.model.predict(list(tasks.text), list(tasks.item_id)), tasks, "task")
+    curve = ThresholdCurve(golden_predictions.confidence.to_numpy(), golden_predictions.correct.to_numpy(),
+                           task_predictions.confidence.to_numpy())
+    point = curve.for_target_accuracy(args.target, bound="lower")
+    # No threshold meeting the target on golden means the model's labels cannot be trusted: all go to people.
+    threshold = point.threshold if point is not None else float(np.nextafter(1.0, 2.0))
+    accepted = task_predictions[task_predictions.confidence >= threshold]
+    manual = task_predictions[task_predictions.confidence < threshold]
+
+    labels = sorted(set(golden.label))
+    crowd = SimulatedCrowd(n_workers=args.workers, seed=args.seed,
+                           accuracies=tuple(real_worker_accuracies(*load_crowd(REAL_CROWD))))
+    truth = tasks.set_index("item_id").label
+    with tempfile.TemporaryDirectory() as folder:
+        store = AnswerStore(f"sqlite:///{Path(folder) / 'answers.db'}")
+        final, human_answers, golden_checks = _final_labels(
+            store, crowd, accepted, manual, golden, labels, args.overlap)
+        all_crowd, all_crowd_answers, all_crowd_golden_checks = _final_labels(
+            store, crowd, accepted.iloc[:0], task_predictions, golden, labels, args.overlap)
+    final_accuracy = _accuracy(final, truth)
+    print(json.dumps({
+        "benchmark": "outcome",
+        "dataset": args.reviews or "shared reviews (Yelp + IMDb)",
+        "tasks": len(tasks), "golden": len(golden),
+        "negative_share": round(float((truth == "neg").mean()), 4) if "neg" in labels else None,
+        "model": {"mode": choice.mode, "reason": choice.reason,
+                  "golden_accuracy": {mode: round(value, 4) for mode, value in choice.golden_accuracy.items()}},
+        "target_accuracy": args.target,
+        "threshold": None if point is None else round(threshold, 4),
+        "threshold_rule": "lowest threshold whose golden accuracy's 95% lower bound meets the target",
+        "coverage": round(len(accepted) / len(tasks), 4),
+        "accepted_accuracy": round(_accuracy(final[final.source == "model"], truth), 4) if len(accepted) else None,
+        "crowd_accuracy": round(_accuracy(final[final.source != "model"], truth), 4) if len(manual) else None,
+        "final_accuracy": round(final_accuracy, 4),
+        "meets_target": final_accuracy >= args.target,
+        "human_answers": human_answers,
+        "golden_check_answers": golden_checks,
+        "all_crowd_human_answers": all_crowd_answers,
+        "all_crowd_golden_check_answers": all_crowd_golden_checks,
+        "all_crowd_final_accuracy": round(_accuracy(all_crowd, truth), 4),
+        "human_share": round(human_answers / all_crowd_answers, 4),
+        "crowd": {"source": "D_PosSent per-worker accuracies, resampled", "workers": args.workers,
+                  "mean_worker_accuracy": round(float(crowd.workers().accuracy.mean()), 4),
+                  "overlap": args.overlap, "aggregation": "DawidSkene"},
+        "seconds": round(time.perf_counter() - started, 1),
+    }))
+
+
+if __name__ == "__main__":
+    main()

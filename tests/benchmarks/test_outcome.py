@@ -1,0 +1,47 @@
+"""The outcome benchmark on a tab-separated file with a header, skewed classes and long texts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines.core.reviews import sample_reviews
+from tests.conftest import SHARED_DATA
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "outcome.py"
+
+pytestmark = pytest.mark.skipif(not (SHARED_DATA / "crowd" / "d_sentiment").exists(),
+                                reason="the real crowd in ../shared is absent")
+
+
+def test_outcome_on_a_skewed_tsv_accounts_for_every_answer(tmp_path: Path) -> None:
+    sample = sample_reviews(600, seed=5)
+    positives = sample[sample["reviews.doRecommend"]].head(450)
+    negatives = sample[~sample["reviews.doRecommend"]].head(50)  # 10% negatives, as real product reviews
+    reviews = pd.concat([positives, negatives]).sample(frac=1, random_state=0)
+    long_text = reviews.index[:20]
+    reviews.loc[long_text, "reviews.text"] = reviews.loc[long_text, "reviews.text"] + " It came in a box." * 80
+    path = tmp_path / "reviews.tsv"
+    reviews.rename(columns={"reviews.text": "body", "reviews.doRecommend": "stars"}).replace(
+        {"stars": {True: 5, False: 1}}).to_csv(path, sep="\t", index=False)
+
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--reviews", str(path), "--text-column", "body", "--label-column", "stars",
+         "--label-map", "5=pos,1=neg", "--target", "0.9", "--workers", "10"],
+        capture_output=True, text=True, timeout=600, check=True)
+    figures = json.loads(completed.stdout.strip().splitlines()[-1])
+
+    assert figures["tasks"] + figures["golden"] == 500 and figures["golden"] == 100  # max(100, 10% of rows)
+    assert figures["negative_share"] == pytest.approx(0.1, abs=0.02)  # the split kept the data's own shares
+    manual = figures["tasks"] - round(figures["coverage"] * figures["tasks"])
+    assert figures["human_answers"] == manual * 3  # overlap 3 on every item sent to people, nothing more
+    assert figures["all_crowd_human_answers"] == figures["tasks"] * 3
+    assert figures["human_share"] == pytest.approx(figures["human_answers"] / figures["all_crowd_human_answers"],
+                                                   abs=1e-4)
+    assert figures["meets_target"] == (figures["final_accuracy"] >= 0.9)
+    assert figures["model"]["mode"] in {"zero-shot", "few-shot"}
