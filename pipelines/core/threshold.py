@@ -236,7 +236,10 @@ class ThresholdCurve:
         if self._labelled.size < MIN_GOLDEN_SHARE * self.n_tasks:
             reasons.append(f"Golden items are {self._labelled.size / self.n_tasks:.0%} of tasks, under "
                            f"{MIN_GOLDEN_SHARE:.0%}.")
-        if point.labelled_accepted < MIN_GOLDEN_ACCEPTED:
+        if point.labelled_accepted == 0:
+            reasons.append("The accepted share rests on 0 golden items: its accuracy is unknown. Lower the threshold "
+                           "or add golden items.")
+        elif point.labelled_accepted < MIN_GOLDEN_ACCEPTED:
             reasons.append(f"The accepted share rests on {point.labelled_accepted} golden items, fewer than "
                            f"{MIN_GOLDEN_ACCEPTED}: its accuracy is a rough guess. Add golden items or lower the "
                            "threshold.")

@@ -135,7 +135,7 @@ def test_thin_evidence_counts_the_golden_items_the_threshold_accepts() -> None:
         assert curve.warnings_for(curve.at(0.75)) == [
             "The accepted share rests on 20 golden items, fewer than 30: its accuracy is a rough guess. Add golden "
             "items or lower the threshold."]
-    with pytest.warns(ThinEvidenceWarning, match="rests on 0 golden items"):
+    with pytest.warns(ThinEvidenceWarning, match="rests on 0 golden items: its accuracy is unknown"):
         curve.warnings_for(curve.at(0.995))
 
 

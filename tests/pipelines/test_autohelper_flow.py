@@ -65,17 +65,22 @@ def test_predict_pause_for_threshold_then_split() -> None:
     assert result["majority_baseline"] == {"label": top, "accuracy": pytest.approx(share)}
 
 
-def test_zero_shot_as_chosen_and_golden_accuracy_beside_the_baseline() -> None:
-    run_id = gateway.start_run(AUTOHELPER, {"n_tasks": 30, "n_golden": 20, "model_mode": "zero-shot"})
+def test_zero_shot_as_chosen_and_warned_when_it_does_not_beat_the_majority_class() -> None:
+    # Labels mapped the wrong way round: zero-shot reads the tone, so it is wrong on most golden items.
+    run_id = gateway.start_run(AUTOHELPER, {"n_tasks": 30, "n_golden": 20, "model_mode": "zero-shot",
+                                            "label_map": {"True": "neg", "False": "pos"}})
     pending = wait_for_pending_input(run_id, timeout=240)
     predictions = AutohelperStore.for_run(get_settings().data_dir, str(run_id)).read("predictions")
     assert set(predictions.model_version) == {"minilm-offline:zero-shot"}
     golden = predictions[predictions.split == "golden"]
     accuracy = golden.correct.mean()
     top, share = _majority(golden)
+    assert accuracy < share
     assert f"zero-shot, as chosen: {accuracy:.1%} golden accuracy." in pending.description
     assert f"**{accuracy:.1%}**; always answering {top!r} would score {share:.1%}" in pending.description
+    assert "**Warning:** The model's golden accuracy" in pending.description
     assert wait_for_log(run_id, "zero-shot, as chosen")
+    assert wait_for_log(run_id, f"does not beat always answering {top!r}")
 
     gateway.resume(run_id, {"threshold": 0.8})
     assert wait_for_status(run_id, {"completed", "failed"}).status == "completed"
