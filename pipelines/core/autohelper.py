@@ -270,11 +270,11 @@ def _zero_shot_problem(labels: Sequence[str]) -> str | None:
 
 def _few_shot_problem(labels: Sequence[str]) -> str | None:
     counts = Counter(labels)
-    scarce = sorted(label for label, count in counts.items() if count < 2)
-    if len(counts) >= 2 and not scarce:
-        return None
     if len(counts) < 2:
         return "few-shot needs at least two golden labels, and the golden items have one"
+    scarce = sorted(label for label, count in counts.items() if count < 2)
+    if not scarce:
+        return None
     return (f"few-shot needs at least 2 golden items of each label, and "
             f"{', '.join(f'{label!r} has {counts[label]}' for label in scarce)}")
 
@@ -310,12 +310,12 @@ def fit_offline(
         raise ModeUnavailable(f"The offline model cannot work here: {'; '.join(str(problems[m]) for m in tried)}. "
                               f"To use it, {' or '.join([fixes[m] for m in tried] + other)}.")
 
-    zero_shot = MiniLMSentimentModel(seed=seed)
+    base = MiniLMSentimentModel(seed=seed)  # zero-shot as long as it is not fitted
     evaluated: dict[str, tuple[MiniLMSentimentModel, list[Prediction]]] = {}
     if "zero-shot" in possible:
-        evaluated["zero-shot"] = zero_shot, zero_shot.predict(texts, ids)
+        evaluated["zero-shot"] = base, base.predict(texts, ids)
     if "few-shot" in possible:
-        few_shot = zero_shot.untrained_copy().fit(texts, labels, ids)
+        few_shot = base.untrained_copy().fit(texts, labels, ids)  # reuses the embeddings zero-shot computed
         evaluated["few-shot"] = few_shot, few_shot.calibration_predictions()
     accuracy = {m: _accuracy(predictions, labels) for m, (_, predictions) in evaluated.items()}
     chosen = max(accuracy, key=lambda m: (accuracy[m], m == "zero-shot"))
