@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +15,13 @@ from dashboard.components import resume_or_explain
 from dashboard.crowd_sync import toloka_configured
 from pipelines.catalog import CROWD_LOOP
 from pipelines.core.aggregation import METHODS
-from pipelines.core.autohelper import OFFLINE_MODEL_NAME
+from pipelines.core.autohelper import (
+    DEFAULT_HF_MODEL,
+    OFFLINE_MODEL_NAME,
+    OfflineMode,
+    baseline_warning,
+    majority_baseline,
+)
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.reviews import (
     DEFAULT_LABEL_COLUMN,
@@ -27,9 +34,12 @@ from pipelines.core.reviews import (
     sample_reviews,
 )
 from pipelines.core.settings import get_settings
-from pipelines.core.threshold import CrowdCost, ThresholdCurve
+from pipelines.core.threshold import BOUND_LABELS, Bound, CrowdCost, ThresholdCurve
 
 SOURCES = ["Generated sample", "Path or URL", "Upload a CSV"]
+HF_MODEL = "A Hugging Face id or path"
+MODEL_MODES: dict[str, OfflineMode] = {"Auto": "auto", "Zero-shot": "zero-shot", "Few-shot": "few-shot"}
+DECIMALS = 3  # the slider's resolution: every threshold set, shown and sent has this many decimals
 
 
 def _load(source: str) -> tuple[pd.DataFrame | None, str | None]:
@@ -73,10 +83,6 @@ def dataset_form() -> dict[str, Any] | None:
                                      help="How the label column's values become labels: `value=label`, comma-separated.")
         n_tasks = left.number_input("Tasks", 1, 1_000_000, 200, key="autohelper.n_tasks")
         n_golden = right.number_input("Golden items", 4, 100_000, 20, key="autohelper.n_golden")
-        model = st.text_input("Model", OFFLINE_MODEL_NAME, key="autohelper.model",
-                              help=f"`{OFFLINE_MODEL_NAME}` (packaged MiniLM, works offline), or any Hugging Face "
-                                   "sequence-classification id or local path, e.g. "
-                                   "distilbert-base-uncased-finetuned-sst-2-english.")
         try:
             label_map = parse_label_map(mapping_text)
             prepared = prepare_dataset(frame, text_column, label_column, label_map, n_tasks=int(n_tasks),
@@ -87,7 +93,26 @@ def dataset_form() -> dict[str, Any] | None:
         st.caption(f"{len(prepared.tasks)} tasks and {len(prepared.golden)} golden items; dropped "
                    f"{prepared.report['empty_texts']} empty and {prepared.report['duplicates']} duplicate texts.")
     return {"dataset": dataset, "text_column": text_column, "label_column": label_column, "label_map": label_map,
-            "n_tasks": int(n_tasks), "n_golden": int(n_golden), "model": model.strip() or OFFLINE_MODEL_NAME}
+            "n_tasks": int(n_tasks), "n_golden": int(n_golden)}
+
+
+def model_picker() -> dict[str, Any]:
+    """The flow's `model` and `model_mode`; `model` stays empty until a Hugging Face id or path is typed."""
+    with st.expander("Model", expanded=True, icon=":material/model_training:"):
+        kind = st.radio("Model", [OFFLINE_MODEL_NAME, HF_MODEL], key="autohelper.model_kind", horizontal=True,
+                        help=f"`{OFFLINE_MODEL_NAME}`: the packaged MiniLM, works offline. A Hugging Face "
+                             "sequence-classification model needs the hub or a local copy.")
+        if kind == OFFLINE_MODEL_NAME:
+            mode = st.selectbox("Mode", list(MODEL_MODES), key="autohelper.model_mode",
+                                help="Zero-shot: the label whose example sentences are closest wins. Few-shot: a "
+                                     "head trained on the golden items (needs two of each label). Auto: whichever "
+                                     "is right more often on golden items it never trained on.")
+            return {"model": OFFLINE_MODEL_NAME, "model_mode": MODEL_MODES[mode]}
+        model = st.text_input("Hugging Face id or path", DEFAULT_HF_MODEL, key="autohelper.model",
+                              help="Any sequence-classification id or local path, used as it is.").strip()
+        if not model:
+            st.info("Type a model id or path to run the autohelper.")
+        return {"model": model, "model_mode": "auto"}
 
 
 @st.cache_resource(max_entries=8)
@@ -99,38 +124,76 @@ def _curve(run_id: str) -> tuple[ThresholdCurve, pd.DataFrame, pd.DataFrame]:
     return curve, golden, curve.curve()
 
 
-def threshold_panel(run_id: UUID, pending: gateway.PendingInput) -> None:
-    """A slider that updates counts, accuracy, cost and charts live; buttons that solve for a threshold."""
-    curve, golden, points = _curve(str(run_id))
-    key = f"autohelper.{run_id}.threshold"
-    seed = float(pending.schema["properties"]["threshold"]["default"])
-    st.session_state.setdefault(key, seed)
+def _escaped(text: str) -> str:
+    """Text with markdown's punctuation escaped, for st.warning and the like (labels may come from the data)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$:])", r"\\\1", text)
 
-    def set_threshold(value: float | None) -> None:
-        if value is None:
-            st.session_state[f"{key}.note"] = "No threshold meets that target on the golden items."
-        else:
-            st.session_state[key] = min(1.0, float(value))
+
+def model_quality(golden: pd.DataFrame) -> None:
+    """The model's golden accuracy beside always answering the majority label, warning when it does not beat it."""
+    accuracy = float(golden.correct.mean())
+    label, baseline = majority_baseline(list(golden.true_label))
+    left, right = st.columns(2)
+    left.metric("Model's golden accuracy", f"{accuracy:.1%}",
+                help="On every golden item at full coverage, each scored by a model that never trained on it.")
+    right.metric("Majority-class baseline", f"{baseline:.1%}", help="Always answering the most common golden label.")
+    st.text(f"Model {golden.model_version.iloc[0]}; the baseline always answers {label!r}.")
+    if warning := baseline_warning(accuracy, (label, baseline)):
+        st.warning(_escaped(warning), icon=":material/warning:")
+
+
+def _solve_for_target(curve: ThresholdCurve, key: str) -> None:
+    """Set the slider to the lowest threshold meeting the target on the chosen bound, or say what is reachable."""
+    target, bound = float(st.session_state[f"{key}.target"]), st.session_state[f"{key}.bound"]
+    point = curve.for_target_accuracy(target, bound, decimals=DECIMALS)
+    if point is not None:
+        st.session_state[key] = point.threshold
+        return
+    best = curve.best_reachable(bound, decimals=DECIMALS)
+    st.session_state[f"{key}.note"] = f"No threshold reaches {target:.1%} on the {BOUND_LABELS[bound]}" + (
+        f"; the best reachable is {best.accuracy_bound(bound):.1%}, at threshold {best.threshold:.3f}."
+        if best else "; no threshold accepts a golden item.")
+
+
+def _solve_controls(curve: ThresholdCurve, key: str, seed: float) -> None:
+    """Buttons that set the slider: the seed rule, a target accuracy on a chosen bound, a budget."""
+    def set_threshold(value: float) -> None:
+        st.session_state[key] = min(1.0, value)
 
     solve, target_col, budget_col = st.columns(3)
     solve.button("Seed rule", key=f"{key}.seed", on_click=set_threshold, args=(seed,),
                  help="90th percentile of confidence on golden items the model got wrong; 0.95 if none.")
-    target = target_col.number_input("Target accuracy", 0.5, 1.0, 0.95, 0.01, key=f"{key}.target")
-    target_col.button("Solve for accuracy", key=f"{key}.solve_target", on_click=lambda: set_threshold(
-        getattr(curve.for_target_accuracy(target), "threshold", None)))
-    budget = budget_col.number_input("Budget", 0.0, value=curve.at(seed).crowd_cost, key=f"{key}.budget")
-    budget_col.button("Solve for budget", key=f"{key}.solve_budget",
-                      on_click=lambda: set_threshold(curve.for_budget(budget).threshold))
+    target_col.number_input("Target accuracy", 0.5, 1.0, 0.95, 0.01, key=f"{key}.target")
+    bounds: list[Bound] = ["lower", "point"]
+    target_col.radio("Solve on the", bounds, format_func=BOUND_LABELS.__getitem__, key=f"{key}.bound",
+                     help="95% lower bound: the golden accuracy of accepted items is at least the target with 95% "
+                          "confidence (needs more golden evidence). Point estimate: the accuracy measured on golden "
+                          "items itself.")
+    target_col.button("Solve for accuracy", key=f"{key}.solve_target", on_click=_solve_for_target, args=(curve, key))
+    budget_col.number_input("Budget", 0.0, value=curve.at(seed).crowd_cost, key=f"{key}.budget")
+    budget_col.button("Solve for budget", key=f"{key}.solve_budget", on_click=lambda: set_threshold(
+        curve.for_budget(st.session_state[f"{key}.budget"], decimals=DECIMALS).threshold))
     if note := st.session_state.pop(f"{key}.note", None):
         st.warning(note)
 
-    threshold = st.slider("Threshold", 0.0, 1.0, step=0.001, format="%.3f", key=key)
+
+def threshold_panel(run_id: UUID, pending: gateway.PendingInput) -> None:
+    """A slider that updates counts, accuracy, cost and charts live; buttons that solve for a threshold."""
+    curve, golden, points = _curve(str(run_id))
+    key = f"autohelper.{run_id}.threshold"
+    seed = round(float(pending.schema["properties"]["threshold"]["default"]), DECIMALS)
+    st.session_state.setdefault(key, seed)
+    model_quality(golden)
+    _solve_controls(curve, key, seed)
+
+    # Rounded as the slider shows it: the counts, the charts and the confirmed value all use this one number.
+    threshold = round(float(st.slider("Threshold", 0.0, 1.0, step=0.001, format="%.3f", key=key)), DECIMALS)
     point = curve.at(threshold)
     metrics = st.columns(5)
     metrics[0].metric("Accepted", point.accepted)
     metrics[1].metric("To people", point.manual)
     metrics[2].metric("Golden accuracy", f"{point.accuracy:.1%}" if point.labelled_accepted else "—",
-                      help=f"95% interval {point.ci_low:.1%}–{point.ci_high:.1%} on {point.labelled_accepted} items")
+                      help=f"Of accepted golden items: {point.accuracy_text()}.")
     metrics[3].metric("Crowd cost", f"{point.crowd_cost:.2f}")
     metrics[4].metric("Saving", f"{point.saving:.2f}", f"{point.saving_share:.0%}")
     for reason in curve.warnings_for(point):
@@ -138,9 +201,8 @@ def threshold_panel(run_id: UUID, pending: gateway.PendingInput) -> None:
     st.plotly_chart(charts.confidence_histogram(golden, threshold), key=f"{key}.histogram")
     st.plotly_chart(charts.accuracy_coverage(points, threshold, point.coverage, point.accuracy), key=f"{key}.curve")
     st.plotly_chart(charts.cost_curve(points, threshold), key=f"{key}.cost")
-    if st.button("Confirm threshold", key="autohelper.confirm", type="primary") and resume_or_explain(
-        run_id, {"threshold": threshold}, pending.pause_key, key="autohelper"
-    ):
+    confirm = st.button(f"Confirm threshold {threshold:.3f}", key="autohelper.confirm", type="primary")
+    if confirm and resume_or_explain(run_id, {"threshold": threshold}, pending.pause_key, key="autohelper"):
         st.rerun()
 
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import gateway
 from dashboard.components import audit_trail, live_until_settled, recent_logs, run_header
-from dashboard.threshold_panel import dataset_form, results, threshold_panel
+from dashboard.threshold_panel import dataset_form, model_picker, results, threshold_panel
 from pipelines.catalog import AUTOHELPER, AUTOHELPER_PROGRESS_ARTIFACT_KEY
 
 st.title(":material/sentiment_satisfied: Sentiment autohelper")
@@ -14,8 +14,10 @@ st.caption("A model labels reviews with a confidence; you choose the threshold a
            "accepted, and the rest go to people.")
 
 parameters = dataset_form()
-if st.button("Run the autohelper", key="autohelper.start", type="primary", disabled=parameters is None):
-    st.session_state["autohelper.run_id"] = gateway.start_run(AUTOHELPER, parameters)
+model = model_picker()
+ready = parameters is not None and bool(model["model"])
+if st.button("Run the autohelper", key="autohelper.start", type="primary", disabled=not ready):
+    st.session_state["autohelper.run_id"] = gateway.start_run(AUTOHELPER, {**parameters, **model})
 
 run_id = st.session_state.get("autohelper.run_id")
 if run_id is None and (latest := gateway.recent_runs(limit=1, flow_name=AUTOHELPER.split("/")[0])):

@@ -7,13 +7,16 @@ under `torch.inference_mode`, with progress reported. Models load lazily, on fir
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast, get_args
 
 import numpy as np
 
 Progress = Callable[[int, int], None]
+OfflineMode = Literal["auto", "zero-shot", "few-shot"]
+OFFLINE_MODES: tuple[OfflineMode, ...] = get_args(OfflineMode)
 DEFAULT_HF_MODEL = "distilbert-base-uncased-finetuned-sst-2-english"
 OFFLINE_MODEL_NAME = "minilm-offline"
 _LABEL_ALIASES = {"positive": "pos", "negative": "neg", "pos": "pos", "neg": "neg"}
@@ -28,6 +31,10 @@ PROTOTYPES = {
 
 class ModelUnavailable(RuntimeError):
     """The model cannot be loaded here; the message says why and what to use instead."""
+
+
+class ModeUnavailable(ValueError):
+    """An offline mode that cannot work on these golden labels; the message says why and what to use instead."""
 
 
 @dataclass(frozen=True)
@@ -214,6 +221,13 @@ class MiniLMSentimentModel:
         self.calibration_ = _predictions(ids, out_of_fold, self.labels_, self.version)
         return self
 
+    def untrained_copy(self) -> MiniLMSentimentModel:
+        """A zero-shot model with the same settings, sharing this one's encoder and embedding cache."""
+        copy = MiniLMSentimentModel(batch_size=self.batch_size, max_length=self.max_length, folds=self.folds,
+                                    seed=self.seed)
+        copy._encoder, copy._cache = self._load(), self._cache
+        return copy
+
     def calibration_predictions(self) -> list[Prediction]:
         """Out-of-fold predictions for the items `fit` was trained on."""
         return list(self.calibration_)
@@ -229,3 +243,113 @@ class MiniLMSentimentModel:
     def predict(self, texts: Sequence[str], item_ids: Sequence[str], progress: Progress | None = None
                 ) -> list[Prediction]:
         return _predictions(item_ids, self.probabilities(texts, progress), self.labels_, self.version)
+
+
+@dataclass(frozen=True)
+class OfflineChoice:
+    """The offline model `fit_offline` settled on, and the honest golden evidence for that choice."""
+
+    model: MiniLMSentimentModel  # ready to predict tasks
+    mode: Literal["zero-shot", "few-shot"]
+    golden_predictions: list[Prediction]  # zero-shot: never trained on them; few-shot: out-of-fold
+    golden_accuracy: dict[str, float]  # per mode evaluated, on golden items the mode never trained on
+    reason: str  # a plain sentence: which mode, and why
+
+
+def _accuracy(predictions: Sequence[Prediction], labels: Sequence[str]) -> float:
+    return float(np.mean([p.label == label for p, label in zip(predictions, labels)]))
+
+
+def _zero_shot_problem(labels: Sequence[str]) -> str | None:
+    unknown = sorted(set(labels) - set(PROTOTYPES))
+    if not unknown:
+        return None
+    return (f"zero-shot only knows the labels {', '.join(sorted(PROTOTYPES))}, and the golden items also have "
+            f"{', '.join(map(repr, unknown))}")
+
+
+def _few_shot_problem(labels: Sequence[str]) -> str | None:
+    counts = Counter(labels)
+    if len(counts) < 2:
+        return "few-shot needs at least two golden labels, and the golden items have one"
+    scarce = sorted(label for label, count in counts.items() if count < 2)
+    if not scarce:
+        return None
+    return (f"few-shot needs at least 2 golden items of each label, and "
+            f"{', '.join(f'{label!r} has {counts[label]}' for label in scarce)}")
+
+
+def fit_offline(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    item_ids: Sequence[str],
+    mode: OfflineMode = "auto",
+    *,
+    seed: int = 0,
+) -> OfflineChoice:
+    """The offline MiniLM in the mode asked for, or under `auto` the better of zero-shot and few-shot.
+
+    Each mode is judged on the golden items it never trained on: zero-shot on all of them, few-shot on its
+    out-of-fold predictions. `auto` picks the higher accuracy (a tie goes to zero-shot, the simpler), and uses the
+    only possible mode when one cannot work on these labels. Embeddings are computed once for both.
+
+    Raises:
+        ModeUnavailable: the mode asked for (or, under `auto`, both) cannot work on these labels.
+    """
+    if mode not in OFFLINE_MODES:
+        raise ModeUnavailable(f"Unknown offline mode {mode!r}; use one of {', '.join(OFFLINE_MODES)}.")
+    labels = [str(label) for label in labels]
+    ids = [str(item_id) for item_id in item_ids]
+    problems = {"zero-shot": _zero_shot_problem(labels), "few-shot": _few_shot_problem(labels)}
+    possible = [m for m in ("zero-shot", "few-shot") if problems[m] is None and mode in ("auto", m)]
+    if not possible:
+        tried = [m for m in ("zero-shot", "few-shot") if mode in ("auto", m)]
+        fixes = {"zero-shot": f"map the labels to {' and '.join(sorted(PROTOTYPES))}",
+                 "few-shot": "add golden items of the scarce labels"}
+        other = [] if mode == "auto" else ["choose " + ("few-shot" if mode == "zero-shot" else "zero-shot")]
+        raise ModeUnavailable(f"The offline model cannot work here: {'; '.join(str(problems[m]) for m in tried)}. "
+                              f"To use it, {' or '.join([fixes[m] for m in tried] + other)}.")
+
+    base = MiniLMSentimentModel(seed=seed)  # zero-shot as long as it is not fitted
+    evaluated: dict[str, tuple[MiniLMSentimentModel, list[Prediction]]] = {}
+    if "zero-shot" in possible:
+        evaluated["zero-shot"] = base, base.predict(texts, ids)
+    if "few-shot" in possible:
+        few_shot = base.untrained_copy().fit(texts, labels, ids)  # reuses the embeddings zero-shot computed
+        evaluated["few-shot"] = few_shot, few_shot.calibration_predictions()
+    accuracy = {m: _accuracy(predictions, labels) for m, (_, predictions) in evaluated.items()}
+    chosen = max(accuracy, key=lambda m: (accuracy[m], m == "zero-shot"))
+    model, predictions = evaluated[chosen]
+    return OfflineChoice(model, cast(Literal["zero-shot", "few-shot"], chosen), predictions, accuracy,
+                         _reason(mode, chosen, accuracy, problems))
+
+
+def _reason(mode: OfflineMode, chosen: str, accuracy: dict[str, float], problems: dict[str, str | None]) -> str:
+    other = "few-shot" if chosen == "zero-shot" else "zero-shot"
+    own = f"{accuracy[chosen]:.1%} {'out-of-fold ' if chosen == 'few-shot' else ''}golden accuracy"
+    if mode != "auto":
+        return f"{chosen}, as chosen: {own}."
+    if other not in accuracy:
+        return f"auto used {chosen} ({own}): {problems[other]}."
+    if accuracy[chosen] == accuracy[other]:
+        return f"auto picked zero-shot, the simpler: both modes reach {accuracy[chosen]:.1%} golden accuracy."
+    return f"auto picked {chosen}: {own} against {accuracy[other]:.1%} {other}."
+
+
+def majority_baseline(labels: Sequence[str]) -> tuple[str, float]:
+    """The most common golden label (the first in sort order on a tie) and the accuracy of always answering it."""
+    counts = Counter(str(label) for label in labels)
+    if not counts:
+        raise ValueError("The majority baseline needs at least one golden label.")
+    label = max(sorted(counts), key=counts.__getitem__)
+    return label, counts[label] / sum(counts.values())
+
+
+def baseline_warning(golden_accuracy: float, baseline: tuple[str, float]) -> str | None:
+    """Why the model is not worth using when it does not beat always answering the majority label; else None."""
+    label, accuracy = baseline
+    if golden_accuracy > accuracy:
+        return None
+    return (f"The model's golden accuracy ({golden_accuracy:.1%}) does not beat always answering {label!r} "
+            f"({accuracy:.1%}): its labels are no better than the majority class. Try another model or mode, or "
+            "send everything to people.")

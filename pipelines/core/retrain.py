@@ -52,7 +52,7 @@ class RetrainReport:
 
 
 def _forecast(curve: ThresholdCurve, target: float, tasks: pd.DataFrame) -> RoundForecast:
-    point = curve.for_target_accuracy(target, use_interval=False)
+    point = curve.for_target_accuracy(target, bound="point")
     if point is None:
         return RoundForecast(None, len(tasks), 0, 0, math.nan, None)
     accepted = tasks[tasks.confidence >= point.threshold]

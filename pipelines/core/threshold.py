@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,9 @@ SEED_RULE_NO_MISTAKES = 0.95
 WILSON_Z = 1.959963984540054  # two-sided 95%
 MIN_GOLDEN_MISTAKES = 5
 MIN_GOLDEN_SHARE = 0.10
+MIN_GOLDEN_ACCEPTED = 30  # below this many golden items, the accepted share's accuracy is a rough guess
+Bound = Literal["point", "lower"]
+BOUND_LABELS: dict[Bound, str] = {"point": "point estimate", "lower": "95% lower bound"}
 
 
 class ThresholdInputInvalid(ValueError):
@@ -91,6 +95,32 @@ class ThresholdPoint:
     saving: float
     saving_share: float
 
+    def accuracy_text(self) -> str:
+        """Golden accuracy of the accepted items with its 95% interval and evidence; a dash when none is accepted."""
+        if not self.labelled_accepted:
+            return "— (no golden item accepted)"
+        return (f"{self.accuracy:.1%} ({self.ci_low:.1%}–{self.ci_high:.1%}) on {self.labelled_accepted} golden "
+                f"item{'s' if self.labelled_accepted != 1 else ''}")
+
+    def accuracy_bound(self, bound: Bound) -> float:
+        """The golden accuracy of accepted items (`point`) or its 95% Wilson lower bound (`lower`)."""
+        _check_bound(bound)
+        return self.accuracy if bound == "point" else self.ci_low
+
+
+def _check_bound(bound: str) -> None:
+    if bound not in BOUND_LABELS:
+        raise ThresholdInputInvalid(f"The bound should be 'point' or 'lower', not {bound!r}.")
+
+
+def _round_down(values: np.ndarray, decimals: int) -> np.ndarray:
+    """The largest multiples of 10**-decimals at or below each value (exactly: float error corrected)."""
+    step = 10.0 ** -decimals
+    down = np.round(np.floor(values / step) * step, decimals)
+    down = np.where(down > values, np.round(down - step, decimals), down)
+    up = np.round(down + step, decimals)
+    return np.where(up <= values, up, down)
+
 
 class ThresholdCurve:
     """Every threshold's counts, accuracy and cost, from predictions computed once."""
@@ -135,29 +165,62 @@ class ThresholdCurve:
             saving_share=(all_cost - crowd_cost) / all_cost if all_cost else 0.0,
         )
 
-    def candidates(self) -> np.ndarray:
-        """Thresholds where anything changes: each distinct labelled confidence, and 1.0."""
-        return np.unique(np.concatenate([self._labelled, [1.0]]))
+    def candidates(self, decimals: int | None = None) -> np.ndarray:
+        """Thresholds where anything changes: each distinct labelled confidence, and 1.0.
 
-    def for_target_accuracy(self, target: float, use_interval: bool = True) -> ThresholdPoint | None:
-        """The lowest threshold whose accuracy interval's lower bound (or, without `use_interval`, the accuracy
-        itself) meets `target`; None if none does."""
-        for threshold in self.candidates():
+        With `decimals` (a slider's resolution), each is rounded down to that many decimals, which accepts the
+        same golden items; one that would fall to or below the confidence before it is left out, as no threshold
+        with those decimals accepts exactly its golden items.
+        """
+        exact = np.unique(np.concatenate([self._labelled, [1.0]]))
+        if decimals is None:
+            return exact
+        down = _round_down(exact, decimals)
+        return down[np.concatenate([[True], down[1:] > exact[:-1]])]
+
+    def for_target_accuracy(self, target: float, bound: Bound = "lower", *, decimals: int | None = None
+                            ) -> ThresholdPoint | None:
+        """The lowest candidate threshold whose golden accuracy of accepted items meets `target`.
+
+        Args:
+            target: the accuracy to reach, e.g. 0.95.
+            bound: `"lower"` holds the 95% Wilson lower bound to the target, `"point"` the accuracy itself.
+            decimals: only thresholds with this many decimals (see `candidates`).
+
+        Returns:
+            The point, or None when no threshold meets the target (see `best_reachable`).
+        """
+        _check_bound(bound)
+        for threshold in self.candidates(decimals):
             point = self.at(threshold)
-            if point.labelled_accepted and (point.ci_low if use_interval else point.accuracy) >= target:
+            if point.labelled_accepted and point.accuracy_bound(bound) >= target:
                 return point
         return None
 
-    def for_budget(self, budget: float) -> ThresholdPoint:
-        """The highest threshold (the most items to people) whose crowd cost fits the budget."""
+    def best_reachable(self, bound: Bound = "lower", *, decimals: int | None = None) -> ThresholdPoint | None:
+        """The threshold with the highest accuracy on `bound` (the lowest such one); None if none accepts golden."""
+        _check_bound(bound)
+        points = [p for p in map(self.at, self.candidates(decimals)) if p.labelled_accepted]
+        return max(points, key=lambda p: (p.accuracy_bound(bound), -p.threshold), default=None)
+
+    def for_budget(self, budget: float, *, decimals: int | None = None) -> ThresholdPoint:
+        """The highest threshold (the most items to people) whose crowd cost fits the budget.
+
+        With `decimals`, the threshold is rounded down to that many decimals: fewer items to people, so still
+        within the budget.
+        """
         if budget < 0:
             raise ThresholdInputInvalid("The budget cannot be negative.")
         per_item = self.cost.for_items(1)
         affordable = self.n_tasks if per_item == 0 else min(self.n_tasks, int(budget // per_item))
         if affordable >= self.n_tasks:
-            return self.at(float(np.nextafter(1.0, 2.0)))  # above every confidence: all to people
-        # Items strictly below tasks[affordable] number at most `affordable`; any higher threshold adds one.
-        return self.at(float(self._tasks[affordable]))
+            threshold = float(np.nextafter(1.0, 2.0))  # above every confidence: all to people
+        else:
+            # Items strictly below tasks[affordable] number at most `affordable`; any higher threshold adds one.
+            threshold = float(self._tasks[affordable])
+        if decimals is not None:
+            threshold = float(_round_down(np.array([threshold]), decimals)[0])
+        return self.at(threshold)
 
     def curve(self, n_points: int = 101) -> pd.DataFrame:
         """Points over [0, 1] (plus every candidate threshold) for accuracy–coverage and cost plots."""
@@ -173,6 +236,13 @@ class ThresholdCurve:
         if self._labelled.size < MIN_GOLDEN_SHARE * self.n_tasks:
             reasons.append(f"Golden items are {self._labelled.size / self.n_tasks:.0%} of tasks, under "
                            f"{MIN_GOLDEN_SHARE:.0%}.")
+        if point.labelled_accepted == 0:
+            reasons.append("The accepted share rests on 0 golden items: its accuracy is unknown. Lower the threshold "
+                           "or add golden items.")
+        elif point.labelled_accepted < MIN_GOLDEN_ACCEPTED:
+            reasons.append(f"The accepted share rests on {point.labelled_accepted} golden items, fewer than "
+                           f"{MIN_GOLDEN_ACCEPTED}: its accuracy is a rough guess. Add golden items or lower the "
+                           "threshold.")
         for reason in reasons:
             warnings.warn(reason, ThinEvidenceWarning, stacklevel=2)
         return reasons

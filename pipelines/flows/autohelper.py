@@ -16,7 +16,15 @@ from prefect.artifacts import (
 from prefect.runtime import flow_run
 
 from pipelines.catalog import AUTOHELPER_PROGRESS_ARTIFACT_KEY, AUTOHELPER_SUMMARY_ARTIFACT_KEY
-from pipelines.core.autohelper import OFFLINE_MODEL_NAME, HFSentimentModel, MiniLMSentimentModel
+from pipelines.core.autohelper import (
+    OFFLINE_MODEL_NAME,
+    HFSentimentModel,
+    MiniLMSentimentModel,
+    OfflineMode,
+    baseline_warning,
+    fit_offline,
+    majority_baseline,
+)
 from pipelines.core.autohelper_store import AutohelperStore, predictions_frame
 from pipelines.core.reviews import (
     DEFAULT_LABEL_COLUMN,
@@ -35,10 +43,12 @@ SAMPLE_DATASET = "sample"
 THRESHOLD_DESCRIPTION = """\
 ### Which confidence should the model's labels need to be accepted?
 
+{summary}
+
 The seed rule (90th percentile of confidence on golden items the model got wrong) gives **{seed:.3f}**.
 {golden} golden items, {mistakes} of them wrong; {tasks} task items.
 
-| threshold | accepted | manual | golden accuracy (95% interval) | crowd cost |
+| threshold | accepted | manual | golden accuracy of accepted (95% interval) | crowd cost |
 | --- | --- | --- | --- | --- |
 {rows}
 """
@@ -53,8 +63,12 @@ def prepare(dataset: str, text_column: str, label_column: str, label_map: dict[s
 
 
 @task
-def predict(prepared: PreparedDataset, model_name: str) -> pd.DataFrame:
-    """Label golden and task items with a confidence, reporting progress to a Prefect progress artifact."""
+def predict(prepared: PreparedDataset, model_name: str, model_mode: OfflineMode = "auto", seed: int = 0
+            ) -> tuple[pd.DataFrame, str | None, str]:
+    """Label golden and task items with a confidence, reporting progress to a Prefect progress artifact.
+
+    Returns the predictions, the offline mode used (None for a Hugging Face model) and why.
+    """
     progress_id = create_progress_artifact(0.0, key=AUTOHELPER_PROGRESS_ARTIFACT_KEY, description="Predicting")
     total = len(prepared.golden) + len(prepared.tasks)
 
@@ -62,29 +76,43 @@ def predict(prepared: PreparedDataset, model_name: str) -> pd.DataFrame:
         return lambda done, _: update_progress_artifact(progress_id, progress=100 * (offset + done) / total)
 
     golden, tasks = prepared.golden, prepared.tasks
+    model: HFSentimentModel | MiniLMSentimentModel
     if model_name == OFFLINE_MODEL_NAME:
-        # Few-shot on the golden items; their confidences come from cross-validation, not from the head
-        # that saw them, so the threshold is calibrated honestly.
-        model = MiniLMSentimentModel().fit(list(golden.text), list(golden.label), list(golden.item_id))
-        golden_predictions = model.calibration_predictions()
+        # Golden confidences never come from a head that saw those items (few-shot scores them out-of-fold),
+        # so the threshold is calibrated honestly whichever mode wins.
+        choice = fit_offline(list(golden.text), list(golden.label), list(golden.item_id), model_mode, seed=seed)
+        model, golden_predictions, mode, reason = choice.model, choice.golden_predictions, choice.mode, choice.reason
         update_progress_artifact(progress_id, progress=100 * len(golden) / total)
     else:
         model = HFSentimentModel(model_name)
         golden_predictions = model.predict(list(golden.text), list(golden.item_id), report(0))
+        mode, reason = None, "used as it is, never trained on the golden items, so its golden accuracy is honest."
+        if model_mode != "auto":
+            reason += f" The mode {model_mode!r} applies to the offline model only."
     task_predictions = model.predict(list(tasks.text), list(tasks.item_id), report(len(golden)))
     update_progress_artifact(progress_id, progress=100.0)
     return pd.concat([predictions_frame(golden_predictions, golden, "golden"),
-                      predictions_frame(task_predictions, tasks, "task")], ignore_index=True)
+                      predictions_frame(task_predictions, tasks, "task")], ignore_index=True), mode, reason
 
 
-def threshold_description(curve: ThresholdCurve, seed: float, golden: pd.DataFrame) -> str:
+def model_summary(model: str, mode: str | None, reason: str, golden_accuracy: float, baseline: tuple[str, float]
+                  ) -> str:
+    """Which model and mode labelled the items, why, and its golden accuracy beside the majority baseline."""
+    name = model.replace("`", "'")  # a typed model path is shown as code, never as markdown
+    warning = baseline_warning(golden_accuracy, baseline)
+    return (f"Model `{name}`{f' ({mode})' if mode else ''}: {reason} Golden accuracy at full coverage "
+            f"**{golden_accuracy:.1%}**; always answering {baseline[0]!r} would score {baseline[1]:.1%}."
+            + (f"\n\n**Warning:** {warning}" if warning else ""))
+
+
+def threshold_description(curve: ThresholdCurve, seed: float, golden: pd.DataFrame, summary: str) -> str:
     rows = []
     for threshold in sorted({0.5, 0.7, 0.8, 0.9, 0.95, 0.99, round(seed, 3)}):
         p = curve.at(threshold)
-        rows.append(f"| {threshold:.3f} | {p.accepted} | {p.manual} | {p.accuracy:.1%} ({p.ci_low:.1%}–"
-                    f"{p.ci_high:.1%}) | {p.crowd_cost:.2f} |")
-    return THRESHOLD_DESCRIPTION.format(seed=seed, golden=len(golden), mistakes=int((~golden.correct).sum()),
-                                        tasks=curve.n_tasks, rows="\n".join(rows))
+        rows.append(f"| {threshold:.3f} | {p.accepted} | {p.manual} | {p.accuracy_text()} | {p.crowd_cost:.2f} |")
+    return THRESHOLD_DESCRIPTION.format(summary=summary, seed=seed, golden=len(golden),
+                                        mistakes=int((~golden.correct).sum()), tasks=curve.n_tasks,
+                                        rows="\n".join(rows))
 
 
 @flow(name="sentiment-autohelper", persist_result=True)
@@ -96,26 +124,40 @@ def sentiment_autohelper(
     n_tasks: int = 200,
     n_golden: int = 20,
     model: str = OFFLINE_MODEL_NAME,
+    model_mode: OfflineMode = "auto",
     seed: int = 0,
     overlap: int = 3,
     reward_per_answer: float = 0.01,
 ) -> dict[str, Any]:
-    """Prepare the dataset, predict, pause for the threshold, then split accepted from manual items."""
+    """Prepare the dataset, predict, pause for the threshold, then split accepted from manual items.
+
+    `model_mode` (auto, zero-shot or few-shot) applies to the offline model; auto picks the mode with the
+    better out-of-fold golden accuracy.
+    """
     logger = get_run_logger()
     store = AutohelperStore.for_run(get_settings().data_dir, str(flow_run.get_id()))
     prepared = prepare(dataset, text_column, label_column, label_map, n_tasks, n_golden, seed)
     store.write("tasks", prepared.tasks)
     store.write("golden", prepared.golden)
-    predictions = predict(prepared, model)
+    predictions, mode, mode_reason = predict(prepared, model, model_mode, seed)
     store.write("predictions", predictions)
     golden = predictions[predictions.split == "golden"]
     task_rows = predictions[predictions.split == "task"]
     curve = ThresholdCurve(golden.confidence.to_numpy(), golden.correct.to_numpy(), task_rows.confidence.to_numpy(),
                            CrowdCost(overlap=overlap, reward_per_answer=reward_per_answer))
     seed_value = seed_threshold(golden.confidence.to_numpy(), golden.correct.to_numpy())
-    logger.info("Predicted %d items with %s; seed-rule threshold %.3f.", len(predictions), model, seed_value)
-    answer, decision = ask(with_defaults(ThresholdInput, description=threshold_description(curve, seed_value, golden),
-                                         threshold=round(seed_value, 4)), "threshold")
+    golden_accuracy = float(golden.correct.mean())
+    baseline = majority_baseline(list(golden.true_label))
+    summary = model_summary(model, mode, mode_reason, golden_accuracy, baseline)
+    logger.info("Predicted %d items with %s%s: %s", len(predictions), model, f" ({mode})" if mode else "",
+                mode_reason)
+    logger.info("Golden accuracy %.1f%% against %.1f%% for always answering %r; seed-rule threshold %.3f.",
+                100 * golden_accuracy, 100 * baseline[1], baseline[0], seed_value)
+    if warning := baseline_warning(golden_accuracy, baseline):
+        logger.warning(warning)
+    # Three decimals, as the page's slider shows it, so the value offered is the value confirmed.
+    answer, decision = ask(with_defaults(ThresholdInput, description=threshold_description(
+        curve, seed_value, golden, summary), threshold=round(seed_value, 3)), "threshold")
     accepted = task_rows[task_rows.confidence >= answer.threshold]
     manual = task_rows[task_rows.confidence < answer.threshold]
     store.write("accepted", accepted)
@@ -123,12 +165,14 @@ def sentiment_autohelper(
     point = curve.at(answer.threshold)
     create_table_artifact(key=AUTOHELPER_SUMMARY_ARTIFACT_KEY, table=table_rows(
         accepted[["item_id", "text", "label", "confidence", "model_version"]]),
-        description=f"{len(accepted)} accepted from the model at threshold {answer.threshold:.3f}")
+        description=f"{len(accepted)} accepted from the model at threshold {answer.threshold:.3f}. {summary}")
     create_markdown_artifact(markdown=(
         f"Threshold **{answer.threshold:.3f}** (seed rule {seed_value:.3f}), chosen by {decision.resumed_by}: "
-        f"{len(accepted)} accepted, {len(manual)} to people; golden accuracy of accepted {point.accuracy:.1%} "
-        f"({point.ci_low:.1%}–{point.ci_high:.1%}); crowd cost {point.crowd_cost:.2f}, saving {point.saving:.2f}."
+        f"{len(accepted)} accepted, {len(manual)} to people; golden accuracy of accepted {point.accuracy_text()}; "
+        f"crowd cost {point.crowd_cost:.2f}, saving {point.saving:.2f}.\n\n{summary}"
     ), description="Autohelper split")
     return {"threshold": answer.threshold, "seed_threshold": seed_value, "accepted": len(accepted),
             "manual": len(manual), "store": str(store.folder),
-            "task_accuracy_of_accepted": float(np.mean(accepted.correct)) if len(accepted) else None}
+            "task_accuracy_of_accepted": float(np.mean(accepted.correct)) if len(accepted) else None,
+            "model_mode": mode, "mode_reason": mode_reason, "golden_accuracy": golden_accuracy,
+            "majority_baseline": {"label": baseline[0], "accuracy": baseline[1]}}

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.core.autohelper import HFSentimentModel, MiniLMSentimentModel, ModelUnavailable, run_batched
+from pipelines.core.autohelper import (
+    HFSentimentModel,
+    MiniLMSentimentModel,
+    ModelUnavailable,
+    ModeUnavailable,
+    baseline_warning,
+    fit_offline,
+    majority_baseline,
+    run_batched,
+)
 
 WORDS = ["good", "bad", "great", "awful", "the", "phone", "is", "very", "not"]
 
@@ -87,3 +96,95 @@ def test_few_shot_calibration_is_out_of_fold(minilm: MiniLMSentimentModel) -> No
     assert sum(p.confidence for p in in_sample) > sum(p.confidence for p in calibration)
     with pytest.raises(ValueError, match="two labelled items of each"):
         MiniLMSentimentModel().fit(["a", "b"], ["pos", "neg"])
+
+
+# Labelled by topic, not tone (phones "pos", meals "neg"), and skewed 8 to 3: zero-shot reads the tone and does
+# badly, a few-shot head learns the topic.
+PHONES = ["My phone battery died fast.", "This phone is great.", "The phone screen cracked.", "Love this phone camera.",
+          "Phone arrived broken.", "Best phone I ever had.", "The phone keeps freezing.", "Nice phone, fast charger."]
+MEALS = ["The soup was delicious.", "Awful pasta, cold and bland.", "Lovely dessert."]
+# Plain sentiment, skewed 5 to 2: zero-shot is right on all of them.
+TONES = ["I love it.", "Wonderful, works great.", "Very happy with it.", "Excellent quality.", "Great value.",
+         "Terrible, broke at once.", "Awful, a waste of money."]
+TONE_LABELS = ["pos"] * 5 + ["neg"] * 2
+
+
+def _honest_accuracies(texts: list[str], labels: list[str]) -> dict[str, float]:
+    """Each mode's golden accuracy computed here: zero-shot as is, few-shot out-of-fold (the same folds' seed)."""
+    ids = [f"g{i}" for i in range(len(texts))]
+    zero = MiniLMSentimentModel().predict(texts, ids)
+    few = MiniLMSentimentModel(seed=0).fit(texts, labels, ids).calibration_predictions()
+    return {"zero-shot": sum(p.label == t for p, t in zip(zero, labels)) / len(labels),
+            "few-shot": sum(p.label == t for p, t in zip(few, labels)) / len(labels)}
+
+
+@pytest.mark.parametrize(("texts", "labels"), [(PHONES + MEALS, ["pos"] * 8 + ["neg"] * 3), (TONES, TONE_LABELS)],
+                         ids=["topic-labels", "tone-labels"])
+def test_auto_picks_the_mode_with_the_higher_honest_golden_accuracy(texts, labels) -> None:
+    expected = _honest_accuracies(texts, labels)
+    choice = fit_offline(texts, labels, [f"g{i}" for i in range(len(texts))], "auto", seed=0)
+    assert choice.golden_accuracy == pytest.approx(expected)
+    better = "few-shot" if expected["few-shot"] > expected["zero-shot"] else "zero-shot"
+    assert choice.mode == better
+    assert choice.reason == (f"auto picked {better}: {expected[better]:.1%} "
+                             f"{'out-of-fold ' if better == 'few-shot' else ''}golden accuracy against "
+                             f"{min(expected.values()):.1%} {'zero-shot' if better == 'few-shot' else 'few-shot'}.")
+    # The golden predictions are the ones the accuracy was measured on, and the model labels tasks the same way.
+    assert sum(p.label == t for p, t in zip(choice.golden_predictions, labels)) / len(labels) == \
+        pytest.approx(expected[better])
+    assert {p.model_version for p in choice.golden_predictions} == {choice.model.version}
+    assert choice.model.predict(["Great phone."], ["t1"])[0].model_version == choice.model.version
+
+
+def test_the_two_datasets_really_differ_in_which_mode_wins() -> None:
+    # Guards the test above: one case each way, so `auto` is seen to choose rather than default.
+    topic = _honest_accuracies(PHONES + MEALS, ["pos"] * 8 + ["neg"] * 3)
+    tone = _honest_accuracies(TONES, TONE_LABELS)
+    assert topic["few-shot"] > topic["zero-shot"] and tone["zero-shot"] > tone["few-shot"]
+
+
+def test_explicit_modes_are_respected() -> None:
+    ids = [f"g{i}" for i in range(len(TONES))]
+    zero = fit_offline(TONES, TONE_LABELS, ids, "zero-shot")
+    assert (zero.mode, list(zero.golden_accuracy), zero.model.version) == ("zero-shot", ["zero-shot"],
+                                                                             "minilm-offline:zero-shot")
+    assert zero.reason == "zero-shot, as chosen: 100.0% golden accuracy."
+    few = fit_offline(TONES, TONE_LABELS, ids, "few-shot")
+    assert (few.mode, list(few.golden_accuracy)) == ("few-shot", ["few-shot"])
+    assert few.model.version == "minilm-offline:few-shot(7 labelled)"
+    assert [p.item_id for p in few.golden_predictions] == ids
+
+
+def test_few_shot_needs_two_of_each_label_auto_falls_back_and_says_so() -> None:
+    texts, labels = TONES[:6], TONE_LABELS[:6]  # one negative
+    ids = [f"g{i}" for i in range(6)]
+    choice = fit_offline(texts, labels, ids)
+    assert choice.mode == "zero-shot" and list(choice.golden_accuracy) == ["zero-shot"]
+    assert choice.reason == ("auto used zero-shot (100.0% golden accuracy): few-shot needs at least 2 golden items "
+                             "of each label, and 'neg' has 1.")
+    with pytest.raises(ModeUnavailable, match="at least 2 golden items of each label, and 'neg' has 1.*zero-shot"):
+        fit_offline(texts, labels, ids, "few-shot")
+
+
+def test_labels_zero_shot_does_not_know_leave_few_shot() -> None:
+    labels = ["pos", "pos", "meh", "meh", "pos", "neg", "neg"]
+    ids = [f"g{i}" for i in range(7)]
+    choice = fit_offline(TONES, labels, ids)
+    assert choice.mode == "few-shot" and list(choice.golden_accuracy) == ["few-shot"]
+    assert "zero-shot only knows the labels neg, pos, and the golden items also have 'meh'" in choice.reason
+    with pytest.raises(ModeUnavailable, match="map the labels to neg and pos or choose few-shot"):
+        fit_offline(TONES, labels, ids, "zero-shot")
+    with pytest.raises(ModeUnavailable, match="use one of auto, zero-shot, few-shot"):
+        fit_offline(TONES, labels, ids, "one-shot")  # type: ignore[arg-type]
+
+
+def test_majority_baseline_and_its_warning() -> None:
+    # 9 of 10 are "pos": always answering "pos" is right 90% of the time.
+    assert majority_baseline(["pos"] * 9 + ["neg"]) == ("pos", 0.9)
+    assert majority_baseline(["b", "a", "b", "a"]) == ("a", 0.5)  # a tie goes to the first in sort order
+    with pytest.raises(ValueError, match="at least one"):
+        majority_baseline([])
+    assert baseline_warning(0.95, ("pos", 0.9)) is None
+    warning = baseline_warning(0.74, ("pos", 0.91))
+    assert warning is not None and "74.0%" in warning and "'pos' (91.0%)" in warning
+    assert baseline_warning(0.9, ("pos", 0.9)) is not None  # equal is not better

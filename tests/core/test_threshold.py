@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from pipelines.core.threshold import (
+    WILSON_Z,
     CrowdCost,
     ThinEvidenceWarning,
     ThresholdCurve,
@@ -63,9 +64,50 @@ def test_target_accuracy_picks_the_lowest_threshold_whose_lower_bound_meets_it()
 def test_target_accuracy_on_the_point_estimate() -> None:
     curve = ThresholdCurve(CONF, RIGHT, TASKS)
     # Labelled >= 0.90: 0.90 0.92 0.97 0.99, all right; >= 0.85 adds a wrong one (5 of 6 would be 83%).
-    assert curve.for_target_accuracy(1.0, use_interval=False).threshold == 0.90
+    assert curve.for_target_accuracy(1.0, bound="point").threshold == 0.90
     # >= 0.70: 0.70 0.80 0.85 0.90 0.92 0.97 0.99 → 6 of 7 = 85.7% ≥ 0.85; >= 0.65 is 6 of 8.
-    assert curve.for_target_accuracy(0.85, use_interval=False).threshold == 0.70
+    assert curve.for_target_accuracy(0.85, bound="point").threshold == 0.70
+
+
+def test_target_the_point_estimate_reaches_but_the_lower_bound_does_not() -> None:
+    curve = ThresholdCurve(CONF, RIGHT, TASKS)
+    # Lower bounds by hand, Wilson with z² = 3.8415: from 0.55 up, 7/10 → 0.397, 7/9 → 0.453, 6/8 → 0.409,
+    # 6/7 → 0.487, 5/6 → 0.437, 4/5 → 0.376, 4/4 → 4 / (4 + z²) = 0.510, 3/3 → 0.438, 2/2 → 0.342, 1/1 → 0.207.
+    assert curve.for_target_accuracy(0.85, bound="point").threshold == 0.70  # 6 of 7
+    assert curve.for_target_accuracy(0.85, bound="lower") is None
+    best = curve.best_reachable("lower")
+    assert best.threshold == 0.90 and best.ci_low == pytest.approx(4 / (4 + WILSON_Z**2))
+    assert best.accuracy_bound("lower") == best.ci_low and best.accuracy_bound("point") == 1.0
+    # The lowest threshold whose lower bound reaches 0.5 is 0.90 too; 0.45 is first reached at 0.60 (7 of 9).
+    assert curve.for_target_accuracy(0.5).threshold == 0.90
+    assert curve.for_target_accuracy(0.45, bound="lower").threshold == 0.60
+    # The best point estimate is 100%, first at 0.90 (the lowest of the thresholds that reach it).
+    assert curve.best_reachable("point").threshold == 0.90
+    with pytest.raises(ThresholdInputInvalid, match="'point' or 'lower'"):
+        curve.for_target_accuracy(0.9, bound="upper")  # type: ignore[arg-type]
+
+
+def test_thresholds_with_the_sliders_decimals_accept_the_same_golden_items() -> None:
+    golden, right, tasks = np.array([0.5774, 0.5776, 0.9, 0.9004]), np.array([True, False, True, True]), \
+        np.array([0.5, 0.57745, 0.95])
+    curve = ThresholdCurve(golden, right, tasks)
+    # 0.5774 → 0.577 (all four golden); 0.5776 would also round to 0.577, so no 3-decimal threshold accepts just
+    # its three; 0.9 stays; 0.9004 → 0.900 is no higher than 0.9, so it is left out; 1.0 stays.
+    assert list(curve.candidates(decimals=3)) == [0.577, 0.9, 1.0]
+    # 0.5776 and up: 2 of 3 right (66.7%); every golden item: 3 of 4 (75%) — so 75% is first met at 0.577.
+    point = curve.for_target_accuracy(0.75, bound="point", decimals=3)
+    assert (point.threshold, point.labelled_accepted) == (0.577, 4)
+    assert curve.for_target_accuracy(0.75, bound="point").threshold == 0.5774
+    # A budget for one item to people: exactly 0.57745 (one task below it); to 3 decimals 0.577 sends none.
+    costly = ThresholdCurve(golden, right, tasks, CrowdCost(overlap=1, reward_per_answer=1.0, golden_overhead=0.0))
+    assert costly.for_budget(1).threshold == 0.57745 and costly.for_budget(1).manual == 1
+    assert costly.for_budget(1, decimals=3).threshold == 0.577 and costly.for_budget(1, decimals=3).manual == 1
+
+
+def test_accuracy_text_says_when_no_golden_item_is_accepted() -> None:
+    curve = ThresholdCurve(CONF, RIGHT, TASKS)
+    assert curve.at(0.995).accuracy_text() == "— (no golden item accepted)"
+    assert curve.at(0.90).accuracy_text() == "100.0% (51.0%–100.0%) on 4 golden items"
 
 
 def test_budget_picks_the_most_manual_work_it_can_pay_for() -> None:
@@ -82,6 +124,19 @@ def test_thin_evidence_is_warned() -> None:
     with pytest.warns(ThinEvidenceWarning):
         reasons = curve.warnings_for(curve.at(0.5))
     assert any("2 golden mistakes" in r for r in reasons) and any("3% of tasks" in r for r in reasons)
+
+
+def test_thin_evidence_counts_the_golden_items_the_threshold_accepts() -> None:
+    confidences = np.linspace(0.5, 0.99, 40)  # 40 golden, right above 0.6: five or more mistakes, 40% of tasks
+    curve = ThresholdCurve(confidences, confidences > 0.6, np.linspace(0, 1, 100))
+    assert curve.warnings_for(curve.at(0.5)) == []  # all 40 accepted
+    # Above 0.75: 0.7513, 0.7638, ... 0.99 → 20 golden items accepted.
+    with pytest.warns(ThinEvidenceWarning, match="rests on 20 golden items"):
+        assert curve.warnings_for(curve.at(0.75)) == [
+            "The accepted share rests on 20 golden items, fewer than 30: its accuracy is a rough guess. Add golden "
+            "items or lower the threshold."]
+    with pytest.warns(ThinEvidenceWarning, match="rests on 0 golden items: its accuracy is unknown"):
+        curve.warnings_for(curve.at(0.995))
 
 
 @pytest.mark.parametrize(
