@@ -207,6 +207,29 @@ def _fetch(location: str) -> bytes:
         raise DatasetUnavailable(f"Could not read {location}: {exc.strerror}.") from exc
 
 
+def suggest_columns(frame: pd.DataFrame) -> tuple[str, str]:
+    """The text and label columns to offer first.
+
+    The seed dataset's names when present; else the column of texts with the longest values, and among the
+    other columns the one with the fewest distinct values (two at least, when a column has them). A one-column
+    file offers its column for both.
+    """
+    columns = list(frame.columns)
+    text = DEFAULT_TEXT_COLUMN if DEFAULT_TEXT_COLUMN in columns else max(columns, key=lambda c: _text_length(frame[c]))
+    if DEFAULT_LABEL_COLUMN in columns:
+        return text, DEFAULT_LABEL_COLUMN
+    others = [column for column in columns if column != text] or [text]
+    return text, min(others, key=lambda c: (frame[c].nunique() < 2, frame[c].nunique()))
+
+
+def _text_length(values: pd.Series) -> float:
+    """The mean length of a column's texts; -1 for a column holding anything else (numbers, booleans) or nothing."""
+    present = values.dropna()
+    if present.empty or not present.map(lambda value: isinstance(value, str)).all():
+        return -1.0
+    return float(present.str.len().mean())
+
+
 def propose_label_map(values: pd.Series) -> dict[str, str]:
     """Propose how a label column's values become labels, from the values it actually holds.
 

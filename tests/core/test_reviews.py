@@ -17,6 +17,7 @@ from pipelines.core.reviews import (
     prepare_dataset,
     propose_label_map,
     sample_reviews,
+    suggest_columns,
 )
 from tests.conftest import SHARED_DATA
 from tests.review_files import skewed_reviews, write_reviews
@@ -269,3 +270,12 @@ def test_fewer_golden_items_than_recommended_warn_and_the_recommended_count_does
     assert prepare_dataset(frame, "sentence", "score", n_golden=150).warnings == []
     [warning] = prepare_dataset(frame, "sentence", "score", n_golden=149).warnings
     assert warning.startswith("Only 149 golden items: under the recommended max(100, 10% of rows) = 150")
+
+
+def test_columns_are_suggested_by_their_contents_when_the_seed_names_are_absent() -> None:
+    frame = pd.DataFrame({"id": [1, 2, 3, 4], "title": ["Good", "Bad", "Meh", "Fine"],
+                          "body": ["Loved it, would buy again.", "Broke in a week.", "It is fine.", "Works well."],
+                          "stars": [5, 1, 3, 4], "liked": [True, False, False, True], "shop": ["a", "a", "a", "a"]})
+    assert suggest_columns(frame) == ("body", "liked")
+    assert suggest_columns(sample_reviews(10)) == ("reviews.text", "reviews.doRecommend")
+    assert suggest_columns(pd.DataFrame({"review": ["a", "b"]})) == ("review", "review")
