@@ -215,7 +215,8 @@ def suggest_columns(frame: pd.DataFrame) -> tuple[str, str]:
     file offers its column for both.
     """
     columns = list(frame.columns)
-    text = DEFAULT_TEXT_COLUMN if DEFAULT_TEXT_COLUMN in columns else max(columns, key=lambda c: _text_length(frame[c]))
+    text = DEFAULT_TEXT_COLUMN if DEFAULT_TEXT_COLUMN in columns else max(
+        columns, key=lambda column: _text_length(frame[column]))
     if DEFAULT_LABEL_COLUMN in columns:
         return text, DEFAULT_LABEL_COLUMN
     others = [column for column in columns if column != text] or [text]
