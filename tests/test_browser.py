@@ -174,9 +174,14 @@ def test_insights_configure_ask_and_read_the_answer(served_app: ServedApp, store
 
 
 def _run_the_autohelper(tab, n_tasks: int, slider_keys: list[str]) -> None:
-    """On the autohelper page with a dataset chosen: set the task count, run, move the slider, confirm."""
-    tab.get_by_label("Tasks").fill(str(n_tasks))
-    tab.get_by_label("Tasks").press("Enter")
+    """On the autohelper page with a dataset chosen: a custom split of `n_tasks` tasks and 20 golden items, run,
+    move the slider, confirm."""
+    tab.get_by_role("button", name="Run the autohelper").wait_for()  # the page is drawn: a click is not lost
+    tab.get_by_text("Custom", exact=True).click()
+    tab.get_by_label("Golden items", exact=True).fill("20")
+    tab.get_by_label("Golden items", exact=True).press("Enter")
+    tab.get_by_label("Tasks", exact=True).fill(str(n_tasks))
+    tab.get_by_label("Tasks", exact=True).press("Enter")
     tab.get_by_text(f"{n_tasks} tasks and 20 golden items").wait_for()
     tab.get_by_role("button", name="Run the autohelper").click()
     slider = tab.get_by_role("slider")
@@ -191,14 +196,14 @@ def _run_the_autohelper(tab, n_tasks: int, slider_keys: list[str]) -> None:
 def test_autohelper_on_an_uploaded_csv_slider_confirm_tables(served_app: ServedApp, page, tmp_path) -> None:
     from pipelines.core.reviews import sample_reviews
 
-    upload = tmp_path / "my_reviews.csv"
+    upload = tmp_path / "my_reviews.txt"  # tab-separated, with a header
     sample_reviews(120, seed=11).rename(columns={"reviews.text": "body", "reviews.doRecommend": "liked"}).to_csv(
-        upload, index=False)
+        upload, index=False, sep="\t")
     page.goto(f"{served_app.url}/autohelper")
-    page.get_by_text("Upload a CSV").click()
+    page.get_by_text("Upload a file").click()
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
-    # The first two columns are offered when the seed's column names are absent; 200 tasks are too many.
-    page.get_by_text("Only 120 usable reviews, fewer than the 200 tasks + 20 golden items").wait_for()
+    # Texts and labels are offered by their contents when the seed's column names are absent.
+    page.get_by_text("20 tasks and 100 golden items").wait_for()
     _run_the_autohelper(page, n_tasks=100, slider_keys=["ArrowRight"] * 20)
     page.get_by_text("Accepted from the model").first.wait_for()
 

@@ -1,4 +1,4 @@
-"""Review datasets for the autohelper: load a CSV, clean it, and split it into tasks and golden items.
+"""Review datasets for the autohelper: read a delimited file, clean it, and split it into tasks and golden items.
 
 The project's own sample (`sample_reviews`) is generated from templates written for this project, so a fresh
 offline clone has something to run; the UI says it is generated.
@@ -6,22 +6,40 @@ offline clone has something to run; the UI says it is generated.
 
 from __future__ import annotations
 
+import csv
 import io
 import itertools
 import random
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Literal
 
 import httpx
+import numpy as np
 import pandas as pd
 
 DEFAULT_TEXT_COLUMN = "reviews.text"
 DEFAULT_LABEL_COLUMN = "reviews.doRecommend"
-DEFAULT_LABEL_MAP: dict[Any, str] = {True: "pos", False: "neg", "True": "pos", "False": "neg", "true": "pos",
-                                     "false": "neg", 1: "pos", 0: "neg", "1": "pos", "0": "neg"}
 SAMPLE_NOTE = "Generated sample: product reviews made from templates written for this project, not real reviews."
+DELIMITERS = {"comma": ",", "tab": "\t", "semicolon": ";", "pipe": "|"}
+
+GoldenDraw = Literal["stratified", "balanced"]
+GOLDEN_DRAWS: tuple[GoldenDraw, ...] = ("stratified", "balanced")
+MIN_GOLDEN = 100
+GOLDEN_PERCENT = 10
+MIN_GOLDEN_PER_CLASS = 2  # the few-shot head is fitted and cross-validated on golden items: two of a class at least
+FEW_GOLDEN_PER_CLASS = 5  # below it, golden accuracy on that class is barely measured
+# The seed project's split, offered as a preset: too little golden evidence for a trustworthy threshold.
+SEED_PRESET: Mapping[str, Any] = MappingProxyType({"n_tasks": 200, "n_golden": 20, "golden_draw": "balanced"})
+
+MAX_PROPOSED_LABELS = 20
+_POSITIVE = {"1", "true", "yes", "positive", "pos"}
+_NEGATIVE = {"0", "false", "no", "negative", "neg"}
+_SNIFF_CHARS = 65_536
+_CONSISTENT_SHARE = 0.9  # of sampled rows with the same field count, for a delimiter to count as found
 
 
 class DatasetProblem(ValueError):
@@ -34,11 +52,12 @@ class DatasetUnavailable(DatasetProblem):
 
 @dataclass(frozen=True)
 class PreparedDataset:
-    """Tasks for the model (and later people) and golden items with known labels."""
+    """Tasks for the model (and later people), golden items with known labels, and what to know about them."""
 
-    tasks: pd.DataFrame  # item_id, text, label (the true label when the CSV has one, else missing)
+    tasks: pd.DataFrame  # item_id, text, label (the true label when the file has one, else missing)
     golden: pd.DataFrame  # item_id, text, label
     report: dict[str, int]
+    warnings: list[str] = field(default_factory=list)
 
 
 _PRODUCTS = ["blender", "headphones", "paperback", "winter jacket", "board game", "coffee maker", "phone case",
@@ -66,23 +85,218 @@ def sample_reviews(n: int = 320, seed: int = 7) -> pd.DataFrame:
     return pd.DataFrame({DEFAULT_TEXT_COLUMN: list(rows), DEFAULT_LABEL_COLUMN: list(rows.values())})
 
 
-def load_reviews(source: str | Path | bytes) -> pd.DataFrame:
-    """Read a CSV from a path, an http(s) URL or uploaded bytes."""
+def load_reviews(source: str | Path | bytes, *, delimiter: str | None = None, header: bool = True) -> pd.DataFrame:
+    """Read a delimited text file (CSV, TSV, ...) from a path, an http(s) URL or uploaded bytes.
+
+    Args:
+        source: a path, an http(s) URL, or the file's bytes.
+        delimiter: `comma`, `tab`, `semicolon`, `pipe` or a single character; None detects one of those four.
+        header: whether the first row names the columns; without one they are named `column 1`, `column 2`, ...
+
+    Raises:
+        DatasetUnavailable: the file cannot be fetched, decoded or read; the message names the delimiter tried.
+        DatasetProblem: the delimiter asked for is not one of the allowed values.
+    """
+    chosen = _delimiter_character(delimiter)
+    name = "The upload" if isinstance(source, bytes) else str(source)
+    content = source if isinstance(source, bytes) else _fetch(str(source))
     try:
-        if isinstance(source, bytes):
-            return pd.read_csv(io.BytesIO(source))
-        if str(source).startswith(("http://", "https://")):
-            response = httpx.get(str(source), timeout=30, follow_redirects=True)
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DatasetUnavailable(f"{name} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8.") \
+            from exc
+    separator = chosen or sniff_delimiter(text)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=separator, quoting=_quoting(text, separator),
+                            header=0 if header else None, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DatasetUnavailable(
+            f"{name} could not be read with the {_delimiter_name(separator)} delimiter "
+            f"({'chosen' if chosen else 'detected'}): {str(exc).strip()}. Choose the delimiter, or check the file."
+        ) from exc
+    if not header:
+        frame.columns = [f"column {number}" for number in range(1, frame.shape[1] + 1)]
+    return frame
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter among comma, tab, semicolon and pipe that splits a sample of `text` into steady columns.
+
+    csv.Sniffer's guess is taken when it is among the steadiest; otherwise the steadiest in the order of
+    `DELIMITERS`. A file no candidate splits steadily is one column: a delimiter it does not contain is returned.
+    """
+    sample = text[:_SNIFF_CHARS]
+    if len(text) > _SNIFF_CHARS and "\n" in sample:
+        sample = sample[:sample.rfind("\n")]  # a cut line would have too few fields
+    steadiness = {character: _steadiness(sample, character) for character in DELIMITERS.values()}
+    best = max(steadiness.values())
+    if best >= _CONSISTENT_SHARE:
+        steadiest = [character for character, share in steadiness.items() if share == best]
+        try:
+            sniffed = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS.values())).delimiter
+        except csv.Error:  # the Sniffer found nothing it trusts
+            sniffed = None
+        return sniffed if sniffed in steadiest else steadiest[0]
+    return min(DELIMITERS.values(), key=sample.count)
+
+
+def _steadiness(sample: str, character: str) -> float:
+    """The share of rows with the most common field count, when that count is at least 2; else 0.
+
+    Read with quotes as quotes and as plain characters, the better of the two: review files often hold
+    stray quotes that a CSV reader takes for the start of a field spanning lines.
+    """
+    shares = []
+    for quoting in (csv.QUOTE_MINIMAL, csv.QUOTE_NONE):
+        counts = Counter(_field_counts(sample, character, quoting) or [])
+        if counts:
+            fields, rows = counts.most_common(1)[0]
+            shares.append(rows / counts.total() if fields >= 2 else 0.0)
+    return max(shares, default=0.0)
+
+
+def _field_counts(text: str, character: str, quoting: int) -> list[int] | None:
+    """The number of fields on each non-blank row, or None when the csv module refuses the text."""
+    try:
+        return [len(row) for row in csv.reader(io.StringIO(text), delimiter=character, quoting=quoting) if row]
+    except csv.Error:  # e.g. a field over the csv module's size limit: pandas reads it, we just cannot count
+        return None
+
+
+def _quoting(text: str, character: str) -> int:
+    """CSV quoting, unless the file reads steadily line by line with quotes as plain characters and does not as CSV.
+
+    The UCI review files hold lines such as `" I love it.<TAB>1`: as CSV, that quote swallows the lines up
+    to the next one (pandas then drops or merges rows); read line by line, every row has its two fields.
+    """
+    quoted = _field_counts(text, character, csv.QUOTE_MINIMAL)
+    plain = _field_counts(text, character, csv.QUOTE_NONE)
+    if quoted is None or plain is None or len(set(plain)) != 1:
+        return csv.QUOTE_MINIMAL
+    return csv.QUOTE_NONE if len(set(quoted)) > 1 or len(quoted) != len(plain) else csv.QUOTE_MINIMAL
+
+
+def _delimiter_character(delimiter: str | None) -> str | None:
+    if delimiter is None or delimiter in DELIMITERS.values():
+        return delimiter
+    if delimiter.lower() in DELIMITERS:
+        return DELIMITERS[delimiter.lower()]
+    if len(delimiter) == 1:
+        return delimiter
+    raise DatasetProblem(f"Delimiter {delimiter!r} should be one of {', '.join(DELIMITERS)} or a single character.")
+
+
+def _delimiter_name(character: str) -> str:
+    return next((name for name, value in DELIMITERS.items() if value == character), repr(character))
+
+
+def _fetch(location: str) -> bytes:
+    """The bytes at a path or an http(s) URL."""
+    if location.startswith(("http://", "https://")):
+        try:
+            response = httpx.get(location, timeout=30, follow_redirects=True)
             response.raise_for_status()
-            return pd.read_csv(io.BytesIO(response.content))
-        return pd.read_csv(source)
-    except httpx.HTTPError as exc:
-        raise DatasetUnavailable(f"Could not download {source}: {exc}.") from exc
+        except httpx.HTTPError as exc:
+            raise DatasetUnavailable(f"Could not download {location}: {exc}.") from exc
+        return response.content
+    try:
+        return Path(location).read_bytes()
     except FileNotFoundError as exc:
-        raise DatasetUnavailable(f"No file at {source}.") from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DatasetUnavailable(f"{source if not isinstance(source, bytes) else 'The upload'} is not a "
-                                 f"readable CSV: {exc}.") from exc
+        raise DatasetUnavailable(f"No file at {location}.") from exc
+    except OSError as exc:
+        raise DatasetUnavailable(f"Could not read {location}: {exc.strerror}.") from exc
+
+
+def suggest_columns(frame: pd.DataFrame) -> tuple[str, str]:
+    """The text and label columns to offer first.
+
+    The seed dataset's names when present; else the column of texts with the longest values, and among the
+    other columns the one with the fewest distinct values (two at least, when a column has them). A one-column
+    file offers its column for both.
+    """
+    columns = list(frame.columns)
+    text = DEFAULT_TEXT_COLUMN if DEFAULT_TEXT_COLUMN in columns else max(
+        columns, key=lambda column: _text_length(frame[column]))
+    if DEFAULT_LABEL_COLUMN in columns:
+        return text, DEFAULT_LABEL_COLUMN
+    others = [column for column in columns if column != text] or [text]
+    return text, min(others, key=lambda c: (frame[c].nunique() < 2, frame[c].nunique()))
+
+
+def _text_length(values: pd.Series) -> float:
+    """The mean length of a column's texts; -1 for a column holding anything else (numbers, booleans) or nothing."""
+    present = values.dropna()
+    if present.empty or not present.map(lambda value: isinstance(value, str)).all():
+        return -1.0
+    return float(present.str.len().mean())
+
+
+def propose_label_map(values: pd.Series) -> dict[str, str]:
+    """Propose how a label column's values become labels, from the values it actually holds.
+
+    0/1, true/false (any case, or a boolean column), yes/no, positive/negative and pos/neg become `pos`/`neg`;
+    other values map to themselves, lower-cased and stripped, so `pos, neg, neutral` keeps three classes.
+    Positive labels come first, then negative, then the rest.
+
+    Raises:
+        DatasetProblem: the column holds no values, or more distinct values than a label column plausibly has.
+    """
+    written: dict[str, str] = {}  # match key -> the value as the file writes it
+    for value in pd.unique(values.dropna()):
+        text = _label_text(value)
+        if text:
+            written.setdefault(text.lower(), text)
+    if not written:
+        raise DatasetProblem(f"Column {values.name!r} holds no values to use as labels; pick the label column.")
+    if len(written) > MAX_PROPOSED_LABELS:
+        raise DatasetProblem(f"Column {values.name!r} holds {len(written)} distinct values, more than a label column "
+                             "usually has: pick the column with the labels, or type the mapping.")
+    numbers_beyond_0_1 = all(_is_number(key) for key in written) and not set(written) <= {"0", "1"}
+
+    def label(key: str) -> str:
+        if numbers_beyond_0_1:  # e.g. star ratings: which are positive is the analyst's call
+            return key
+        return "pos" if key in _POSITIVE else "neg" if key in _NEGATIVE else key
+
+    proposal = {text: label(key) for key, text in written.items()}
+    rank = {"pos": 0, "neg": 1}
+    return dict(sorted(proposal.items(), key=lambda item: (rank.get(item[1], 2), item[1], item[0])))
+
+
+def format_label_map(mapping: Mapping[Any, str]) -> str:
+    """Write a mapping the way `parse_label_map` reads it, e.g. `1=pos, 0=neg`."""
+    return ", ".join(f"{_label_text(key)}={label}" for key, label in mapping.items())
+
+
+def _label_text(value: Any) -> str:
+    """A label value as written: `True` for a boolean, `1` for the float 1.0 (a column with gaps), else stripped."""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _label_key(value: Any) -> str:
+    """How a value is matched to a mapping's key: `True`, `true` and ` TRUE ` alike; 1, 1.0 and "1" alike."""
+    return _label_text(value).lower()
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def default_golden_size(n_usable_rows: int) -> int:
+    """max(100, 10% of the usable rows, rounded up), capped so the tasks keep at least one row."""
+    return min(_recommended_golden_size(n_usable_rows), max(n_usable_rows - 1, 0))
+
+
+def _recommended_golden_size(n_usable_rows: int) -> int:
+    return max(MIN_GOLDEN, -(-n_usable_rows * GOLDEN_PERCENT // 100))
 
 
 def prepare_dataset(
@@ -90,24 +304,78 @@ def prepare_dataset(
     text_column: str = DEFAULT_TEXT_COLUMN,
     label_column: str = DEFAULT_LABEL_COLUMN,
     label_map: Mapping[Any, str] | None = None,
-    n_tasks: int = 200,
-    n_golden: int = 20,
+    n_tasks: int | None = None,
+    n_golden: int | None = None,
     seed: int = 0,
+    golden_draw: GoldenDraw = "stratified",
 ) -> PreparedDataset:
-    """Drop empty texts, de-duplicate, and split with a seeded, class-balanced draw."""
+    """Drop empty texts and duplicates, then split, seeded, into golden items and tasks that keep every class.
+
+    Args:
+        frame: the reviews, one per row.
+        text_column: the column with the review text.
+        label_column: the column with the known labels (missing or unmapped values leave a review unlabelled).
+        label_map: how the label column's values become labels; None takes `propose_label_map`'s proposal.
+        n_tasks: tasks to draw; None makes every usable row that is not golden a task.
+        n_golden: golden items to draw; None takes `default_golden_size` of the usable rows.
+        seed: the seed of every draw.
+        golden_draw: `stratified` keeps the data's class shares (each class gets at least two golden items
+            when it has the rows); `balanced` draws the classes as equally as the data allows (the seed's way).
+
+    Raises:
+        DatasetProblem: with what to change: columns missing, non-text reviews, too few rows, fewer than two
+            classes under the mapping (naming the values seen and the mapping applied), a class the tasks
+            could not keep.
+    """
     missing = [c for c in (text_column, label_column) if c not in frame.columns]
     if missing:
         raise DatasetProblem(f"Column(s) {', '.join(map(repr, missing))} not found. The file has: "
                              f"{', '.join(map(str, frame.columns))}.")
-    texts = frame[text_column]
+    if golden_draw not in GOLDEN_DRAWS:
+        raise DatasetProblem(f"Golden draw {golden_draw!r} should be one of {', '.join(GOLDEN_DRAWS)}.")
+    mapping = dict(label_map) if label_map is not None else propose_label_map(frame[label_column])
+    keyed = {_label_key(key): label for key, label in mapping.items()}
+    data, report = _clean(frame[text_column], frame[label_column], keyed)
+    classes = sorted(data.label.dropna().unique())
+    if len(classes) < 2:
+        found = f"a single class ({classes[0]!r})" if classes else "no label at all"
+        raise DatasetProblem(f"With the mapping `{format_label_map(mapping)}`, column {label_column!r} gives {found}; "
+                             f"the golden set needs two classes at least (values seen: "
+                             f"{_values_seen(frame[label_column])}). Change the mapping or pick the label column.")
+    golden_size = default_golden_size(len(data)) if n_golden is None else n_golden
+    if golden_size < 2:
+        raise DatasetProblem(f"{golden_size} golden items cannot measure the model; ask for 2 at least.")
+    if n_tasks is not None and len(data) < n_tasks + golden_size:
+        raise DatasetProblem(f"Only {len(data)} usable reviews, fewer than the {n_tasks} tasks + {golden_size} golden "
+                             "items asked for. Ask for fewer.")
+    golden = _draw_golden(data, golden_size, seed, golden_draw, capped=n_golden is None)
+    rest = data.drop(golden.index)
+    if n_tasks is None:
+        tasks = rest.sample(frac=1, random_state=seed)
+    elif n_tasks < len(classes):
+        raise DatasetProblem(f"{n_tasks} tasks cannot hold one review of each of the {len(classes)} classes "
+                             f"({', '.join(classes)}); ask for {len(classes)} tasks at least.")
+    else:
+        tasks = _stratified_draw(rest, n_tasks, seed, minimum_per_class=1)
+    ids = {index: f"r{index}" for index in data.index}
+    return PreparedDataset(
+        tasks=tasks.assign(item_id=tasks.index.map(ids))[["item_id", "text", "label"]].reset_index(drop=True),
+        golden=golden.assign(item_id=golden.index.map(ids))[["item_id", "text", "label"]].reset_index(drop=True),
+        report=report,
+        warnings=_split_warnings(golden, classes, len(data), _unmapped(frame[label_column], keyed)),
+    )
+
+
+def _clean(texts: pd.Series, values: pd.Series, keyed: Mapping[str, str]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Texts stripped, labels mapped, empty texts and duplicates dropped; what was dropped, counted."""
     non_text = [value for value in texts.dropna() if not isinstance(value, str)]
     if non_text:
-        raise DatasetProblem(f"Column {text_column!r} holds non-text values (e.g. {non_text[0]!r}); pick the "
+        raise DatasetProblem(f"Column {texts.name!r} holds non-text values (e.g. {non_text[0]!r}); pick the "
                              "column with the review text.")
-    # Keys are matched as written in the file, so "True", True and 1 all work as the mapping's keys.
-    mapping = {str(key): value for key, value in (label_map or DEFAULT_LABEL_MAP).items()}
-    labels = frame[label_column].map(lambda value: mapping.get(str(value)) if pd.notna(value) else None)
-    data = pd.DataFrame({"text": texts.fillna("").str.strip(), "label": labels})
+    labels = values.map(lambda value: keyed.get(_label_key(value)) if pd.notna(value) else None)
+    data = pd.DataFrame({"text": texts.fillna("").astype(str).str.strip(), "label": labels})
+    if not data.index.is_unique:  # item ids are made from the row index
+        data = data.reset_index(drop=True)
     report = {"rows": len(data), "empty_texts": int((data.text == "").sum())}
     data = data[data.text != ""]
     before = len(data)
@@ -116,23 +384,37 @@ def prepare_dataset(
     report["unlabelled"] = int(data.label.isna().sum())
     if data.empty:
         raise DatasetProblem("Nothing is left after dropping empty texts and duplicates.")
-    if len(data) < n_tasks + n_golden:
-        raise DatasetProblem(f"Only {len(data)} usable reviews, fewer than the {n_tasks} tasks + {n_golden} golden "
-                             "items asked for. Ask for fewer.")
-    labelled = data.dropna(subset=["label"])
-    if labelled.label.nunique() < 2:
-        raise DatasetProblem("The golden set would hold a single class: the label column needs both labels "
-                             f"(values seen: {', '.join(map(str, frame[label_column].dropna().unique()[:5]))}).")
-    golden = _balanced_draw(labelled, n_golden, seed)
-    rest = data.drop(golden.index)
-    tasks = _balanced_draw(rest.dropna(subset=["label"]), n_tasks, seed) if rest.label.notna().all() else \
-        rest.sample(n=n_tasks, random_state=seed)
-    ids = {index: f"r{index}" for index in data.index}
-    return PreparedDataset(
-        tasks=tasks.assign(item_id=tasks.index.map(ids))[["item_id", "text", "label"]].reset_index(drop=True),
-        golden=golden.assign(item_id=golden.index.map(ids))[["item_id", "text", "label"]].reset_index(drop=True),
-        report=report,
-    )
+    return data, report
+
+
+def _draw_golden(data: pd.DataFrame, n: int, seed: int, how: GoldenDraw, capped: bool) -> pd.DataFrame:
+    """Golden items from the labelled rows, one row of each class held back so the tasks keep every class."""
+    labelled = data.dropna(subset=["label"]).sample(frac=1, random_state=seed)
+    pool = labelled[labelled.groupby("label").cumcount() > 0]
+    if n > len(pool):
+        if not capped:
+            raise DatasetProblem(f"Only {len(pool)} labelled reviews can be golden (one of each class stays among "
+                                 f"the tasks); ask for {len(pool)} golden items at most.")
+        n = len(pool)
+    if how == "balanced":
+        return _balanced_draw(pool, n, seed)
+    return _stratified_draw(pool, n, seed, minimum_per_class=MIN_GOLDEN_PER_CLASS)
+
+
+def _stratified_draw(data: pd.DataFrame, n: int, seed: int, minimum_per_class: int) -> pd.DataFrame:
+    """`n` rows keeping each class's share of `data` to within a row, seeded; unlabelled rows are a stratum too.
+
+    Each labelled class first gets up to `minimum_per_class` rows. Then rows are taken in the order of
+    (rank within their class + 0.5) / class size, which takes every class at the same rate.
+    """
+    shuffled = data.sample(frac=1, random_state=seed)
+    by_class = shuffled.groupby("label", dropna=False)
+    rank = by_class.cumcount()
+    order = (rank + 0.5) / by_class["text"].transform("size")
+    first = shuffled.label.notna() & (rank < minimum_per_class)
+    order[first] = rank[first] - minimum_per_class  # before every other row: each class's first, then second
+    picked = shuffled.loc[order.sort_values(kind="stable").index[:n]]  # stable: ties stay in the seeded order
+    return picked.sample(frac=1, random_state=seed)
 
 
 def _balanced_draw(data: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
@@ -148,6 +430,39 @@ def _balanced_draw(data: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
             break
     picked = pd.concat([groups[label].head(count) for label, count in per_class.items()])
     return picked.sample(frac=1, random_state=seed)
+
+
+def _split_warnings(golden: pd.DataFrame, classes: list[str], usable: int, unmapped: list[str]) -> list[str]:
+    recommended = _recommended_golden_size(usable)
+    warnings = []
+    if len(golden) < recommended:
+        warnings.append(f"Only {len(golden)} golden items: under the recommended max({MIN_GOLDEN}, {GOLDEN_PERCENT}% "
+                        f"of rows) = {recommended}; thresholds will rest on thin evidence.")
+    per_class = golden.label.value_counts()
+    for label in classes:
+        count = int(per_class.get(label, 0))
+        if count < FEW_GOLDEN_PER_CLASS:
+            warnings.append(f"Class {label!r} has {count} golden item{'s' * (count != 1)} (under "
+                            f"{FEW_GOLDEN_PER_CLASS}): the model's accuracy on it is barely measured.")
+    if unmapped:
+        warnings.append(f"The mapping gives no label to the value(s) {_listed(unmapped)}: those reviews can be "
+                        "tasks but never golden items.")
+    return warnings
+
+
+def _unmapped(values: pd.Series, keyed: Mapping[str, str]) -> list[str]:
+    """The values, as written, that the mapping leaves without a label."""
+    return sorted({_label_text(value) for value in pd.unique(values.dropna())
+                   if _label_key(value) not in keyed and _label_text(value)})
+
+
+def _values_seen(values: pd.Series) -> str:
+    return _listed(list(dict.fromkeys(_label_text(value) for value in pd.unique(values.dropna())))) or "none"
+
+
+def _listed(values: list[str], shown: int = 8) -> str:
+    more = f" and {len(values) - shown} more" if len(values) > shown else ""
+    return ", ".join(values[:shown]) + more
 
 
 def parse_label_map(text: str) -> dict[str, str]:

@@ -26,9 +26,11 @@ from pipelines.core.autohelper import (
     majority_baseline,
 )
 from pipelines.core.autohelper_store import AutohelperStore, predictions_frame
+from pipelines.core.markdown import escape_markdown
 from pipelines.core.reviews import (
     DEFAULT_LABEL_COLUMN,
     DEFAULT_TEXT_COLUMN,
+    GoldenDraw,
     PreparedDataset,
     load_reviews,
     prepare_dataset,
@@ -55,11 +57,16 @@ The seed rule (90th percentile of confidence on golden items the model got wrong
 
 
 @task
-def prepare(dataset: str, text_column: str, label_column: str, label_map: dict[str, str] | None, n_tasks: int,
-            n_golden: int, seed: int) -> PreparedDataset:
+def prepare(dataset: str, text_column: str, label_column: str, label_map: dict[str, str] | None, n_tasks: int | None,
+            n_golden: int | None, seed: int, delimiter: str | None = None, header: bool = True,
+            golden_draw: GoldenDraw = "stratified") -> PreparedDataset:
     """Load the reviews and split them into tasks and golden items."""
-    frame = sample_reviews() if dataset == SAMPLE_DATASET else load_reviews(dataset)
-    return prepare_dataset(frame, text_column, label_column, label_map, n_tasks=n_tasks, n_golden=n_golden, seed=seed)
+    if dataset == SAMPLE_DATASET:
+        frame = sample_reviews()
+    else:
+        frame = load_reviews(dataset, delimiter=delimiter, header=header)
+    return prepare_dataset(frame, text_column, label_column, label_map, n_tasks=n_tasks, n_golden=n_golden, seed=seed,
+                           golden_draw=golden_draw)
 
 
 @task
@@ -115,14 +122,24 @@ def threshold_description(curve: ThresholdCurve, seed: float, golden: pd.DataFra
                                         rows="\n".join(rows))
 
 
+def dataset_warnings(warnings: list[str]) -> str:
+    """The split's warnings as a Markdown list for the pause description; label values in them are escaped."""
+    if not warnings:
+        return ""
+    return "\n**About the data**\n\n" + "".join(f"- {escape_markdown(warning)}\n" for warning in warnings)
+
+
 @flow(name="sentiment-autohelper", persist_result=True)
 def sentiment_autohelper(
     dataset: str = SAMPLE_DATASET,
+    delimiter: str | None = None,
+    header: bool = True,
     text_column: str = DEFAULT_TEXT_COLUMN,
     label_column: str = DEFAULT_LABEL_COLUMN,
     label_map: dict[str, str] | None = None,
-    n_tasks: int = 200,
-    n_golden: int = 20,
+    n_tasks: int | None = None,
+    n_golden: int | None = None,
+    golden_draw: GoldenDraw = "stratified",
     model: str = OFFLINE_MODEL_NAME,
     model_mode: OfflineMode = "auto",
     seed: int = 0,
@@ -136,7 +153,10 @@ def sentiment_autohelper(
     """
     logger = get_run_logger()
     store = AutohelperStore.for_run(get_settings().data_dir, str(flow_run.get_id()))
-    prepared = prepare(dataset, text_column, label_column, label_map, n_tasks, n_golden, seed)
+    prepared = prepare(dataset, text_column, label_column, label_map, n_tasks, n_golden, seed, delimiter=delimiter,
+                       header=header, golden_draw=golden_draw)
+    for warning in prepared.warnings:
+        logger.warning("Dataset: %s", warning)
     store.write("tasks", prepared.tasks)
     store.write("golden", prepared.golden)
     predictions, mode, mode_reason = predict(prepared, model, model_mode, seed)
@@ -156,8 +176,9 @@ def sentiment_autohelper(
     if warning := baseline_warning(golden_accuracy, baseline):
         logger.warning(warning)
     # Three decimals, as the page's slider shows it, so the value offered is the value confirmed.
-    answer, decision = ask(with_defaults(ThresholdInput, description=threshold_description(
-        curve, seed_value, golden, summary), threshold=round(seed_value, 3)), "threshold")
+    description = threshold_description(curve, seed_value, golden, summary) + dataset_warnings(prepared.warnings)
+    answer, decision = ask(with_defaults(ThresholdInput, description=description, threshold=round(seed_value, 3)),
+                           "threshold")
     accepted = task_rows[task_rows.confidence >= answer.threshold]
     manual = task_rows[task_rows.confidence < answer.threshold]
     store.write("accepted", accepted)

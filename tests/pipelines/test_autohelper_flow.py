@@ -21,7 +21,7 @@ def _majority(golden) -> tuple[str, float]:
 
 
 def test_predict_pause_for_threshold_then_split() -> None:
-    run_id = gateway.start_run(AUTOHELPER, {"n_tasks": 200, "n_golden": 20})  # model_mode "auto" by default
+    run_id = gateway.start_run(AUTOHELPER)  # the default split: golden max(100, 10%), every other row a task
     pending = wait_for_pending_input(run_id, timeout=240)
     seed_value = pending.schema["properties"]["threshold"]["default"]
     assert 0 < seed_value <= 1 and f"**{seed_value:.3f}**" in pending.description
@@ -30,7 +30,7 @@ def test_predict_pause_for_threshold_then_split() -> None:
     store = AutohelperStore.for_run(get_settings().data_dir, str(run_id))
     predictions = store.read("predictions")
     golden = predictions[predictions.split == "golden"]
-    assert len(golden) == 20 and (predictions.split == "task").sum() == 200
+    assert len(golden) == 100 and (predictions.split == "task").sum() == 220
     progress = next(a for a in gateway.artifacts(run_id) if a.key == AUTOHELPER_PROGRESS_ARTIFACT_KEY)
     assert progress.data == 100.0
 
@@ -51,7 +51,7 @@ def test_predict_pause_for_threshold_then_split() -> None:
     gateway.resume(run_id, {"threshold": 0.9}, analyst="Kim")
     assert wait_for_status(run_id, {"completed", "failed"}).status == "completed"
     accepted, manual = store.read("accepted"), store.read("manual")
-    assert len(accepted) + len(manual) == 200
+    assert len(accepted) + len(manual) == 220
     assert (accepted.confidence >= 0.9).all() and (manual.confidence < 0.9).all()
     summary = next(a for a in gateway.artifacts(run_id) if a.key == AUTOHELPER_SUMMARY_ARTIFACT_KEY)
     assert len(summary.data) == len(accepted)
