@@ -223,7 +223,7 @@ def batch_warnings(crowd_labels: pd.Series, answers: pd.DataFrame, gold: pd.Seri
         labels: the batch's labels (chance is 1 / how many).
     """
     if answers.empty:
-        return ["Nobody answered: there are no crowd labels to check."]
+        return ["No answers to judge: every crowd item is unlabelled."]
     reasons = [one_class_warning(crowd_labels, gold, min_items),
                golden_chance_warning(*golden_agreement(answers, gold), labels)]
     workers = worker_table(answers, gold, labels=labels)

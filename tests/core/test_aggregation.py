@@ -176,3 +176,5 @@ def test_a_batch_without_golden_answers_says_nothing_checks_it() -> None:
     assert batch_warnings(pd.Series(["pos", "neg"]), answers, GOLD, ["neg", "pos"]) == [
         "No answers on golden items: nothing checks the crowd's labels."]
     assert golden_agreement(WORKER_ANSWERS, GOLD) == (15, 30)
+    assert batch_warnings(pd.Series([UNLABELLED] * 3), answers.iloc[:0], GOLD, ["neg", "pos"]) == [
+        "No answers to judge: every crowd item is unlabelled."]
