@@ -14,7 +14,7 @@ from dashboard.retrain_panel import retrain_section
 from pipelines.catalog import CROWD_LOOP
 from pipelines.core.aggregation import batch_warnings, chance_level, without_workers, worker_table
 from pipelines.core.answer_store import AnswerStore
-from pipelines.core.crowd import crowd_labelled, reaggregated
+from pipelines.core.crowd import reaggregated
 from pipelines.core.settings import get_settings
 from pipelines.core.toloka import TolokaError
 
@@ -86,8 +86,8 @@ else:
     excluded = workers_section(workers, chance_level(labels))
 shown = (reaggregated(final, answers, run.parameters.get("method", "DawidSkene"),
                       run.parameters.get("crowd") == "simulated", excluded) if excluded else final)
-show_warnings(alerts, batch_warnings(crowd_labelled(shown).label, without_workers(answers, excluded), golden,
-                                     labels))
+show_warnings(alerts, batch_warnings(shown.label[shown.source != "model"], without_workers(answers, excluded),
+                                     golden, labels))
 final_section(final, shown, excluded)
 if not answers.empty:
     methods_section(answers, golden, excluded)

@@ -217,11 +217,13 @@ def batch_warnings(crowd_labels: pd.Series, answers: pd.DataFrame, gold: pd.Seri
     """Reasons to doubt a batch's crowd labels, in plain words; empty when there are none.
 
     Args:
-        crowd_labels: the aggregated label of each crowd item (`unlabelled` ones are not counted).
+        crowd_labels: the final label of every item sent to people (`unlabelled` ones included, not judged).
         answers: the answers they were aggregated from, golden items' included.
         gold: golden labels indexed by task.
         labels: the batch's labels (chance is 1 / how many).
     """
+    if crowd_labels.empty:
+        return []  # nothing went to people: no label of theirs to doubt
     if answers.empty:
         return ["No answers to judge: every crowd item is unlabelled."]
     reasons = [one_class_warning(crowd_labels, gold, min_items),

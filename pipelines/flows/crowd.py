@@ -117,7 +117,8 @@ def crowd_loop(
         f"{batch_name} closed: {progress.answers} of {progress.needed} answers"))
     answers = backend.answers(batch_id)
     table, _ = final_table_from_answers(accepted, tasks, answers, method, simulated)
-    warnings = batch_warnings(crowd_labelled(table).label, answers, store.golden_labels(batch_id), batch.labels)
+    warnings = batch_warnings(table.label[table.source != "model"], answers, store.golden_labels(batch_id),
+                              batch.labels)
     for warning in warnings:
         logger.warning("Crowd batch %d: %s", batch_id, warning)
     final_path = source.write("final", table)

@@ -178,3 +178,4 @@ def test_a_batch_without_golden_answers_says_nothing_checks_it() -> None:
     assert golden_agreement(WORKER_ANSWERS, GOLD) == (15, 30)
     assert batch_warnings(pd.Series([UNLABELLED] * 3), answers.iloc[:0], GOLD, ["neg", "pos"]) == [
         "No answers to judge: every crowd item is unlabelled."]
+    assert batch_warnings(pd.Series([], dtype=str), answers.iloc[:0], GOLD, ["neg", "pos"]) == []  # none sent

@@ -110,3 +110,23 @@ def test_an_early_close_leaves_unanswered_items_unlabelled_and_says_how_many(spl
     assert gateway.result(crowd_run)["unlabelled"] == len(unanswered)
     artifact = next(a for a in gateway.artifacts(crowd_run) if a.key == FINAL_TABLE_ARTIFACT_KEY)
     assert f"3 from the crowd (DawidSkene), {len(unanswered)} unlabelled" in artifact.description
+
+
+@pytest.mark.parametrize("accepts", ["every-task", "none"])
+def test_a_threshold_that_accepts_every_task_or_none_still_gives_the_final_table(split_run: str, accepts: str) -> None:
+    source = AutohelperStore.for_run(get_settings().data_dir, split_run)
+    tasks = pd.concat([source.read("accepted"), source.read("manual")], ignore_index=True)
+    extreme = AutohelperStore.for_run(get_settings().data_dir, f"{split_run}-accepts-{accepts}")
+    extreme.write("golden", source.read("golden"))
+    extreme.write("accepted", tasks if accepts == "every-task" else tasks.iloc[:0])
+    extreme.write("manual", tasks.iloc[:0] if accepts == "every-task" else tasks)
+    crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": f"{split_run}-accepts-{accepts}",
+                                               "crowd": "simulated", "spammer_share": 0.0})
+    assert wait_for_status(crowd_run, {"completed", "failed"}, timeout=120).status == "completed"
+    final = pd.read_parquet(extreme.folder / "final.parquet")
+    assert sorted(final.item) == sorted(tasks.item_id) and "unlabelled" not in set(final.label)
+    expected_source = "model" if accepts == "every-task" else "simulated crowd"
+    assert (final.source == expected_source).all()
+    if accepts == "every-task":
+        assert final.set_index("item").label.to_dict() == tasks.set_index("item_id").label.to_dict()
+        assert gateway.result(crowd_run)["warnings"] == []  # nothing went to people
