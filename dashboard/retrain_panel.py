@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard import gateway
 from dashboard.components import live_until_settled, run_header
+from dashboard.crowd_results_panel import show_warnings
 from pipelines.catalog import RETRAIN
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.retrain import golden_accuracy_at
@@ -38,12 +39,24 @@ def _forecasts(report: dict[str, Any]) -> pd.DataFrame:
 
 def _show_report(report: dict[str, Any]) -> None:
     before, after = report["before"]["to_crowd"], report["after"]["to_crowd"]
+    warnings = report.get("warnings", [])  # reports from before warnings existed have none
+    show_warnings(st.container(), warnings)
     left, middle, right = st.columns(3)
+    # More items to people, or a lower golden accuracy, is a worsening: red, never a gain.
     left.metric("To people next round", after, delta=after - before, delta_color="inverse",
                 help=f"{before} before retraining")
-    middle.metric("Target golden accuracy", f"{report['target_accuracy']:.1%}")
+    if "golden_accuracy_after" in report:
+        change = report["golden_accuracy_after"] - report["golden_accuracy_before"]
+        middle.metric("Golden accuracy after", f"{report['golden_accuracy_after']:.1%}",
+                      delta=f"{change:+.1%}", delta_color="normal",
+                      help=f"Every golden item, scored out-of-fold; {report['golden_accuracy_before']:.1%} before")
+    else:
+        middle.metric("Target golden accuracy", f"{report['target_accuracy']:.1%}")
     right.metric("Agreement with the crowd", f"{report['crowd_agreement']:.1%}",
                  help="Of the retrained model's out-of-fold labels with the aggregated crowd labels")
+    if warnings:
+        right.caption("High agreement with labels the warnings doubt is no gain: the model learnt their mistakes "
+                      "too.")
     forecasts = _forecasts(report)
     st.dataframe(forecasts, hide_index=True, key="retrain.forecasts", column_config={
         "to_crowd": "to people", "golden_accuracy": st.column_config.NumberColumn(format="percent"),
@@ -69,7 +82,9 @@ def _default_target(autohelper_run_id: str, threshold: float) -> tuple[float, st
     return accuracy, f"The golden accuracy the confirmed threshold {threshold:.3f} had."
 
 
-def retrain_section(outcome: dict[str, Any]) -> None:
+def retrain_section(outcome: dict[str, Any], database_url: str | None = None) -> None:
+    """Start a retrain on the crowd loop's stored final table (`outcome` is its result) and show the latest one;
+    `database_url` is the crowd's answer store, so the report can judge the crowd's golden answers."""
     st.subheader("Retrain the autohelper on human labels")
     st.caption(EXPLANATION)
     autohelper_run_id = outcome.get("autohelper_run_id")
@@ -84,7 +99,8 @@ def retrain_section(outcome: dict[str, Any]) -> None:
     running = latest is not None and latest.status in {"scheduled", "running"}
     if st.button("Retrain the autohelper on human labels", key="retrain.start", disabled=running,
                  icon=":material/model_training:"):
-        gateway.start_run(RETRAIN, {"autohelper_run_id": autohelper_run_id, "target_accuracy": target})
+        gateway.start_run(RETRAIN, {"autohelper_run_id": autohelper_run_id, "target_accuracy": target,
+                                    "batch_id": outcome.get("batch_id"), "database_url": database_url})
         st.rerun()
     if latest is None:
         return

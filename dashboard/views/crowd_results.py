@@ -1,19 +1,20 @@
-"""Crowd results: the aggregated sentiment table, every aggregation method side by side, and the workers."""
+"""Crowd results: warnings about the batch, the workers on golden items (any can be left out, re-aggregating
+live), the aggregated sentiment table, and every aggregation method side by side."""
 
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from dashboard import gateway
 from dashboard.components import analyst_name, audit_trail, live_until_settled, pause_form, run_header
+from dashboard.crowd_results_panel import final_section, methods_on, methods_section, show_warnings, workers_section
 from dashboard.crowd_sync import fetch_toloka_answers, is_toloka_batch, report_progress
 from dashboard.retrain_panel import retrain_section
 from pipelines.catalog import CROWD_LOOP
-from pipelines.core.aggregation import compare_methods, disagreements, worker_table
+from pipelines.core.aggregation import batch_warnings, chance_level, without_workers, worker_table
 from pipelines.core.answer_store import AnswerStore
-from pipelines.core.crowd import spreadsheet_safe
+from pipelines.core.crowd import reaggregated
 from pipelines.core.settings import get_settings
 from pipelines.core.toloka import TolokaError
 
@@ -72,32 +73,23 @@ outcome = gateway.result(run.id) if run.status == "completed" else None
 if not outcome:
     st.stop()
 final = pd.read_parquet(outcome["final"])
-st.subheader("Aggregated sentiment")
-left, middle, right = st.columns(3)
-sources = left.multiselect("Source", sorted(final.source.unique()), key="crowd.sources")
-labels = middle.multiselect("Label", sorted(final.label.dropna().unique()), key="crowd.labels")
-low = right.slider("Only scores below", 0.0, 1.0, 1.0, 0.05, key="crowd.low")
-shown = final[(final.source.isin(sources) if sources else True) & (final.label.isin(labels) if labels else True)
-              & (final.score.fillna(0) <= low)]
-st.dataframe(shown, hide_index=True, key="crowd.final")
-st.download_button("CSV", spreadsheet_safe(shown).to_csv(index=False), "aggregated_sentiment.csv", key="crowd.csv")
-st.download_button("Parquet", shown.to_parquet(index=False), "aggregated_sentiment.parquet", key="crowd.parquet")
-st.plotly_chart(px.histogram(final, x="label", color="source", title="Label distribution"), key="crowd.labels_chart")
-
 answers = store.answers(outcome["batch_id"])
 golden = store.golden_labels(outcome["batch_id"])
+labels = outcome.get("labels") or sorted(set(golden) | set(answers.label))  # older runs did not keep them
+alerts = st.container()  # warnings about what is shown, drawn above everything once the exclusion is known
+excluded: list[str] = []
 if answers.empty:
     st.info("The batch was closed before anyone answered: there are no answers to compare or retrain on.")
-    audit_trail(run.id)
-    st.stop()
-st.subheader("Aggregation methods on the same answers")
-comparison, results = compare_methods(answers, golden)
-st.dataframe(comparison, hide_index=True, key="crowd.methods")
-st.caption(f"{len(disagreements(results))} items where the methods disagree.")
-st.subheader("Workers")
-workers = worker_table(answers, golden, results["DawidSkene"].worker_skills)
-st.dataframe(workers, hide_index=True, key="crowd.workers")
-st.plotly_chart(px.scatter(workers, x="answers", y="golden_accuracy", hover_name="worker",
-                           title="Workers: answers and golden accuracy"), key="crowd.workers_chart")
-retrain_section(outcome)
+else:
+    workers = worker_table(answers, golden, methods_on(answers, golden, ())[1]["DawidSkene"].worker_skills,
+                           labels=labels)
+    excluded = workers_section(workers, chance_level(labels))
+shown = (reaggregated(final, answers, run.parameters.get("method", "DawidSkene"),
+                      run.parameters.get("crowd") == "simulated", excluded) if excluded else final)
+show_warnings(alerts, batch_warnings(shown.label[shown.source != "model"], without_workers(answers, excluded),
+                                     golden, labels))
+final_section(final, shown, excluded)
+if not answers.empty:
+    methods_section(answers, golden, excluded)
+    retrain_section(outcome, run.parameters.get("database_url"))
 audit_trail(run.id)

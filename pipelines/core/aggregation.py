@@ -1,23 +1,34 @@
-"""Aggregating crowd answers with crowd-kit: one entry point, every method, comparisons on golden items.
+"""Aggregating crowd answers with crowd-kit: one entry point, every method, comparisons on golden items, and the
+quality guards that say when a batch's labels should not be trusted.
 
 Answers are a long frame with exactly `task, worker, label`, selected on entry so a missing column fails at once.
+Golden items are judged against chance, 1 / the number of labels, with a 95% Wilson interval: a worker or a batch
+whose interval reaches chance has not been shown to do better than guessing.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from pipelines.core.threshold import wilson_interval
+
 AggregationMethod = Literal["DawidSkene", "MajorityVote", "Wawa", "GLAD", "MACE", "OneCoinDawidSkene"]
 METHODS: tuple[AggregationMethod, ...] = ("DawidSkene", "MajorityVote", "Wawa", "GLAD", "MACE", "OneCoinDawidSkene")
 ANSWER_COLUMNS = ["task", "worker", "label"]
 _ITERATIVE = {"DawidSkene": 20, "OneCoinDawidSkene": 20, "GLAD": 20, "MACE": 20}  # n_iter 20 as seed 003
+WorkerFlag = Literal["ok", "at chance", "worse than chance", "no golden answers"]
+UNRELIABLE_FLAGS: tuple[WorkerFlag, ...] = ("at chance", "worse than chance")
+UNLABELLED = "unlabelled"  # the final label of an item no answer reached
+MIN_ITEMS_FOR_ONE_CLASS = 5
+# All labels one class is suspicious when the golden items' class shares make it this unlikely (share ** items).
+ONE_CLASS_LIKELIHOOD = 0.05
 
 
 class AnswersInvalid(ValueError):
@@ -58,13 +69,22 @@ def _agreement(answers: pd.DataFrame, labels: pd.Series) -> pd.Series:
     return (chosen.label == chosen.chosen).groupby(chosen.task).mean()
 
 
-def aggregate(answers: pd.DataFrame, method: AggregationMethod = "DawidSkene", **params: Any) -> AggregationResult:
-    """Aggregate with one crowd-kit method; `params` go to its constructor (n_iter defaults to 20)."""
+def without_workers(answers: pd.DataFrame, workers: Collection[str]) -> pd.DataFrame:
+    """The answers minus those of `workers`."""
+    return answers[~answers.worker.isin(set(workers))].reset_index(drop=True) if len(workers) else answers
+
+
+def aggregate(answers: pd.DataFrame, method: AggregationMethod = "DawidSkene",
+              exclude_workers: Collection[str] = (), **params: Any) -> AggregationResult:
+    """Aggregate with one crowd-kit method, leaving out the answers of `exclude_workers`; `params` go to its
+    constructor (n_iter defaults to 20)."""
     from crowdkit import aggregation
 
     if method not in METHODS:
         raise ValueError(f"Unknown method {method!r}; should be one of {', '.join(METHODS)}.")
-    frame = validate_answers(answers)
+    frame = without_workers(validate_answers(answers), exclude_workers)
+    if frame.empty:
+        raise AnswersInvalid("Every answer came from a worker left out: leave fewer workers out.")
     if method in _ITERATIVE:
         params.setdefault("n_iter", _ITERATIVE[method])
     estimator = getattr(aggregation, method)(**params)
@@ -87,12 +107,14 @@ def accuracy_on(labels: pd.Series, gold: pd.Series) -> tuple[float, int]:
 
 
 def compare_methods(answers: pd.DataFrame, gold: pd.Series | None = None,
-                    methods: Sequence[AggregationMethod] = METHODS) -> tuple[pd.DataFrame, dict[str, AggregationResult]]:
-    """Every method on the same answers: accuracy on gold and time taken, plus each result."""
+                    methods: Sequence[AggregationMethod] = METHODS, exclude_workers: Collection[str] = (),
+                    ) -> tuple[pd.DataFrame, dict[str, AggregationResult]]:
+    """Every method on the same answers (less `exclude_workers`'): accuracy on gold and time taken, plus each
+    result."""
     rows, results = [], {}
     for method in methods:
         started = time.perf_counter()
-        result = aggregate(answers, method)
+        result = aggregate(answers, method, exclude_workers)
         seconds = time.perf_counter() - started
         accuracy, n_gold = accuracy_on(result.labels, gold) if gold is not None else (np.nan, 0)
         rows.append({"method": method, "accuracy": accuracy, "n_gold": n_gold, "seconds": round(seconds, 3)})
@@ -106,13 +128,109 @@ def disagreements(results: dict[str, AggregationResult]) -> pd.DataFrame:
     return table[table.astype(str).nunique(axis=1) > 1]
 
 
-def worker_table(answers: pd.DataFrame, gold: pd.Series, skills: pd.Series | None = None) -> pd.DataFrame:
-    """Per worker: answers given, accuracy on golden items (NaN without any), and a skill estimate if given."""
+def chance_level(labels: Sequence[str]) -> float:
+    """The accuracy of guessing among `labels`: 1 / how many there are."""
+    distinct = set(map(str, labels))
+    if len(distinct) < 2:
+        raise AnswersInvalid(f"Chance needs the batch's labels, at least two; got {sorted(distinct)}.")
+    return 1 / len(distinct)
+
+
+def golden_flag(correct: int, answered: int, chance: float) -> WorkerFlag:
+    """How `correct` of `answered` golden answers compare with chance, by their 95% Wilson interval."""
+    if answered == 0:
+        return "no golden answers"
+    low, high = wilson_interval(correct, answered)
+    if high < chance:
+        return "worse than chance"
+    return "at chance" if low <= chance else "ok"
+
+
+def _right_on_gold(answers: pd.DataFrame, gold: pd.Series) -> pd.DataFrame:
+    on_gold = answers[answers.task.isin(gold.index)]
+    right = on_gold.label.astype(str).to_numpy() == gold.loc[on_gold.task].astype(str).to_numpy()
+    return on_gold.assign(right=right)
+
+
+def worker_table(answers: pd.DataFrame, gold: pd.Series, skills: pd.Series | None = None, *,
+                 labels: Sequence[str]) -> pd.DataFrame:
+    """Per worker: answers given; golden answers, how many were right, golden accuracy (NaN without any) with its
+    95% Wilson interval `ci_low, ci_high`; a `flag` (see `golden_flag`, chance = 1 / len(labels)); and a skill
+    estimate if given."""
     frame = validate_answers(answers)
-    on_gold = frame[frame.task.isin(gold.index)]
-    golden_accuracy = (on_gold.label.astype(str) == gold.loc[on_gold.task].astype(str).to_numpy()).groupby(
-        on_gold.worker).mean()
-    table = pd.DataFrame({"answers": frame.groupby("worker").size(), "golden_accuracy": golden_accuracy})
+    chance = chance_level(labels)
+    on_gold = _right_on_gold(frame, gold).groupby("worker").right
+    table = pd.DataFrame({"answers": frame.groupby("worker").size(), "golden_answers": on_gold.size(),
+                          "golden_correct": on_gold.sum()})
+    table[["golden_answers", "golden_correct"]] = table[["golden_answers", "golden_correct"]].fillna(0).astype(int)
+    table["golden_accuracy"] = table.golden_correct / table.golden_answers.where(table.golden_answers > 0)
+    bounds = [wilson_interval(right, n) for right, n in zip(table.golden_correct, table.golden_answers)]
+    table["ci_low"] = [low for low, _ in bounds]
+    table["ci_high"] = [high for _, high in bounds]
+    table["flag"] = [golden_flag(right, n, chance) for right, n in zip(table.golden_correct, table.golden_answers)]
     if skills is not None:
         table["skill"] = skills
     return table.rename_axis("worker").reset_index()
+
+
+def golden_agreement(answers: pd.DataFrame, gold: pd.Series) -> tuple[int, int]:
+    """How many answers on golden items match their golden label, and how many answers there are on them."""
+    right = _right_on_gold(answers, gold).right
+    return int(right.sum()), len(right)
+
+
+def golden_chance_warning(correct: int, answered: int, labels: Sequence[str]) -> str | None:
+    """A warning when the crowd's answers on golden items are not shown to beat chance; None when they are."""
+    chance = chance_level(labels)
+    if answered == 0:
+        return "No answers on golden items: nothing checks the crowd's labels."
+    low, high = wilson_interval(correct, answered)
+    if low > chance:
+        return None
+    return (f"The crowd's answers on golden items are right {correct / answered:.0%} of the time ({correct} of "
+            f"{answered}, 95% interval {low:.0%}–{high:.0%}): no better than chance ({chance:.0%}). Check that "
+            "answers belong to the items the annotators saw, and who answered.")
+
+
+def one_class_warning(crowd_labels: pd.Series, gold: pd.Series, min_items: int = MIN_ITEMS_FOR_ONE_CLASS,
+                      ) -> str | None:
+    """A warning when every aggregated label is the same class and the golden items' class shares make that
+    unlikely (share ** items below 5%); None otherwise, or under `min_items` labels.
+
+    On skewed data a few items all of the majority class is to be expected; all of the minority class, or
+    many items of one class, is not.
+    """
+    given = crowd_labels.dropna().astype(str)
+    given = given[given != UNLABELLED]
+    if len(given) < min_items or given.nunique() != 1:
+        return None
+    label = given.iloc[0]
+    share = float((gold.astype(str) == label).mean()) if len(gold) else 0.0
+    if share ** len(given) >= ONE_CLASS_LIKELIHOOD:
+        return None
+    return (f"All {len(given)} crowd labels are {label!r}, while {share:.0%} of golden items are: the aggregated "
+            "labels look wrong. Check the workers' golden accuracy before using them.")
+
+
+def batch_warnings(crowd_labels: pd.Series, answers: pd.DataFrame, gold: pd.Series, labels: Sequence[str],
+                   min_items: int = MIN_ITEMS_FOR_ONE_CLASS) -> list[str]:
+    """Reasons to doubt a batch's crowd labels, in plain words; empty when there are none.
+
+    Args:
+        crowd_labels: the final label of every item sent to people (`unlabelled` ones included, not judged).
+        answers: the answers they were aggregated from, golden items' included.
+        gold: golden labels indexed by task.
+        labels: the batch's labels (chance is 1 / how many).
+    """
+    if crowd_labels.empty:
+        return []  # nothing went to people: no label of theirs to doubt
+    if answers.empty:
+        return ["No answers to judge: every crowd item is unlabelled."]
+    reasons = [one_class_warning(crowd_labels, gold, min_items),
+               golden_chance_warning(*golden_agreement(answers, gold), labels)]
+    workers = worker_table(answers, gold, labels=labels)
+    flagged = int(workers.flag.isin(UNRELIABLE_FLAGS).sum())
+    if flagged > len(workers) / 2:
+        reasons.append(f"{flagged} of {len(workers)} workers are not shown to beat chance on golden items (their "
+                       "95% interval reaches it): too few golden answers, or guessing.")
+    return [reason for reason in reasons if reason]

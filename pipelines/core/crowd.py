@@ -6,16 +6,21 @@ workers answering at once (demos, benchmarks, tests; every row they produce says
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+import numpy as np
 import pandas as pd
 
-from pipelines.core.aggregation import AggregationResult
+from pipelines.core.aggregation import UNLABELLED, AggregationMethod, AggregationResult, aggregate, without_workers
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.simulated_crowd import SimulatedCrowd
 
 CrowdKind = Literal["local", "simulated", "toloka"]
+CROWD_SOURCES = ("crowd", "simulated crowd")  # final-table sources of labels people (or simulated people) gave
+NO_SOURCE = "none"  # the source of an `unlabelled` item
+FINAL_COLUMNS = ["item", "text", "label", "source", "score"]
 # Leading characters that make spreadsheets treat a cell as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -100,21 +105,62 @@ class SimulatedCrowdBackend(LocalCrowd):
         return batch_id
 
 
+def _by_text_key(values: pd.Series) -> pd.Series:
+    # The answer store keeps task ids as text; look items up by their text form so ids of any type match.
+    return values.set_axis(values.index.astype(str))
+
+
 def final_table(model_accepted: pd.DataFrame, crowd_items: pd.DataFrame, result: AggregationResult | None,
                 simulated: bool) -> pd.DataFrame:
     """Every item with its final label: `item, text, label, source, score` (confidence or agreement).
 
-    Crowd items nobody answered (a batch closed early, or `result` None) keep an empty label.
+    Crowd items without an aggregated label (a batch closed early, or `result` None) are `unlabelled`, source
+    `none`, no score. Either part may be empty: a threshold can accept every task, or none.
     """
-    aggregated = (pd.DataFrame({"label": result.labels, "score": result.confidence}) if result is not None
-                  else pd.DataFrame({"label": pd.Series(dtype=object), "score": pd.Series(dtype=float)}))
     from_model = pd.DataFrame({"item": model_accepted.item_id, "text": model_accepted.text,
                                "label": model_accepted.label, "source": "model",
-                               "score": model_accepted.confidence})
-    crowd = crowd_items.rename(columns={"task": "item"})[["item", "text"]].merge(
-        aggregated, left_on="item", right_index=True, how="left")
-    crowd["source"] = "simulated crowd" if simulated else "crowd"
-    return pd.concat([from_model, crowd[["item", "text", "label", "source", "score"]]], ignore_index=True)
+                               "score": model_accepted.confidence.astype(float)})
+    crowd = pd.DataFrame({"item": crowd_items.task, "text": crowd_items.text})
+    keys = crowd.item.astype(str)
+    labels = result.labels if result is not None else pd.Series(dtype=object)
+    confidence = result.confidence if result is not None else pd.Series(dtype=float)
+    crowd["label"] = keys.map(_by_text_key(labels)).to_numpy()
+    crowd["score"] = keys.map(_by_text_key(confidence)).astype(float).to_numpy()
+    answered = crowd.label.notna()
+    crowd["source"] = np.where(answered, "simulated crowd" if simulated else "crowd", NO_SOURCE)
+    crowd["label"] = crowd.label.where(answered, UNLABELLED).astype(str)
+    parts = [part[FINAL_COLUMNS] for part in (from_model, crowd) if len(part)]
+    if not parts:
+        return pd.DataFrame({column: pd.Series(dtype=float if column == "score" else str)
+                             for column in FINAL_COLUMNS})
+    return pd.concat(parts, ignore_index=True)
+
+
+def final_table_from_answers(model_accepted: pd.DataFrame, crowd_items: pd.DataFrame, answers: pd.DataFrame,
+                             method: AggregationMethod, simulated: bool, exclude_workers: Collection[str] = (),
+                             ) -> tuple[pd.DataFrame, AggregationResult | None]:
+    """Aggregate the answers on the crowd items (golden answers and `exclude_workers`' left out) and build the
+    final table; the aggregation result too (None when no answer is left)."""
+    kept = without_workers(answers, exclude_workers)
+    on_items = kept[kept.task.astype(str).isin(set(crowd_items.task.astype(str)))]
+    result = aggregate(on_items, method) if len(on_items) else None
+    return final_table(model_accepted, crowd_items, result, simulated), result
+
+
+def reaggregated(final: pd.DataFrame, answers: pd.DataFrame, method: AggregationMethod, simulated: bool,
+                 exclude_workers: Collection[str]) -> pd.DataFrame:
+    """A final table with its crowd part aggregated again without `exclude_workers`' answers; the model part and
+    the order of items stay as they were."""
+    from_model = final[final.source == "model"]
+    model_accepted = pd.DataFrame({"item_id": from_model.item, "text": from_model.text, "label": from_model.label,
+                                   "confidence": from_model.score})
+    crowd_items = final[final.source != "model"].rename(columns={"item": "task"})[["task", "text"]]
+    return final_table_from_answers(model_accepted, crowd_items, answers, method, simulated, exclude_workers)[0]
+
+
+def crowd_labelled(final: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a final table that people labelled (not the model's, not `unlabelled`)."""
+    return final[final.source.isin(CROWD_SOURCES)]
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:

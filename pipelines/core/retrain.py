@@ -4,7 +4,7 @@ The model before (the autohelper's own predictions) and after (the MiniLM head r
 crowd-aggregated labels) are judged the same way: the lowest threshold at which the golden items it accepts are
 right at least as often as the target (by default, as often as at the analyst's threshold). The next round is
 every task item; items the retrained model learnt from are scored out-of-fold, so neither model is credited for
-items it has seen.
+items it has seen. The report says plainly when the crowd labels look wrong and when retraining made things worse.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipelines.core.aggregation import chance_level, golden_chance_warning, one_class_warning
 from pipelines.core.autohelper import MiniLMSentimentModel, Progress
-from pipelines.core.threshold import ThresholdCurve
+from pipelines.core.threshold import ThresholdCurve, wilson_interval
 
 
 class NothingToRetrainOn(ValueError):
@@ -44,6 +45,9 @@ class RetrainReport:
     before: RoundForecast
     after: RoundForecast
     crowd_agreement: float  # out-of-fold agreement of the retrained model with the aggregated crowd labels
+    golden_accuracy_before: float  # on every golden item, out-of-fold, whatever the threshold
+    golden_accuracy_after: float
+    warnings: list[str]  # crowd labels that look wrong, and what got worse, in plain words
     predictions: pd.DataFrame  # the retrained model's `item_id, label, confidence, split, scored`
 
     def summary(self) -> dict[str, Any]:
@@ -74,6 +78,34 @@ def golden_accuracy_at(predictions: pd.DataFrame, threshold: float) -> float | N
     return None if math.isnan(accuracy) else float(accuracy)
 
 
+def _label_warnings(crowd_labels: pd.DataFrame, golden: pd.DataFrame, tasks: pd.DataFrame,
+                    crowd_golden: tuple[int, int] | None) -> list[str]:
+    labels = sorted(set(golden.label))
+    reasons = [one_class_warning(crowd_labels.label, golden.label)]
+    if crowd_golden is not None:
+        reasons.append(golden_chance_warning(*crowd_golden, labels))
+    known = crowd_labels[["item_id", "label"]].merge(tasks[["item_id", "true_label"]], on="item_id").dropna()
+    if len(known):
+        right = int((known.label == known.true_label).sum())
+        low, high = wilson_interval(right, len(known))
+        if low <= chance_level(labels):
+            reasons.append(f"The crowd labels agree with the dataset's own labels on {right / len(known):.0%} of the "
+                           f"{len(known)} items that have one (95% interval {low:.0%}–{high:.0%}): no better than "
+                           "chance, so the model learnt from labels that look wrong.")
+    return [reason for reason in reasons if reason]
+
+
+def _worsening(before: RoundForecast, after: RoundForecast, golden_before: float, golden_after: float) -> list[str]:
+    reasons = []
+    if after.to_crowd > before.to_crowd:
+        reasons.append(f"Worse after retraining: the next round would send {after.to_crowd - before.to_crowd} more "
+                       f"items to people ({after.to_crowd} instead of {before.to_crowd}).")
+    if golden_after < golden_before:
+        reasons.append(f"Worse after retraining: the model is right on {golden_after:.1%} of golden items instead "
+                       f"of {golden_before:.1%} (every golden item, scored out-of-fold).")
+    return reasons
+
+
 def retrain_on_human_labels(
     predictions: pd.DataFrame,
     golden: pd.DataFrame,
@@ -81,6 +113,7 @@ def retrain_on_human_labels(
     target_accuracy: float,
     model: MiniLMSentimentModel | None = None,
     progress: Progress | None = None,
+    crowd_golden: tuple[int, int] | None = None,
 ) -> RetrainReport:
     """Refit the offline model on golden + crowd labels and forecast the next round before and after.
 
@@ -89,6 +122,8 @@ def retrain_on_human_labels(
         golden: golden items `item_id, text, label`.
         crowd_labels: aggregated crowd labels `item_id, text, label` (items nobody answered left out).
         target_accuracy: the golden accuracy both models are held to.
+        crowd_golden: the crowd's answers on golden items, (right, answered), when known: a warning if they do
+            not beat chance.
     """
     if not 0 < target_accuracy <= 1:
         raise NothingToRetrainOn(f"The target accuracy must be above 0 and at most 1, not {target_accuracy}.")
@@ -122,12 +157,20 @@ def retrain_on_human_labels(
                                  tasks_after.confidence.to_numpy())
     crowd_oof = out_of_fold.merge(crowd_labels[["item_id", "label"]].rename(columns={"label": "crowd_label"}),
                                   on="item_id")
+    before = _forecast(_curve(predictions), target_accuracy, tasks_before)
+    after_forecast = _forecast(after_curve, target_accuracy, tasks_after)
+    golden_before = float(predictions[predictions.split == "golden"].correct.mean())
+    golden_after_accuracy = float((golden_after.label == golden_after.golden_label).mean())
     return RetrainReport(
         target_accuracy=float(target_accuracy),
         golden=len(golden),
         crowd_labels=len(crowd_labels),
-        before=_forecast(_curve(predictions), target_accuracy, tasks_before),
-        after=_forecast(after_curve, target_accuracy, tasks_after),
+        before=before,
+        after=after_forecast,
         crowd_agreement=float((crowd_oof.label == crowd_oof.crowd_label).mean()),
+        golden_accuracy_before=golden_before,
+        golden_accuracy_after=golden_after_accuracy,
+        warnings=(_label_warnings(crowd_labels, golden, tasks_before, crowd_golden)
+                  + _worsening(before, after_forecast, golden_before, golden_after_accuracy)),
         predictions=after,
     )

@@ -9,23 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.blocks.system import Secret
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.runtime import flow_run
 
 from pipelines.catalog import CROWD_PROGRESS_ARTIFACT_KEY, FINAL_TABLE_ARTIFACT_KEY
-from pipelines.core.aggregation import AggregationMethod, aggregate
+from pipelines.core.aggregation import AggregationMethod, batch_warnings
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import (
+    NO_SOURCE,
     CrowdBatch,
     CrowdBackend,
     CrowdKind,
     CrowdProgress,
     LocalCrowd,
     SimulatedCrowdBackend,
-    final_table,
+    crowd_labelled,
+    final_table_from_answers,
     spreadsheet_safe,
 )
 from pipelines.core.settings import get_settings
@@ -113,13 +116,22 @@ def crowd_loop(
     update_progress_artifact(progress_id, _percent(progress), description=(
         f"{batch_name} closed: {progress.answers} of {progress.needed} answers"))
     answers = backend.answers(batch_id)
-    on_tasks = answers[answers.task.isin(set(tasks.task))]
-    result = aggregate(on_tasks, method) if len(on_tasks) else None
-    table = final_table(accepted, tasks, result, simulated)
+    table, _ = final_table_from_answers(accepted, tasks, answers, method, simulated)
+    warnings = batch_warnings(table.label[table.source != "model"], answers, store.golden_labels(batch_id),
+                              batch.labels)
+    for warning in warnings:
+        logger.warning("Crowd batch %d: %s", batch_id, warning)
     final_path = source.write("final", table)
     source.export_csv("final", spreadsheet_safe(table))
-    create_table_artifact(key=FINAL_TABLE_ARTIFACT_KEY, table=table_rows(table), description=(
-        f"{len(table)} items: {int((table.source == 'model').sum())} from the model, "
-        f"{int((table.source != 'model').sum())} from the {'simulated ' if simulated else ''}crowd ({method})."))
+    create_table_artifact(key=FINAL_TABLE_ARTIFACT_KEY, table=table_rows(table),
+                          description=_final_description(table, method, simulated, warnings))
     return {"batch_id": batch_id, "answers": len(answers), "items": len(table), "final": str(final_path),
-            "autohelper_run_id": autohelper_run_id}
+            "autohelper_run_id": autohelper_run_id, "labels": batch.labels,
+            "unlabelled": int((table.source == NO_SOURCE).sum()), "warnings": warnings}
+
+
+def _final_description(table: pd.DataFrame, method: AggregationMethod, simulated: bool, warnings: list[str]) -> str:
+    counts = (f"{len(table)} items: {int((table.source == 'model').sum())} from the model, "
+              f"{len(crowd_labelled(table))} from the {'simulated ' if simulated else ''}crowd ({method}), "
+              f"{int((table.source == NO_SOURCE).sum())} unlabelled (the batch closed before anyone answered them).")
+    return "\n\n".join([counts, *(f"**Warning:** {warning}" for warning in warnings)])

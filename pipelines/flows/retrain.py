@@ -8,7 +8,10 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 
 from pipelines.catalog import RETRAIN_PROGRESS_ARTIFACT_KEY, RETRAIN_REPORT_ARTIFACT_KEY
+from pipelines.core.aggregation import golden_agreement
+from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
+from pipelines.core.crowd import crowd_labelled
 from pipelines.core.retrain import RoundForecast, retrain_on_human_labels
 from pipelines.core.settings import get_settings
 
@@ -22,8 +25,10 @@ Both models held to a golden accuracy of **{target:.1%}**.
 | before (the autohelper's predictions) | {before} |
 | after (MiniLM refitted) | {after} |
 
+On every golden item (scored out-of-fold) the model is right {golden_before:.1%} of the time before and \
+{golden_after:.1%} after.
 The retrained model agrees with the aggregated {source} labels on {agreement:.1%} of them (scored out-of-fold).
-"""
+{warnings}"""
 
 
 def _row(forecast: RoundForecast) -> str:
@@ -34,26 +39,44 @@ def _row(forecast: RoundForecast) -> str:
             f"{forecast.golden_accuracy:.1%} | {dataset}")
 
 
+def _warnings(warnings: list[str]) -> str:
+    if not warnings:
+        return ""
+    return "\n**Warnings**\n\n" + "\n".join(f"- {warning}" for warning in warnings) + "\n"
+
+
 @flow(name="retrain-autohelper", persist_result=True)
-def retrain_autohelper(autohelper_run_id: str, target_accuracy: float) -> dict[str, Any]:
+def retrain_autohelper(autohelper_run_id: str, target_accuracy: float, batch_id: int | None = None,
+                       database_url: str | None = None) -> dict[str, Any]:
     """Refit the offline model on golden + the crowd's aggregated labels of an autohelper run's final table, and
-    forecast the next round before and after at `target_accuracy` on golden items."""
+    forecast the next round before and after at `target_accuracy` on golden items. With the crowd's `batch_id`
+    (in the answer store at `database_url`), the report also says whether the crowd's golden answers beat chance."""
     store = AutohelperStore.for_run(get_settings().data_dir, autohelper_run_id)
     predictions, golden, final = store.read("predictions"), store.read("golden"), store.read("final")
     if predictions is None or golden is None or final is None:
         raise ValueError(f"Autohelper run {autohelper_run_id} has no final table yet: run the crowd loop first.")
-    crowd_labels = final[final.source != "model"].rename(columns={"item": "item_id"})
+    crowd_labels = crowd_labelled(final).rename(columns={"item": "item_id"})  # never the unlabelled items
+    crowd_golden = None
+    if batch_id is not None:
+        answers_store = AnswerStore(database_url or get_settings().answer_store_url)
+        crowd_golden = golden_agreement(answers_store.answers(batch_id), answers_store.golden_labels(batch_id))
     progress_id = create_progress_artifact(0.0, key=RETRAIN_PROGRESS_ARTIFACT_KEY, description="Embedding reviews")
     report = retrain_on_human_labels(
         predictions, golden, crowd_labels, target_accuracy,
-        progress=lambda done, total: update_progress_artifact(progress_id, progress=100 * done / max(total, 1)))
+        progress=lambda done, total: update_progress_artifact(progress_id, progress=100 * done / max(total, 1)),
+        crowd_golden=crowd_golden)
     update_progress_artifact(progress_id, progress=100.0, description="Retrained")
     store.write("retrained", report.predictions)
-    get_run_logger().info("Next round to people: %d before, %d after retraining on %d labels.",
-                          report.before.to_crowd, report.after.to_crowd, report.golden + report.crowd_labels)
+    logger = get_run_logger()
+    logger.info("Next round to people: %d before, %d after retraining on %d labels.",
+                report.before.to_crowd, report.after.to_crowd, report.golden + report.crowd_labels)
+    for warning in report.warnings:
+        logger.warning(warning)
     create_markdown_artifact(key=RETRAIN_REPORT_ARTIFACT_KEY, markdown=REPORT.format(
         golden=report.golden, crowd=report.crowd_labels, source=" and ".join(sorted(set(crowd_labels.source))),
         target=report.target_accuracy,
-        before=_row(report.before), after=_row(report.after), agreement=report.crowd_agreement),
+        before=_row(report.before), after=_row(report.after), agreement=report.crowd_agreement,
+        golden_before=report.golden_accuracy_before, golden_after=report.golden_accuracy_after,
+        warnings=_warnings(report.warnings)),
         description="Autohelper retrained on human labels")
     return {**report.summary(), "autohelper_run_id": autohelper_run_id}

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from pipelines.core.aggregation import aggregate
+from pipelines.core.aggregation import UNLABELLED, aggregate
 from pipelines.core.answer_store import AnswerStore
-from pipelines.core.crowd import CrowdBatch, LocalCrowd, SimulatedCrowdBackend, final_table, spreadsheet_safe
+from pipelines.core.crowd import (
+    FINAL_COLUMNS,
+    NO_SOURCE,
+    CrowdBatch,
+    LocalCrowd,
+    SimulatedCrowdBackend,
+    crowd_labelled,
+    final_table,
+    final_table_from_answers,
+    reaggregated,
+    spreadsheet_safe,
+)
 from pipelines.core.simulated_crowd import SimulatedCrowd
 
 TASKS = pd.DataFrame({"task": [f"t{i}" for i in range(30)], "text": [f"review {i}" for i in range(30)],
@@ -39,3 +51,66 @@ def test_simulated_crowd_completes_and_feeds_the_final_table(tmp_path) -> None:
     assert table.set_index("item").loc["m1", "score"] == 0.99
     safe = spreadsheet_safe(table)
     assert safe.set_index("item").loc["m1", "text"].startswith("'=") and safe.score.dtype == float
+
+
+ACCEPTED = pd.DataFrame({"item_id": ["m1", "m2"], "text": ["lovely", "dreadful"], "label": ["pos", "neg"],
+                         "confidence": [0.97, 0.91]})
+
+
+def test_final_table_when_the_threshold_accepts_every_task() -> None:
+    table = final_table(ACCEPTED, TASKS.iloc[:0], None, simulated=False)
+    assert list(table.item) == ["m1", "m2"] and set(table.source) == {"model"}
+    assert list(table.columns) == FINAL_COLUMNS and table.score.dtype == float
+
+
+def test_final_table_when_the_threshold_accepts_none() -> None:
+    answers = pd.DataFrame({"task": ["t0", "t0", "t1"], "worker": ["ana", "ben", "ana"],
+                            "label": ["neg", "neg", "pos"]})
+    table = final_table(ACCEPTED.iloc[:0], TASKS, aggregate(answers, "MajorityVote"), simulated=False)
+    assert len(table) == 30 and "model" not in set(table.source)
+    assert table.set_index("item").loc["t0", ["label", "source", "score"]].tolist() == ["neg", "crowd", 1.0]
+    assert table.set_index("item").loc["t1", "label"] == "pos"
+    assert final_table(ACCEPTED.iloc[:0], TASKS.iloc[:0], None, simulated=False).empty
+
+
+def test_items_nobody_answered_before_an_early_close_are_unlabelled() -> None:
+    answers = pd.DataFrame({"task": ["t0", "t1"], "worker": ["ana", "ana"], "label": ["neg", "pos"]})
+    table = final_table(ACCEPTED, TASKS, aggregate(answers, "MajorityVote"), simulated=False).set_index("item")
+    unanswered = [f"t{i}" for i in range(2, 30)]
+    assert (table.loc[unanswered, "label"] == UNLABELLED).all() and (table.loc[unanswered, "source"] == NO_SOURCE).all()
+    assert table.loc[unanswered, "score"].isna().all()
+    assert table.loc[["t0", "t1"], "label"].tolist() == ["neg", "pos"]
+    assert (table.loc[["t0", "t1"], "source"] == "crowd").all()
+    assert list(crowd_labelled(table.reset_index()).item) == ["t0", "t1"]  # what retraining may learn from
+    nobody = final_table(ACCEPTED, TASKS, None, simulated=True)
+    assert (nobody.source == NO_SOURCE).sum() == 30 and "crowd" not in set(nobody.source)
+
+
+def test_crowd_items_are_matched_to_answers_whatever_the_type_of_their_ids() -> None:
+    numbered = pd.DataFrame({"task": [7, 8], "text": ["a", "b"]})  # the answer store keeps ids as text
+    answers = pd.DataFrame({"task": ["7"], "worker": ["ana"], "label": ["pos"]})
+    table = final_table(ACCEPTED.iloc[:0], numbered, aggregate(answers, "MajorityVote"), simulated=False)
+    assert table.label.tolist() == ["pos", UNLABELLED]
+
+
+def test_reaggregating_without_a_worker_is_aggregating_the_answers_left() -> None:
+    # 10% negatives; ana reads the truth, two spammers answer at random, one adversary flips every label.
+    truth = pd.Series(["neg" if i % 10 == 0 else "pos" for i in range(30)], index=TASKS.task)
+    rng = np.random.default_rng(0)
+    answers = pd.concat([
+        pd.DataFrame({"task": truth.index, "worker": "ana", "label": truth.to_numpy()}),
+        *(pd.DataFrame({"task": truth.index, "worker": spammer, "label": rng.choice(["pos", "neg"], 30)})
+          for spammer in ("spam1", "spam2")),
+        pd.DataFrame({"task": truth.index, "worker": "flip", "label": truth.map({"pos": "neg", "neg": "pos"})}),
+        pd.DataFrame({"task": GOLDEN.task, "worker": "ana", "label": GOLDEN.label}),  # golden answers stay out
+    ], ignore_index=True)
+    stored, _ = final_table_from_answers(ACCEPTED, TASKS, answers, "MajorityVote", simulated=False)
+    again = reaggregated(stored, answers, "MajorityVote", False, ["spam1", "spam2", "flip"])
+    assert list(again.item) == list(stored.item)
+    assert again[again.source == "model"].equals(stored[stored.source == "model"])
+    assert (stored[stored.source == "crowd"].set_index("item").label != truth).any()  # the spam shows before
+    expected = aggregate(answers[(answers.worker == "ana") & answers.task.isin(TASKS.task)], "MajorityVote").labels
+    crowd = again[again.source == "crowd"].set_index("item").label
+    assert crowd.to_dict() == expected.to_dict() == truth.to_dict()
+    nobody_left = reaggregated(stored, answers, "MajorityVote", False, ["ana", "spam1", "spam2", "flip"])
+    assert (nobody_left[nobody_left.source != "model"].label == UNLABELLED).all()

@@ -55,7 +55,26 @@ def test_human_labels_on_the_unsure_items_shrink_the_next_round(round_one) -> No
     assert (retrained.loc[list(learnt_from), "scored"] == "out-of-fold").all()
     assert (retrained.drop(index=list(learnt_from)).scored == "trained head").all()
     assert set(report.summary()) == {"target_accuracy", "golden", "crowd_labels", "before", "after",
-                                     "crowd_agreement"}
+                                     "crowd_agreement", "golden_accuracy_before", "golden_accuracy_after", "warnings"}
+    assert not [w for w in report.warnings if "crowd" in w]  # right labels: nothing to say about them
+
+
+def test_retraining_on_adversarial_crowd_labels_says_so_and_shows_the_drop(round_one) -> None:
+    predictions, golden, tasks, _ = round_one
+    # A crowd that flips every label, on every task, and got every golden item wrong.
+    flipped = tasks[["item_id", "text", "label"]].assign(label=tasks.label.map({"pos": "neg", "neg": "pos"}))
+    report = retrain_on_human_labels(predictions, golden, flipped, 0.9, crowd_golden=(0, 20))
+    golden_before = (predictions[predictions.split == "golden"].correct).mean()
+    assert report.golden_accuracy_before == golden_before
+    assert report.golden_accuracy_after < report.golden_accuracy_before
+    assert any(w.startswith("The crowd's answers on golden items are right 0% of the time (0 of 20")
+               for w in report.warnings)
+    assert any(w.startswith(f"The crowd labels agree with the dataset's own labels on 0% of the {len(tasks)} items")
+               for w in report.warnings)
+    assert (f"Worse after retraining: the model is right on {report.golden_accuracy_after:.1%} of golden items "
+            f"instead of {golden_before:.1%}") in " ".join(report.warnings)
+    if report.after.to_crowd > report.before.to_crowd:
+        assert any(w.startswith("Worse after retraining: the next round would send") for w in report.warnings)
 
 
 def test_inputs_that_allow_no_fair_comparison_are_refused_plainly(round_one) -> None:

@@ -10,7 +10,7 @@ from pipelines.catalog import CROWD_LOOP, CROWD_PROGRESS_ARTIFACT_KEY, FINAL_TAB
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.settings import get_settings
-from tests.conftest import wait_for_pending_input, wait_for_status
+from tests.conftest import wait_for_log, wait_for_pending_input, wait_for_status
 
 
 @pytest.fixture
@@ -49,3 +49,84 @@ def test_people_label_then_the_analyst_collects(split_run: str, tmp_path) -> Non
     final = _final(split_run)
     crowd_rows = final[final.source == "crowd"]
     assert len(crowd_rows) and (crowd_rows.label == "pos").all() and (crowd_rows.score == 1.0).all()
+
+
+def _start_local(split_run: str, tmp_path, overlap: int = 2) -> tuple[object, AnswerStore, int]:
+    url = f"sqlite:///{tmp_path / 'people.db'}"
+    crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": split_run, "crowd": "local", "overlap": overlap,
+                                               "database_url": url})
+    wait_for_pending_input(crowd_run)
+    store = AnswerStore(url)
+    [batch] = store.open_batches()
+    return crowd_run, store, batch["id"]
+
+
+def test_a_batch_answered_all_neg_on_balanced_truth_warns_in_result_log_and_artifact(split_run: str,
+                                                                                   tmp_path) -> None:
+    crowd_run, store, batch_id = _start_local(split_run, tmp_path)
+    golden = store.golden_labels(batch_id)
+    assert 0.3 <= (golden == "neg").mean() <= 0.7  # the sample's golden items are balanced
+    for annotator in ("ana", "ben"):  # both answer `neg` to everything they are served, and to every golden item
+        while (item := store.next_item_for(batch_id, annotator)) is not None:
+            assert store.record_answer(batch_id, item.task, annotator, "neg") == "stored"
+        for task in golden.index:
+            assert store.record_answer(batch_id, task, annotator, "neg") in {"stored", "duplicate"}
+    assert (store.answers(batch_id).label == "neg").all()
+    gateway.resume(crowd_run, {"collect_now": True}, analyst="Lee")
+    assert wait_for_status(crowd_run, {"completed", "failed"}).status == "completed"
+
+    result = gateway.result(crowd_run)
+    crowd_items = (_final(split_run).source == "crowd").sum()
+    one_class = f"All {crowd_items} crowd labels are 'neg'"
+    at_chance = f"The crowd's answers on golden items are right {(golden == 'neg').mean():.0%} of the time"
+    assert any(w.startswith(one_class) for w in result["warnings"])
+    assert any(w.startswith(at_chance) and "no better than chance (50%)" in w for w in result["warnings"])
+    artifact = next(a for a in gateway.artifacts(crowd_run) if a.key == FINAL_TABLE_ARTIFACT_KEY)
+    assert f"**Warning:** {one_class}" in artifact.description and f"**Warning:** {at_chance}" in artifact.description
+    assert wait_for_log(crowd_run, one_class) and wait_for_log(crowd_run, at_chance)
+
+
+def test_an_early_close_leaves_unanswered_items_unlabelled_and_says_how_many(split_run: str, tmp_path) -> None:
+    crowd_run, store, batch_id = _start_local(split_run, tmp_path)
+    truth = AutohelperStore.for_run(get_settings().data_dir, split_run).read("manual").set_index("item_id").true_label
+    golden = store.golden_labels(batch_id)
+    given: dict[str, str] = {}
+    while len(given) < 3:  # an oracle annotator answers three task items from the truth, then the analyst closes
+        item = store.next_item_for(batch_id, "ana")
+        label = golden[item.task] if item.task in golden.index else truth[item.task]
+        assert store.record_answer(batch_id, item.task, "ana", label) == "stored"
+        if item.task not in golden.index:
+            given[item.task] = label
+    gateway.resume(crowd_run, {"collect_now": True}, analyst="Lee")
+    assert wait_for_status(crowd_run, {"completed", "failed"}).status == "completed"
+
+    final = _final(split_run).set_index("item")
+    crowd_rows = final[final.source != "model"]
+    assert crowd_rows.loc[list(given), "label"].to_dict() == given
+    assert (crowd_rows.loc[list(given), "source"] == "crowd").all()
+    unanswered = crowd_rows.drop(index=list(given))
+    assert len(unanswered) == len(truth) - 3
+    assert (unanswered.label == "unlabelled").all() and (unanswered.source == "none").all()
+    assert gateway.result(crowd_run)["unlabelled"] == len(unanswered)
+    artifact = next(a for a in gateway.artifacts(crowd_run) if a.key == FINAL_TABLE_ARTIFACT_KEY)
+    assert f"3 from the crowd (DawidSkene), {len(unanswered)} unlabelled" in artifact.description
+
+
+@pytest.mark.parametrize("accepts", ["every-task", "none"])
+def test_a_threshold_that_accepts_every_task_or_none_still_gives_the_final_table(split_run: str, accepts: str) -> None:
+    source = AutohelperStore.for_run(get_settings().data_dir, split_run)
+    tasks = pd.concat([source.read("accepted"), source.read("manual")], ignore_index=True)
+    extreme = AutohelperStore.for_run(get_settings().data_dir, f"{split_run}-accepts-{accepts}")
+    extreme.write("golden", source.read("golden"))
+    extreme.write("accepted", tasks if accepts == "every-task" else tasks.iloc[:0])
+    extreme.write("manual", tasks.iloc[:0] if accepts == "every-task" else tasks)
+    crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": f"{split_run}-accepts-{accepts}",
+                                               "crowd": "simulated", "spammer_share": 0.0})
+    assert wait_for_status(crowd_run, {"completed", "failed"}, timeout=120).status == "completed"
+    final = pd.read_parquet(extreme.folder / "final.parquet")
+    assert sorted(final.item) == sorted(tasks.item_id) and "unlabelled" not in set(final.label)
+    expected_source = "model" if accepts == "every-task" else "simulated crowd"
+    assert (final.source == expected_source).all()
+    if accepts == "every-task":
+        assert final.set_index("item").label.to_dict() == tasks.set_index("item_id").label.to_dict()
+        assert gateway.result(crowd_run)["warnings"] == []  # nothing went to people

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dashboard import gateway
 from pipelines.catalog import CROWD_LOOP, RETRAIN, RETRAIN_PROGRESS_ARTIFACT_KEY, RETRAIN_REPORT_ARTIFACT_KEY
+from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.settings import get_settings
-from tests.conftest import wait_for_status
+from tests.conftest import wait_for_log, wait_for_pending_input, wait_for_status
 
 
 def test_retraining_on_the_crowd_labels_forecasts_the_next_round(autohelper_split: str) -> None:
@@ -37,3 +38,42 @@ def test_retraining_before_any_crowd_answer_fails_with_a_plain_reason(backend, t
     run = gateway.start_run(RETRAIN, {"autohelper_run_id": "no-such-run", "target_accuracy": 0.9})
     failed = wait_for_status(run, {"completed", "failed"}, timeout=120)
     assert failed.status == "failed" and "has no final table yet: run the crowd loop first" in failed.message
+
+
+def test_retraining_on_a_crowd_that_flips_labels_warns_and_skips_unlabelled_items(autohelper_split: str,
+                                                                                 tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'people.db'}"
+    crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": autohelper_split, "crowd": "local",
+                                               "overlap": 1, "database_url": url})
+    wait_for_pending_input(crowd_run)
+    answers = AnswerStore(url)
+    [batch] = answers.open_batches()
+    store = AutohelperStore.for_run(get_settings().data_dir, autohelper_split)
+    truth = store.read("manual").set_index("item_id").true_label
+    golden = answers.golden_labels(batch["id"])
+    flip = {"pos": "neg", "neg": "pos"}
+    flipped = 0
+    while flipped < 5:  # one annotator answers five task items, and every golden item, wrongly; then the close
+        item = answers.next_item_for(batch["id"], "flip")
+        is_golden = item.task in golden.index
+        label = flip[golden[item.task] if is_golden else truth[item.task]]
+        assert answers.record_answer(batch["id"], item.task, "flip", label) == "stored"
+        flipped += not is_golden
+    for task, label in golden.items():
+        assert answers.record_answer(batch["id"], task, "flip", flip[label]) in {"stored", "duplicate"}
+    gateway.resume(crowd_run, {"collect_now": True}, analyst="Lee")
+    assert wait_for_status(crowd_run, {"completed", "failed"}).status == "completed"
+    assert (store.read("final").label == "unlabelled").sum() == len(truth) - 5
+
+    retrain = gateway.start_run(RETRAIN, {"autohelper_run_id": autohelper_split, "target_accuracy": 0.9,
+                                          "batch_id": batch["id"], "database_url": url})
+    settled = wait_for_status(retrain, {"completed", "failed"}, timeout=180)
+    assert settled.status == "completed", settled.message
+    report = gateway.result(retrain)
+    assert report["crowd_labels"] == 5  # never the unlabelled items
+    at_chance = "The crowd's answers on golden items are right 0% of the time (0 of 20"
+    odds = "The crowd labels agree with the dataset's own labels on 0% of the 5 items that have one"
+    assert [w for w in report["warnings"] if w.startswith((at_chance, odds))] == report["warnings"][:2]
+    markdown = next(a for a in gateway.artifacts(retrain) if a.key == RETRAIN_REPORT_ARTIFACT_KEY).data
+    assert "**Warnings**" in markdown and all(f"- {w}" in markdown for w in report["warnings"])
+    assert wait_for_log(retrain, at_chance)

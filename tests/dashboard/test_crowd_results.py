@@ -1,0 +1,136 @@
+"""Crowd results against a real backend: a worker who flips every label is flagged, left out, and the page
+re-aggregates live; retraining on a flipping crowd is shown as the drop it is (AppTest, widgets by key)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+from streamlit.proto.Metric_pb2 import Metric
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+from dashboard import gateway
+from dashboard.crowd_results_panel import plain_markdown
+from pipelines.catalog import CROWD_LOOP, RETRAIN
+from pipelines.core.answer_store import AnswerStore
+from pipelines.core.autohelper_store import AutohelperStore
+from pipelines.core.settings import get_settings
+from tests.conftest import wait_for_pending_input, wait_for_status
+
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+FLIP = {"pos": "neg", "neg": "pos"}
+
+
+class _KeptMediaStorage(MemoryMediaFileStorage):
+    """AppTest's media storage, kept after the run so a test can read what a download button would give."""
+
+    last: _KeptMediaStorage | None = None
+
+    def __init__(self, media_endpoint: str) -> None:
+        super().__init__(media_endpoint)
+        _KeptMediaStorage.last = self
+
+
+def _crowd_run(autohelper_split: str, tmp_path: Path, workers: dict[str, bool], overlap: int) -> tuple[object, str]:
+    """A local crowd loop where each worker answers every item served, and every golden item, from the truth
+    (True: an oracle) or against it (False: flips every label); then the analyst collects."""
+    url = f"sqlite:///{tmp_path / 'people.db'}"
+    crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": autohelper_split, "crowd": "local",
+                                               "overlap": overlap, "database_url": url})
+    wait_for_pending_input(crowd_run)
+    store = AnswerStore(url)
+    [batch] = store.open_batches()
+    golden = store.golden_labels(batch["id"])
+    truth = pd.concat([_truth(autohelper_split), golden])
+    for worker, honest in workers.items():
+        while (item := store.next_item_for(batch["id"], worker)) is not None:
+            label = truth[item.task] if honest else FLIP[truth[item.task]]
+            assert store.record_answer(batch["id"], item.task, worker, label) == "stored"
+        for task, label in golden.items():
+            assert store.record_answer(batch["id"], task, worker, label if honest else FLIP[label]) in {
+                "stored", "duplicate"}
+    gateway.resume(crowd_run, {"collect_now": True}, analyst="Lee")
+    assert wait_for_status(crowd_run, {"completed", "failed"}).status == "completed"
+    return crowd_run, url
+
+
+def _truth(autohelper_split: str) -> pd.Series:
+    return AutohelperStore.for_run(get_settings().data_dir, autohelper_split).read("manual").set_index(
+        "item_id").true_label
+
+
+def _results_page() -> AppTest:
+    app = AppTest.from_file(str(APP), default_timeout=120)
+    app.switch_page("views/crowd_results.py")
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _frame_with(app: AppTest, column: str) -> pd.DataFrame:
+    return next(frame.value for frame in app.dataframe if column in frame.value.columns)
+
+
+def _download(app: AppTest, label: str) -> bytes:
+    [button] = [b for b in app.get("download_button") if b.proto.label == label]
+    return _KeptMediaStorage.last.get_file(button.proto.url.rsplit("/", 1)[-1]).content
+
+
+def test_a_flipping_worker_is_flagged_left_out_and_the_page_reaggregates(autohelper_split: str, tmp_path,
+                                                                        monkeypatch) -> None:
+    monkeypatch.setattr("streamlit.testing.v1.app_test.MemoryMediaFileStorage", _KeptMediaStorage)
+    crowd_run, _ = _crowd_run(autohelper_split, tmp_path, {"ana": True, "flip": False}, overlap=2)
+    stored = pd.read_parquet(gateway.result(crowd_run)["final"])
+    truth = _truth(autohelper_split)
+
+    app = _results_page()
+    assert any("right 50% of the time" in w.value and "no better than chance" in w.value for w in app.warning)
+    workers = _frame_with(app, "flag")
+    assert list(workers.worker) == ["flip", "ana"]  # flagged first
+    assert list(workers.flag) == ["worse than chance", "ok"] and list(workers.golden_correct) == [0, 20]
+    exclude = app.multiselect(key="crowd.exclude")
+    assert exclude.value == []  # nothing left out until the analyst says so
+    assert exclude.options[0].startswith("flip (worse than chance: 0 of 20 golden right")
+
+    exclude.set_value(["flip"]).run()
+    assert not app.exception, app.exception
+    assert any("re-aggregated without 1 worker" in s.value for s in app.subheader)
+    shown = _frame_with(app, "score")
+    crowd = shown[shown.source == "crowd"].set_index("item").label
+    assert len(crowd) == len(truth) and crowd.to_dict() == truth.to_dict()  # ana's answers, which are the truth
+    assert not any("no better than chance" in w.value for w in app.warning)
+    methods = _frame_with(app, "golden accuracy without 1 worker(s)")
+    assert (methods["golden accuracy without 1 worker(s)"] == 1.0).all()
+    downloaded = pd.read_csv(io.BytesIO(_download(app, "CSV")))
+    assert downloaded.set_index("item").label.to_dict() == shown.set_index("item").label.to_dict()
+    changed = _frame_with(app, "label (re-aggregated)")
+    assert set(changed.item) == set(stored.item[stored.label != shown.label])
+    # The run's record is untouched: the stored final table still has the labels aggregated from everyone.
+    pd.testing.assert_frame_equal(pd.read_parquet(gateway.result(crowd_run)["final"]), stored)
+
+
+def test_retraining_on_a_flipping_crowd_is_shown_as_a_drop(autohelper_split: str, tmp_path) -> None:
+    crowd_run, url = _crowd_run(autohelper_split, tmp_path, {"flip": False}, overlap=1)
+    app = _results_page()
+    assert any("right 0% of the time" in w.value for w in app.warning)
+    app.button(key="retrain.start").click().run()
+    retrain = next(r for r in gateway.recent_runs(limit=5, flow_name=RETRAIN.split("/")[0])
+                   if r.parameters.get("database_url") == url)
+    assert retrain.parameters["batch_id"] == gateway.result(crowd_run)["batch_id"]
+    assert wait_for_status(retrain.id, {"completed", "failed"}, timeout=180).status == "completed"
+    report = gateway.result(retrain.id)
+    assert report["golden_accuracy_after"] < report["golden_accuracy_before"]  # it learnt flipped labels
+
+    app.run()
+    assert not app.exception, app.exception
+    shown = [w.value for w in app.warning]  # as written: markdown characters escaped
+    assert all(plain_markdown(warning) in shown for warning in report["warnings"])
+    assert any(plain_markdown("Worse after retraining: the model is right on") in value for value in shown)
+    golden = next(m for m in app.metric if m.label == "Golden accuracy after")
+    assert golden.proto.delta.startswith("-") and golden.proto.color == Metric.MetricColor.RED
+    people = next(m for m in app.metric if m.label == "To people next round")
+    if report["after"]["to_crowd"] > report["before"]["to_crowd"]:
+        assert people.proto.color == Metric.MetricColor.RED
+    assert any("no gain" in c.value for c in app.caption)
