@@ -3,7 +3,6 @@ re-aggregating, the final table with its downloads, and the aggregation methods 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -12,18 +11,12 @@ import streamlit as st
 
 from pipelines.core.aggregation import AggregationResult, AnswersInvalid, compare_methods, disagreements
 from pipelines.core.crowd import spreadsheet_safe
-
-_MARKDOWN_CHARACTERS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
-
-
-def plain_markdown(text: str) -> str:
-    """`text` with every markdown character escaped, so Streamlit shows labels typed by people as written."""
-    return _MARKDOWN_CHARACTERS.sub(r"\\\1", text)
+from pipelines.core.markdown import escape_markdown
 
 
 def show_warnings(where: st.delta_generator.DeltaGenerator, warnings: Sequence[str]) -> None:
     for warning in warnings:
-        where.warning(plain_markdown(warning), icon=":material/warning:")
+        where.warning(escape_markdown(warning), icon=":material/warning:")
 
 
 @st.cache_data(show_spinner="Aggregating with every method…")

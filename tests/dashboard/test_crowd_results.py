@@ -12,7 +12,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from dashboard import gateway
-from dashboard.crowd_results_panel import plain_markdown
+from pipelines.core.markdown import escape_markdown
 from pipelines.catalog import CROWD_LOOP, RETRAIN
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
@@ -126,8 +126,8 @@ def test_retraining_on_a_flipping_crowd_is_shown_as_a_drop(autohelper_split: str
     app.run()
     assert not app.exception, app.exception
     shown = [w.value for w in app.warning]  # as written: markdown characters escaped
-    assert all(plain_markdown(warning) in shown for warning in report["warnings"])
-    assert any(plain_markdown("Worse after retraining: the model is right on") in value for value in shown)
+    assert all(escape_markdown(warning) in shown for warning in report["warnings"])
+    assert any(escape_markdown("Worse after retraining: the model is right on") in value for value in shown)
     golden = next(m for m in app.metric if m.label == "Golden accuracy after")
     assert golden.proto.delta.startswith("-") and golden.proto.color == Metric.MetricColor.RED
     people = next(m for m in app.metric if m.label == "To people next round")
