@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -174,8 +175,11 @@ def test_insights_configure_ask_and_read_the_answer(served_app: ServedApp, store
     page.get_by_text("Users by country (computed)").first.wait_for()
 
 
-def _run_the_autohelper(tab, n_tasks: int, slider_keys: list[str]) -> None:
-    """On the autohelper page with a dataset chosen: set the task count, run, move the slider, confirm."""
+def _run_the_autohelper(tab, n_tasks: int, slider_keys: list[str]) -> str:
+    """On the autohelper page with a dataset chosen: set the task count, run, move the slider, confirm.
+
+    Returns the threshold the slider showed when "Confirm threshold" was clicked, as shown.
+    """
     tab.get_by_label("Tasks").fill(str(n_tasks))
     tab.get_by_label("Tasks").press("Enter")
     tab.get_by_text(f"{n_tasks} tasks and 20 golden items").wait_for()
@@ -185,12 +189,18 @@ def _run_the_autohelper(tab, n_tasks: int, slider_keys: list[str]) -> None:
     slider.focus()
     for key in slider_keys:
         slider.press(key)
+    tab.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+    shown = tab.get_by_test_id("stSliderThumbValue").inner_text()
     tab.get_by_role("button", name="Confirm threshold").click()
     tab.get_by_text("For people to label").first.wait_for(timeout=120_000)
+    return shown
 
 
 def test_autohelper_on_an_uploaded_csv_slider_confirm_tables(served_app: ServedApp, page, tmp_path) -> None:
+    from pipelines.catalog import AUTOHELPER
+    from pipelines.core.autohelper_store import AutohelperStore
     from pipelines.core.reviews import sample_reviews
+    from pipelines.core.settings import get_settings
 
     upload = tmp_path / "my_reviews.csv"
     sample_reviews(120, seed=11).rename(columns={"reviews.text": "body", "reviews.doRecommend": "liked"}).to_csv(
@@ -200,8 +210,19 @@ def test_autohelper_on_an_uploaded_csv_slider_confirm_tables(served_app: ServedA
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
     # The first two columns are offered when the seed's column names are absent; 200 tasks are too many.
     page.get_by_text("Only 120 usable reviews, fewer than the 200 tasks + 20 golden items").wait_for()
-    _run_the_autohelper(page, n_tasks=100, slider_keys=["ArrowRight"] * 20)
+    shown = _run_the_autohelper(page, n_tasks=100, slider_keys=["ArrowRight"] * 20)
     page.get_by_text("Accepted from the model").first.wait_for()
+    # The threshold the run split by is the one the slider showed when the person confirmed.
+    [run] = gateway.recent_runs(limit=1, flow_name=AUTOHELPER.split("/")[0])
+    [decision] = [row for a in gateway.artifacts(run.id) if a.key == "audit-trail" for row in a.data]
+    used = float(decision["input"].removeprefix("threshold="))
+    assert used == float(shown)  # no hidden decimals: the split follows exactly what was shown
+    split = AutohelperStore.for_run(get_settings().data_dir, str(run.id))
+    accepted, manual = split.read("accepted"), split.read("manual")
+    assert (accepted.confidence >= used).all() and (manual.confidence < used).all()
+    assert (f"Accepted from the model ({len(accepted)})", f"For people to label ({len(manual)})") == tuple(
+        page.get_by_text(re.compile(rf"^{title} \(\d+\)$")).first.inner_text()
+        for title in ("Accepted from the model", "For people to label"))
 
 
 def _squash(text: str) -> str:
