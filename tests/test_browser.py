@@ -241,7 +241,7 @@ class BrowserOracle:
         self.given = 0
         self.gold: dict[str, str] = {}
         self.skipped: list[str] = []  # the reviews this annotator skipped, as read on screen
-        # Once the batch's last answer resumes the run, the run may close the batch before the page draws again.
+        # The batch's last answer resumes the run, which may close the batch before the page draws again.
         self.finished = self.tab.get_by_text("Nothing left for you in this batch").or_(
             self.tab.get_by_text("No crowd batch is open"))
 
@@ -265,7 +265,8 @@ class BrowserOracle:
             return True
         self.tab.get_by_role("button", name=self.gold[text], exact=True).click()
         self.given += 1
-        self.tab.get_by_text(f"you gave {self.given}.").or_(self.finished).first.wait_for()  # the click's rerun
+        # The click's rerun has drawn.
+        self.tab.get_by_text(f"you gave {self.given}.").or_(self.finished).first.wait_for()
         return True
 
 

@@ -37,7 +37,7 @@ def _pin_key(batch_id: int, annotator: str) -> str:
 
 
 def _answer(batch: dict[str, Any], annotator: str, task: str, label: str) -> None:
-    """Record `label` for the task that was on screen with the button, then let the next run draw a new item."""
+    """Record `label` for the task shown with the button, then let the next run draw a new item."""
     st.session_state.pop(_pin_key(batch["id"], annotator), None)
     outcome = store.record_answer(batch["id"], task, annotator, label)  # a double click stores one
     if outcome in OUTCOME_MESSAGES:

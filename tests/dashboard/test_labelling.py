@@ -1,8 +1,8 @@
-"""The labelling page stores each answer on the review that was on screen (AppTest, a real SQLite answer store).
+"""The labelling page stores each answer on the review that was on screen (AppTest, a real SQLite store).
 
-Oracle annotators read the review the page shows, look its gold label up by that text and click it; every stored
-answer, joined with the stored item's text, must then equal gold. A page that records a click against any other
-item (e.g. one drawn again on the click's rerun) fails these at once.
+Oracle annotators read the review the page shows, look its gold label up by that text and click it; every
+stored answer, joined with the stored item's text, must then equal gold. A page that records a click against
+any other item (e.g. one drawn again on the click's rerun) fails these at once.
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def test_skipped_reviews_get_no_answer_and_later_answers_stay_on_the_review_show
     _assert_every_answer_is_gold(store, batch)
 
 
-def test_a_click_on_a_review_others_filled_meanwhile_is_refused_and_the_next_one_served(store: AnswerStore) -> None:
+def test_a_click_on_a_review_others_filled_meanwhile_is_refused_and_another_shown(store: AnswerStore) -> None:
     batch = _make_batch(store, n_tasks=6, n_golden=0, overlap=1, seed=3)
     ana, ben = Oracle("ana", batch.gold), Oracle("ben", batch.gold)
     pinned = ana.shown()
