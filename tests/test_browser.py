@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 
 from dashboard import gateway
@@ -173,9 +175,12 @@ def test_insights_configure_ask_and_read_the_answer(served_app: ServedApp, store
     page.get_by_text("Users by country (computed)").first.wait_for()
 
 
-def _run_the_autohelper(tab, n_tasks: int, slider_keys: list[str]) -> None:
+def _run_the_autohelper(tab, n_tasks: int, slider_keys: list[str]) -> str:
     """On the autohelper page with a dataset chosen: a custom split of `n_tasks` tasks and 20 golden items, run,
-    move the slider, confirm."""
+    move the slider, confirm.
+
+    Returns the threshold the slider showed when "Confirm threshold" was clicked, as shown.
+    """
     tab.get_by_role("button", name="Run the autohelper").wait_for()  # the page is drawn: a click is not lost
     tab.get_by_text("Custom", exact=True).click()
     tab.get_by_label("Golden items", exact=True).fill("20")
@@ -189,12 +194,18 @@ def _run_the_autohelper(tab, n_tasks: int, slider_keys: list[str]) -> None:
     slider.focus()
     for key in slider_keys:
         slider.press(key)
+    tab.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+    shown = tab.get_by_test_id("stSliderThumbValue").inner_text()
     tab.get_by_role("button", name="Confirm threshold").click()
     tab.get_by_text("For people to label").first.wait_for(timeout=120_000)
+    return shown
 
 
 def test_autohelper_on_an_uploaded_csv_slider_confirm_tables(served_app: ServedApp, page, tmp_path) -> None:
+    from pipelines.catalog import AUTOHELPER
+    from pipelines.core.autohelper_store import AutohelperStore
     from pipelines.core.reviews import sample_reviews
+    from pipelines.core.settings import get_settings
 
     upload = tmp_path / "my_reviews.txt"  # tab-separated, with a header
     sample_reviews(120, seed=11).rename(columns={"reviews.text": "body", "reviews.doRecommend": "liked"}).to_csv(
@@ -204,23 +215,89 @@ def test_autohelper_on_an_uploaded_csv_slider_confirm_tables(served_app: ServedA
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
     # Texts and labels are offered by their contents when the seed's column names are absent.
     page.get_by_text("20 tasks and 100 golden items").wait_for()
-    _run_the_autohelper(page, n_tasks=100, slider_keys=["ArrowRight"] * 20)
+    shown = _run_the_autohelper(page, n_tasks=100, slider_keys=["ArrowRight"] * 20)
     page.get_by_text("Accepted from the model").first.wait_for()
+    # The threshold the run split by is the one the slider showed when the person confirmed.
+    [run] = gateway.recent_runs(limit=1, flow_name=AUTOHELPER.split("/")[0])
+    [decision] = [row for a in gateway.artifacts(run.id) if a.key == "audit-trail" for row in a.data]
+    used = float(decision["input"].removeprefix("threshold="))
+    assert used == float(shown)  # no hidden decimals: the split follows exactly what was shown
+    split = AutohelperStore.for_run(get_settings().data_dir, str(run.id))
+    accepted, manual = split.read("accepted"), split.read("manual")
+    assert (accepted.confidence >= used).all() and (manual.confidence < used).all()
+    assert (f"Accepted from the model ({len(accepted)})", f"For people to label ({len(manual)})") == tuple(
+        page.get_by_text(re.compile(rf"^{title} \(\d+\)$")).first.inner_text()
+        for title in ("Accepted from the model", "For people to label"))
 
 
-def _label_one(tab, label: str, given: int) -> bool:
-    """Answer the review on screen; False when nothing is left for this annotator."""
-    # Once the batch's last answer resumes the run, the run may close the batch before the page draws again.
-    finished = tab.get_by_text("Nothing left for you in this batch").or_(tab.get_by_text("No crowd batch is open"))
-    tab.get_by_text(f"you gave {given}.").or_(finished).first.wait_for()
-    if finished.first.is_visible():
-        return False
-    tab.get_by_role("button", name=label, exact=True).click()
-    tab.get_by_text(f"you gave {given + 1}.").or_(finished).first.wait_for()  # the click's rerun is over
-    return True
+def _squash(text: str) -> str:
+    """Text as compared between the page and the data: the browser may fold runs of whitespace."""
+    return " ".join(text.split())
 
 
-def test_two_annotators_in_two_tabs_take_reviews_to_the_final_table(served_app: ServedApp, browser, tmp_path) -> None:
+class BrowserOracle:
+    """An annotator in a tab of their own who reads the review on screen and clicks its gold label."""
+
+    def __init__(self, browser, url: str, name: str) -> None:
+        self.tab = _new_tab(browser)
+        self.tab.goto(f"{url}/labelling")
+        self.tab.get_by_label("Your annotator name").fill(name)
+        self.tab.get_by_label("Your annotator name").press("Enter")
+        self.given = 0
+        self.gold: dict[str, str] = {}
+        self.skipped: list[str] = []  # the reviews this annotator skipped, as read on screen
+        # The batch's last answer resumes the run, which may close the batch before the page draws again.
+        self.finished = self.tab.get_by_text("Nothing left for you in this batch").or_(
+            self.tab.get_by_text("No crowd batch is open"))
+
+    def _review_on_screen(self) -> str | None:
+        """The review shown once the page's run is over (so nothing on screen is left from the run before)."""
+        self.tab.get_by_text(f"you gave {self.given}.").or_(self.finished).first.wait_for()
+        self.tab.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+        if self.finished.first.is_visible():
+            return None
+        return _squash(self.tab.locator('.st-key-labelling-review [data-testid="stText"]').inner_text())
+
+    def step(self, skip: bool = False) -> bool:
+        """Answer (or skip) the review on screen; False when nothing is left for this annotator."""
+        text = self._review_on_screen()
+        if text is None:
+            return False
+        if skip:
+            self.skipped.append(text)
+            self.tab.get_by_role("button", name="Skip", exact=True).click()
+            self.tab.get_by_text(text, exact=True).wait_for(state="detached")
+            return True
+        self.tab.get_by_role("button", name=self.gold[text], exact=True).click()
+        self.given += 1
+        # The click's rerun has drawn.
+        self.tab.get_by_text(f"you gave {self.given}.").or_(self.finished).first.wait_for()
+        return True
+
+
+def _answer_store():
+    from pipelines.core.answer_store import AnswerStore
+    from pipelines.core.settings import get_settings
+
+    return AnswerStore(get_settings().answer_store_url)
+
+
+def _stored_answers(batch_id: int) -> pd.DataFrame:
+    """Every stored answer of a batch with the text of the item it was stored against."""
+    import sqlalchemy as sa
+
+    from pipelines.core.answer_store import items
+
+    store = _answer_store()
+    with store.engine.connect() as connection:
+        texts = pd.DataFrame(connection.execute(sa.select(items.c.task, items.c.text).where(
+            items.c.batch_id == batch_id)).all(), columns=["task", "text"])
+    answers = store.answers(batch_id).merge(texts, on="task", how="left", validate="many_to_one")
+    return answers.assign(text=answers.text.map(_squash))
+
+
+def test_two_oracle_annotators_in_two_tabs_take_reviews_to_the_final_table(served_app: ServedApp,
+                                                                           browser) -> None:
     from pipelines.catalog import CROWD_LOOP
     from pipelines.core.autohelper_store import AutohelperStore
     from pipelines.core.settings import get_settings
@@ -228,37 +305,64 @@ def test_two_annotators_in_two_tabs_take_reviews_to_the_final_table(served_app: 
     analyst = _new_tab(browser)
     analyst.goto(f"{served_app.url}/autohelper")
     _run_the_autohelper(analyst, n_tasks=8, slider_keys=["End"])  # threshold 1.0: every task goes to people
-    tabs = {}
-    for name in ("ana", "ben"):  # the annotators are there before the batch: their pages pick it up when it opens
-        tabs[name] = _new_tab(browser)
-        tabs[name].goto(f"{served_app.url}/labelling")
-        tabs[name].get_by_label("Your annotator name").fill(name)
-        tabs[name].get_by_label("Your annotator name").press("Enter")
-        tabs[name].get_by_text("No crowd batch is open").wait_for()
+    # the annotators are there before the batch: their pages pick it up when it opens
+    oracles = {name: BrowserOracle(browser, served_app.url, name) for name in ("ana", "ben")}
+    for oracle in oracles.values():
+        oracle.tab.get_by_text("No crowd batch is open").wait_for()
     analyst.get_by_label("Answers per item").fill("2")
     analyst.get_by_role("button", name="Start the crowd loop").click()
     analyst.get_by_text("Follow it on Crowd results").wait_for()
     [crowd_run] = gateway.recent_runs(limit=1, flow_name=CROWD_LOOP.split("/")[0])
     wait_for_pending_input(crowd_run.id)
-    for tab in tabs.values():
-        tab.get_by_text("you gave 0.").wait_for()  # no reload: the waiting page noticed the batch
-    given = {"ana": 0, "ben": 0}
-    busy = set(tabs)
+    [batch] = [b for b in _answer_store().open_batches() if b["owner"] == str(crowd_run.id)]
+    split = AutohelperStore.for_run(get_settings().data_dir, crowd_run.parameters["autohelper_run_id"])
+    truth = pd.concat([split.read("tasks"), split.read("golden")])  # the dataset's own labels
+    gold = dict(zip(truth.text.map(_squash), truth.label))
+    for oracle in oracles.values():
+        oracle.gold = gold
+        oracle.tab.get_by_text("you gave 0.").wait_for()  # no reload: the waiting page noticed the batch
+    busy = set(oracles)
     while busy:  # the two people take turns, each in their own session
         for name in sorted(busy):
-            if _label_one(tabs[name], "pos" if name == "ana" else "neg", given[name]):
-                given[name] += 1
-            else:
+            if not oracles[name].step():
                 busy.discard(name)
-    assert given["ana"] >= 9 and given["ben"] >= 9  # 8 reviews each, and golden items mixed in
-    assert sum(tab.get_by_text("That was the batch's last answer").count() for tab in tabs.values()) == 1
+    assert all(oracle.given >= 9 for oracle in oracles.values())  # 8 reviews each, and golden items mixed in
+    assert sum(o.tab.get_by_text("That was the batch's last answer").count() for o in oracles.values()) == 1
 
     assert wait_for_status(crowd_run.id, {"completed", "failed"}, timeout=120).status == "completed"
+    answers = _stored_answers(batch["id"])
+    assert len(answers) == sum(oracle.given for oracle in oracles.values())
+    assert (answers.label == answers.text.map(gold)).all(), answers  # every answer on the review shown
     analyst.goto(f"{served_app.url}/crowd_results")
     analyst.get_by_text("Aggregated sentiment").first.wait_for(timeout=90_000)
     analyst.get_by_text("Aggregation methods on the same answers").first.wait_for()
     # Read from the store, not `gateway.result`: Playwright's event loop would make Prefect's result a coroutine.
-    final = AutohelperStore.for_run(get_settings().data_dir, crowd_run.parameters["autohelper_run_id"]).read("final")
-    assert (final.source == "crowd").sum() == 8 and final.label.notna().all()
+    final = split.read("final")
+    crowd = final[final.source == "crowd"]
+    assert len(crowd) == 8
+    assert (crowd.label == crowd.text.map(_squash).map(gold)).all(), crowd  # the final labels are the truth
     audit = [row for a in gateway.artifacts(crowd_run.id) if a.key == "audit-trail" for row in a.data]
     assert audit[0]["resumed_by"].startswith("batch complete (last answer by ")
+
+
+def test_one_oracle_annotator_skipping_some_reviews(served_app: ServedApp, browser) -> None:
+    store = _answer_store()
+    # Skewed like real reviews (2 of 8 tasks negative), one long review, markup that must show as typed.
+    labels = ["pos", "neg", "pos", "pos", "pos", "neg", "pos", "pos", "pos", "neg"]
+    texts = [f"Review {i}: the **kettle** <b>#{i}</b>" + (" It went on and on." * 60 if i == 3 else "")
+             for i in range(len(labels))]
+    golden = [i >= 8 for i in range(len(labels))]
+    batch_id = store.create_batch(pd.DataFrame({
+        "task": [f"t{i}" for i in range(len(labels))], "text": texts, "is_golden": golden,
+        "golden_label": [label if is_golden else None for label, is_golden in zip(labels, golden)]}),
+        overlap=1, labels=["neg", "pos"])
+    oracle = BrowserOracle(browser, served_app.url, "cy")
+    oracle.gold = dict(zip(map(_squash, texts), labels))
+    turn = 0
+    while oracle.step(skip=turn % 3 == 1):
+        turn += 1
+    store.close(batch_id)
+    answers = _stored_answers(batch_id)
+    assert oracle.skipped and len(answers) == oracle.given >= 5
+    assert (answers.label == answers.text.map(oracle.gold)).all(), answers  # every answer on the review shown
+    assert not set(answers.text) & set(oracle.skipped)  # a skipped review got no answer from her

@@ -1,6 +1,13 @@
-"""Crowd labelling: annotators label one review at a time, blind to others' answers."""
+"""Crowd labelling: annotators label one review at a time, blind to others' answers.
+
+The review shown is pinned in session state per (batch, annotator) until it is answered or skipped, and each
+button carries the task it was drawn with: a click reruns the page before its handler, so an answer must never
+go to whatever item the rerun would pick.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import streamlit as st
 
@@ -18,11 +25,38 @@ st.caption("Label what the model was unsure of. You see one review at a time and
 
 
 @st.cache_resource
-def _store() -> AnswerStore:
-    return AnswerStore(get_settings().answer_store_url)
+def _store(url: str) -> AnswerStore:
+    return AnswerStore(url)
 
 
-store = _store()
+store = _store(get_settings().answer_store_url)
+
+
+def _pin_key(batch_id: int, annotator: str) -> str:
+    return f"labelling.{batch_id}.{annotator}.item"
+
+
+def _answer(batch: dict[str, Any], annotator: str, task: str, label: str) -> None:
+    """Record `label` for the task shown with the button, then let the next run draw a new item."""
+    st.session_state.pop(_pin_key(batch["id"], annotator), None)
+    outcome = store.record_answer(batch["id"], task, annotator, label)  # a double click stores one
+    if outcome in OUTCOME_MESSAGES:
+        st.session_state["labelling.notice"] = OUTCOME_MESSAGES[outcome]
+    if outcome != "stored":
+        return
+    try:
+        if report_progress(batch, store.progress(batch["id"]), annotator):
+            st.session_state["labelling.notice"] = ("That was the batch's last answer: the crowd loop is "
+                                                    "aggregating. Results appear on the Crowd results page.")
+    except OwnerUnreachable as exc:
+        st.session_state["labelling.notice"] = str(exc)
+
+
+def _skip(batch_id: int, annotator: str, task: str) -> None:
+    st.session_state.pop(_pin_key(batch_id, annotator), None)
+    st.session_state[f"labelling.{batch_id}.{annotator}.skipped"].add(task)
+
+
 annotator = st.text_input("Your annotator name", key="labelling.annotator").strip()
 if notice := st.session_state.pop("labelling.notice", None):
     st.info(notice)
@@ -44,7 +78,8 @@ if not annotator:
 batch = (batches[0] if len(batches) == 1 else
          st.selectbox("Batch", batches, format_func=lambda b: f"Batch {b['id']}", key="labelling.batch"))
 skipped = st.session_state.setdefault(f"labelling.{batch['id']}.{annotator}.skipped", set())
-item = store.next_item_for(batch["id"], annotator, skip=skipped)
+pin = _pin_key(batch["id"], annotator)
+item = st.session_state.get(pin) or store.next_item_for(batch["id"], annotator, skip=skipped)
 progress = store.progress(batch["id"])
 st.progress(min(1.0, progress["answers"] / max(progress["needed"], 1)),
             text=f"Batch {batch['id']}: {progress['answers']} of {progress['needed']} answers; "
@@ -52,21 +87,13 @@ st.progress(min(1.0, progress["answers"] / max(progress["needed"], 1)),
 if item is None:
     st.success("Nothing left for you in this batch. Thank you!")
     st.stop()
-with st.container(border=True):
-    st.markdown(f"#### {item.text}")
+st.session_state[pin] = item
+with st.container(border=True, key="labelling.review"):
+    st.text(item.text)  # untrusted text: never rendered as Markdown
 buttons = st.columns(len(batch["labels"]) + 1)
 for column, label in zip(buttons, batch["labels"]):
-    if column.button(label, key=f"labelling.{label}", type="primary", use_container_width=True):
-        outcome = store.record_answer(batch["id"], item.task, annotator, label)  # a double click stores one
-        if outcome in OUTCOME_MESSAGES:
-            st.session_state["labelling.notice"] = OUTCOME_MESSAGES[outcome]
-        try:
-            if report_progress(batch, store.progress(batch["id"]), annotator):
-                st.session_state["labelling.notice"] = ("That was the batch's last answer: the crowd loop is "
-                                                        "aggregating. Results appear on the Crowd results page.")
-        except OwnerUnreachable as exc:
-            st.session_state["labelling.notice"] = str(exc)
-        st.rerun()
-if buttons[-1].button("Skip", key="labelling.skip", use_container_width=True):
-    skipped.add(item.task)
-    st.rerun()
+    # Keyed by the task too: a late click on a button drawn for an earlier item never lands on this one.
+    column.button(label, key=f"labelling.{batch['id']}.{item.task}.{label}", type="primary", width="stretch",
+                  on_click=_answer, args=(batch, annotator, item.task, label))
+buttons[-1].button("Skip", key=f"labelling.{batch['id']}.{item.task}.skip", width="stretch",
+                   on_click=_skip, args=(batch["id"], annotator, item.task))
