@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(not (SHARED_DATA / "crowd" / "d_sentiment").exis
 
 
 def test_outcome_on_a_skewed_tsv_accounts_for_every_answer(tmp_path: Path) -> None:
-    sample = sample_reviews(600, seed=5)
+    sample = sample_reviews(1000, seed=5)
     positives = sample[sample["reviews.doRecommend"]].head(450)
     negatives = sample[~sample["reviews.doRecommend"]].head(50)  # 10% negatives, as real product reviews
     reviews = pd.concat([positives, negatives]).sample(frac=1, random_state=0)

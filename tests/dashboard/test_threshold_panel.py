@@ -44,7 +44,9 @@ def _metric(app: AppTest, label: str) -> str:
 def test_point_estimate_solve_sets_the_core_threshold_and_confirm_sends_what_is_shown() -> None:
     app = _app()
     app.run()
-    app.number_input(key="autohelper.n_tasks").set_value(30).run()
+    app.radio(key="autohelper.split").set_value("custom").run()
+    app.number_input(key="autohelper.n_tasks").set_value(30)
+    app.number_input(key="autohelper.n_golden").set_value(20).run()
     app.selectbox(key="autohelper.model_mode").set_value("Few-shot").run()
     app.button(key="autohelper.start").click().run()
     run_id = app.session_state["autohelper.run_id"]
