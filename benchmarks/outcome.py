@@ -30,7 +30,7 @@ from _shared_crowd import CROWD, load_crowd  # noqa: E402
 from _shared_reviews import shared_reviews  # noqa: E402
 from pipelines.core.aggregation import aggregate  # noqa: E402
 from pipelines.core.answer_store import AnswerStore  # noqa: E402
-from pipelines.core.autohelper import fit_offline  # noqa: E402
+from pipelines.core.autohelper import fit_offline, majority_baseline  # noqa: E402
 from pipelines.core.autohelper_store import predictions_frame  # noqa: E402
 from pipelines.core.crowd import CrowdBatch, SimulatedCrowdBackend, final_table  # noqa: E402
 from pipelines.core.reviews import load_reviews, parse_label_map, prepare_dataset  # noqa: E402
@@ -102,6 +102,7 @@ def main() -> None:
     manual = task_predictions[task_predictions.confidence < threshold]
 
     labels = sorted(set(golden.label))
+    majority_label, majority_accuracy = majority_baseline(list(golden.label))
     crowd = SimulatedCrowd(n_workers=args.workers, seed=args.seed,
                            accuracies=tuple(real_worker_accuracies(*load_crowd(REAL_CROWD))))
     truth = tasks.set_index("item_id").label
@@ -118,7 +119,8 @@ def main() -> None:
         "tasks": len(tasks), "golden": len(golden),
         "negative_share": round(float((truth == "neg").mean()), 4) if "neg" in labels else None,
         "model": {"mode": choice.mode, "reason": choice.reason,
-                  "golden_accuracy": {mode: round(value, 4) for mode, value in choice.golden_accuracy.items()}},
+                  "golden_accuracy": {mode: round(value, 4) for mode, value in choice.golden_accuracy.items()},
+                  "majority_baseline": {"label": majority_label, "golden_accuracy": round(majority_accuracy, 4)}},
         "target_accuracy": args.target,
         "threshold": None if point is None else round(threshold, 4),
         "threshold_rule": "lowest threshold whose golden accuracy's 95% lower bound meets the target",
