@@ -201,6 +201,13 @@ def _run_the_autohelper(tab, n_tasks: int, slider_keys: list[str]) -> str:
     return shown
 
 
+def _upload_reviews(tab, served_app: ServedApp, path: Path) -> None:
+    """Open the autohelper page and upload a reviews file, as a person would."""
+    tab.goto(f"{served_app.url}/autohelper")
+    tab.get_by_text("Upload a file").click()
+    tab.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+
+
 def test_autohelper_on_an_uploaded_csv_slider_confirm_tables(served_app: ServedApp, page, tmp_path) -> None:
     from pipelines.catalog import AUTOHELPER
     from pipelines.core.autohelper_store import AutohelperStore
@@ -210,9 +217,7 @@ def test_autohelper_on_an_uploaded_csv_slider_confirm_tables(served_app: ServedA
     upload = tmp_path / "my_reviews.txt"  # tab-separated, with a header
     sample_reviews(120, seed=11).rename(columns={"reviews.text": "body", "reviews.doRecommend": "liked"}).to_csv(
         upload, index=False, sep="\t")
-    page.goto(f"{served_app.url}/autohelper")
-    page.get_by_text("Upload a file").click()
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
+    _upload_reviews(page, served_app, upload)
     # Texts and labels are offered by their contents when the seed's column names are absent.
     page.get_by_text("20 tasks and 100 golden items").wait_for()
     shown = _run_the_autohelper(page, n_tasks=100, slider_keys=["ArrowRight"] * 20)
@@ -297,13 +302,22 @@ def _stored_answers(batch_id: int) -> pd.DataFrame:
 
 
 def test_two_oracle_annotators_in_two_tabs_take_reviews_to_the_final_table(served_app: ServedApp,
-                                                                           browser) -> None:
+                                                                           browser, tmp_path) -> None:
     from pipelines.catalog import CROWD_LOOP
     from pipelines.core.autohelper_store import AutohelperStore
+    from pipelines.core.reviews import sample_reviews
     from pipelines.core.settings import get_settings
 
+    # A tab-separated file with a header, skewed (a fifth negative) and with a long review, as real ones are.
+    sample = sample_reviews(80, seed=13)
+    liked = sample["reviews.doRecommend"]
+    reviews = pd.concat([sample[liked].head(32), sample[~liked].head(8)])
+    reviews.iloc[0, 0] += " It kept going." * 80
+    upload = tmp_path / "reviews.tsv"
+    reviews.rename(columns={"reviews.text": "review", "reviews.doRecommend": "recommended"}).to_csv(
+        upload, sep="\t", index=False)
     analyst = _new_tab(browser)
-    analyst.goto(f"{served_app.url}/autohelper")
+    _upload_reviews(analyst, served_app, upload)
     _run_the_autohelper(analyst, n_tasks=8, slider_keys=["End"])  # threshold 1.0: every task goes to people
     # the annotators are there before the batch: their pages pick it up when it opens
     oracles = {name: BrowserOracle(browser, served_app.url, name) for name in ("ana", "ben")}
