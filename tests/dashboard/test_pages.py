@@ -274,7 +274,7 @@ def test_simulated_crowd_from_the_autohelper_page_to_the_results_page() -> None:
     final = next(frame.value for frame in results.dataframe if "source" in frame.value.columns)
     assert len(final) == 40 and "simulated crowd" in set(final.source)
     methods = next(frame.value for frame in results.dataframe if "method" in frame.value.columns)
-    assert len(methods) == 6 and methods.accuracy.notna().all()
+    assert len(methods) == 6 and methods["golden accuracy"].notna().all()
     results.multiselect(key="crowd.sources").set_value(["simulated crowd"]).run()
     shown = next(frame.value for frame in results.dataframe if "source" in frame.value.columns)
     assert set(shown.source) == {"simulated crowd"} and len(shown) < len(final) + 1
