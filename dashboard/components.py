@@ -1,4 +1,4 @@
-"""Pieces several pages share: backend status, a run's header, its pause form, its logs."""
+"""Pieces several pages share: backend status, the run a page shows, its header, its pause form, its logs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from dashboard import gateway
 from dashboard.forms import render_pause_form
 from pipelines.backend import BackendStartError, BackendStatus
 from pipelines.catalog import AUDIT_ARTIFACT_KEY
+from pipelines.core.markdown import escape_markdown
 from pipelines.core.schema_input import InputInvalid
+
+RECENT_RUNS = 20  # how many of a flow's runs a run page offers; a pinned older run is offered too
 
 STATUS_BADGES = {
     "scheduled": ":gray-badge[:material/schedule: scheduled]",
@@ -77,29 +80,93 @@ def analyst_name() -> str:
     return st.session_state.get("analyst", "").strip() or "anonymous analyst"
 
 
-def resume_or_explain(run_id: UUID, values: dict, pause_key: str, key: str) -> bool:
-    """Resume a paused run, showing why not when the input is invalid or the pause is over."""
+def _run_label(run: gateway.RunSummary) -> str:
+    started = f"{run.created.astimezone():%Y-%m-%d %H:%M:%S}" if run.created else "not started yet"
+    return f"{run.name} · {run.status} · {started}"
+
+
+def _pin_from_address(flow_name: str, pin_key: str) -> None:
+    """Pin the run `?run=<id>` names when the address is new to this page (opened, edited or linked to)."""
+    asked = st.query_params.get("run")
+    if not asked or asked == st.session_state.get(f"{pin_key}.address"):
+        return  # no run asked for, or the address is the one this page wrote
+    found = gateway.find_run(asked)
+    if found is None or found.flow_name != flow_name:
+        st.warning(f"The address asks for run {escape_markdown(asked)}, which is no {flow_name} run: "
+                   "it is ignored.", icon=":material/link_off:")
+        return
+    st.session_state[pin_key] = found.id
+
+
+def _pick(pin_key: str, picker_key: str) -> None:
+    st.session_state[pin_key] = st.session_state[picker_key]
+
+
+def current_run(
+    flow_name: str, key: str, detail: Callable[[gateway.RunSummary], str] | None = None
+) -> gateway.RunSummary | None:
+    """The run a page shows and acts on, picked from the flow's recent runs (newest first); None if none.
+
+    The run on screen is pinned in `st.session_state[f"{key}.run_id"]`: the newest at first, then whichever
+    the person picks, so a run started elsewhere never replaces it. A page that starts a run (or another
+    page, for this one) pins it by setting that key. The pin is mirrored in the address as `?run=<id>`, read
+    when the page opens, so a run can be reopened by URL; an id naming no run of this flow is ignored, with
+    a message. `detail` adds to each run's label (name, status, start time).
+    """
+    pin_key, picker_key = f"{key}.run_id", f"{key}.run_picker"
+    _pin_from_address(flow_name, pin_key)
+    runs = gateway.recent_runs(limit=RECENT_RUNS, flow_name=flow_name)
+    pinned = st.session_state.get(pin_key)
+    pinned = None if pinned is None else UUID(str(pinned))  # pages and tests pin a UUID or its text
+    if pinned is not None and pinned not in {run.id for run in runs}:
+        older = gateway.find_run(str(pinned))  # asked for by address, or pushed out of the list by newer runs
+        runs += [older] if older is not None and older.flow_name == flow_name else []
+    by_id = {run.id: run for run in runs}
+    if not by_id:
+        return None
+    chosen = pinned if pinned in by_id else runs[0].id
+    st.session_state[pin_key] = st.session_state[picker_key] = chosen
+    st.selectbox("Run", list(by_id), key=picker_key, on_change=_pick, args=(pin_key, picker_key),
+                 format_func=lambda run_id: " · ".join(
+                     [_run_label(by_id[run_id]), *([detail(by_id[run_id])] if detail else [])]),
+                 help="Newest first. The page stays on the run picked here until you pick another, and its "
+                      "address opens this run again.")
+    if newer := list(by_id).index(chosen):
+        st.caption(f"{newer} newer run{'s' if newer > 1 else ''} of this flow started since; "
+                   "pick one above to see it.")
+    if st.query_params.get("run") != str(chosen):
+        st.query_params["run"] = str(chosen)
+    st.session_state[f"{pin_key}.address"] = str(chosen)
+    return by_id[chosen]
+
+
+def resume_or_explain(run_id: UUID, values: dict, pause_key: str) -> None:
+    """Resume exactly this run's pause with `values`, or say why not (invalid input, or the pause is over).
+
+    Made for a button's `on_click`, with the run, values and pause key the button was drawn for in its `args`:
+    Streamlit calls it before the page is drawn again, so the click never acts on what the rerun would show.
+    """
     try:
         gateway.resume(run_id, values, pause_key=pause_key, analyst=analyst_name())
     except InputInvalid as exc:
-        st.error(str(exc))
-        return False
+        st.error("\n".join(f"- {error.message}" for error in exc.errors))
     except gateway.PauseStale as exc:
-        st.warning(f"{exc} Refresh to see where the run is now.")
-        st.button("Refresh", key=f"{key}.refresh", icon=":material/refresh:")
-        return False
-    st.success("Resumed.")
-    return True
+        st.warning(f"{exc} Nothing was sent; the page now shows where the run is.")
+    else:
+        st.success("Resumed.")
 
 
-def pause_form(run_id: UUID, key: str) -> bool:
-    """Show the form a paused run waits for and resume it on a valid submit. True when resumed."""
+def pause_form(run_id: UUID, key: str) -> None:
+    """Show the form a paused run waits for; a submit resumes exactly this run and pause, or says why not.
+
+    `key` should name the run (e.g. `f"ingestion.{run_id}.pause"`), so typed values stay with their run.
+    """
     pending = gateway.pending_input(run_id)
     if pending is None:
         st.info("This run is paused; its form is being prepared.")
-        return False
-    values = render_pause_form(pending.schema, key=key, description=pending.description, hidden=("resumed_by",))
-    return values is not None and resume_or_explain(run_id, values, pending.pause_key, key)
+        return
+    render_pause_form(pending.schema, key=key, description=pending.description, hidden=("resumed_by",),
+                      on_submit=lambda values: resume_or_explain(run_id, values, pending.pause_key))
 
 
 def recent_logs(run_id: UUID, limit: int = 30) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import streamlit as st
@@ -25,6 +25,18 @@ def _help(spec: FieldSpec) -> str | None:
     return text or None
 
 
+def _value(spec: FieldSpec, raw: Any) -> Any:
+    """What a widget's raw value means for its field: the empty choice is None, JSON text is parsed."""
+    if spec.kind == "choice":
+        return None if raw == _NONE else raw
+    if spec.kind == "json":
+        try:
+            return json.loads(raw) if raw.strip() else None
+        except json.JSONDecodeError:
+            return raw  # validation reports it against the schema's type
+    return raw
+
+
 def _widget(spec: FieldSpec, key: str) -> Any:
     """One input widget for a field. Bounds are not passed to number inputs on purpose: a widget clamps
     silently, while validation tells the person what was wrong."""
@@ -39,8 +51,7 @@ def _widget(spec: FieldSpec, key: str) -> Any:
     if spec.kind == "choice":
         options = ([_NONE] if spec.nullable else []) + list(spec.choices or ())
         index = options.index(default) if default in options else 0
-        picked = st.selectbox(label, options, index=index, key=key, help=help_text)
-        return None if picked == _NONE else picked
+        return _value(spec, st.selectbox(label, options, index=index, key=key, help=help_text))
     if spec.kind == "multi_choice":
         return st.multiselect(label, list(spec.choices or ()), default=default or [], key=key, help=help_text)
     if spec.kind == "string_list":
@@ -48,10 +59,7 @@ def _widget(spec: FieldSpec, key: str) -> Any:
     if spec.kind == "json":
         text = st.text_area(label, value=json.dumps(default, indent=2) if spec.has_default else "", key=key,
                             help=f"JSON. {help_text or ''}")
-        try:
-            return json.loads(text) if text.strip() else None
-        except json.JSONDecodeError:
-            return text  # validation reports it against the schema's type
+        return _value(spec, text)
     return st.text_input(label, value=default or "", key=key, help=help_text)
 
 
@@ -62,22 +70,31 @@ def render_pause_form(
     description: str | None = None,
     submit_label: str = "Resume run",
     hidden: Collection[str] = (),
+    on_submit: Callable[[dict[str, Any]], object] | None = None,
 ) -> dict[str, Any] | None:
     """Show the description and a form for `schema`; return validated values when submitted, else None.
 
     Fields named in `hidden` are left out of the form (the caller fills them, e.g. the analyst's name).
     Invalid input shows every problem in one error and returns None, so the caller does not resume.
+    With `on_submit`, a submit calls it with the form's values (not yet validated) before the page is drawn
+    again, and this returns None: the callback acts on what it was bound to when the form was drawn.
     """
     if description:
         st.markdown(description)
     specs = [spec for spec in resolve_field_specs(schema) if spec.name not in hidden]
+    callback = {} if on_submit is None else {"on_click": _submit, "args": (on_submit, specs, key)}
     with st.form(key=key):
         values = {spec.name: _widget(spec, f"{key}.{spec.name}") for spec in specs}
-        submitted = st.form_submit_button(submit_label, type="primary")
-    if not submitted:
+        submitted = st.form_submit_button(submit_label, type="primary", **callback)
+    if not submitted or on_submit is not None:
         return None
     try:
         return coerce_and_validate(schema, values)
     except InputInvalid as exc:
         st.error("\n".join(f"- {error.message}" for error in exc.errors))
         return None
+
+
+def _submit(on_submit: Callable[[dict[str, Any]], object], specs: list[FieldSpec], key: str) -> None:
+    """A submit's callback: the form's values, as the widgets hold them, go to `on_submit`."""
+    on_submit({spec.name: _value(spec, st.session_state.get(f"{key}.{spec.name}")) for spec in specs})

@@ -177,6 +177,19 @@ def run(run_id: UUID) -> RunSummary:
         return _summaries(client, [client.read_flow_run(run_id)])[0]
 
 
+def find_run(run_id: str) -> RunSummary | None:
+    """The run with this id (as text, e.g. from a URL), or None when the text names no run."""
+    try:
+        wanted = UUID(run_id)
+    except ValueError:
+        return None
+    with _client() as client:
+        try:
+            return _summaries(client, [client.read_flow_run(wanted)])[0]
+        except ObjectNotFound:
+            return None
+
+
 def recent_runs(limit: int = 50, flow_name: str | None = None) -> list[RunSummary]:
     """The newest flow runs (of one flow, if named), newest first."""
     flow_filter = FlowFilter(name=FlowFilterName(any_=[flow_name])) if flow_name else None

@@ -256,9 +256,9 @@ def threshold_panel(run_id: UUID, pending: gateway.PendingInput) -> None:
     st.plotly_chart(charts.confidence_histogram(golden, threshold), key=f"{key}.histogram")
     st.plotly_chart(charts.accuracy_coverage(points, threshold, point.coverage, point.accuracy), key=f"{key}.curve")
     st.plotly_chart(charts.cost_curve(points, threshold), key=f"{key}.cost")
-    confirm = st.button(f"Confirm threshold {threshold:.3f}", key="autohelper.confirm", type="primary")
-    if confirm and resume_or_explain(run_id, {"threshold": threshold}, pending.pause_key, key="autohelper"):
-        st.rerun()
+    # The click sends the threshold on screen to the run and pause it was drawn for, never a newer run's.
+    st.button(f"Confirm threshold {threshold:.3f}", key=f"autohelper.{run_id}.confirm", type="primary",
+              on_click=resume_or_explain, args=(run_id, {"threshold": threshold}, pending.pause_key))
 
 
 def results(run_id: UUID) -> None:
@@ -282,4 +282,5 @@ def results(run_id: UUID) -> None:
         if st.form_submit_button("Start the crowd loop", type="primary"):
             st.session_state["crowd.run_id"] = gateway.start_run(CROWD_LOOP, {
                 "autohelper_run_id": str(run_id), "crowd": crowd, "method": method, "overlap": int(overlap)})
-            st.page_link("views/crowd_results.py", label="Follow it on Crowd results", icon=":material/table_chart:")
+            st.page_link("views/crowd_results.py", label="Follow it on Crowd results", icon=":material/table_chart:",
+                         query_params={"run": str(st.session_state["crowd.run_id"])})

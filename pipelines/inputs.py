@@ -114,10 +114,11 @@ class ThresholdInput(AuditedInput):
 
 
 class CrowdCollectInput(AuditedInput):
-    """Collect the crowd's answers now, complete or not."""
+    """Collect the crowd's answers now, complete or not, or keep waiting."""
 
     collect_now: bool = Field(
         default=True,
         title="Collect the answers",
-        description="Resume to aggregate the answers given so far; unanswered items keep no crowd label.",
+        description="Ticked: close the batch and aggregate the answers given so far; unanswered items keep no "
+                    "crowd label. Unticked: keep the batch open and wait; the run asks again.",
     )

@@ -6,7 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.components import audit_trail, live_until_settled, recent_logs, resume_or_explain, run_header
+from dashboard.components import (
+    audit_trail,
+    current_run,
+    live_until_settled,
+    recent_logs,
+    resume_or_explain,
+    run_header,
+)
 from pipelines.catalog import APPROVAL, APPROVED_TABLE_ARTIFACT_KEY
 from pipelines.core.table_diff import diff_tables
 
@@ -16,27 +23,22 @@ st.caption("Review the latest cleaned users and approve (publish them as the `na
 if st.button("Start an approval run", key="approval.start", type="primary", icon=":material/play_arrow:"):
     st.session_state["approval.run_id"] = gateway.start_run(APPROVAL)
 
-run_id = st.session_state.get("approval.run_id")
-if run_id is None and (latest := gateway.recent_runs(limit=1, flow_name=APPROVAL.split("/")[0])):
-    run_id = latest[0].id
-
-if run_id is not None:
-    run = gateway.run(run_id)
+run = current_run(APPROVAL.split("/")[0], key="approval")
+if run is not None:
+    run_id = run.id
     run_header(run, show_failure=False)
     if run.status in {"scheduled", "running"}:
         live_until_settled(run)
     elif run.status == "paused" and (pending := gateway.pending_input(run_id)) is not None:
         st.markdown(pending.description)
         approve, reject = st.columns(2)
-        decision = None
-        if approve.button("Approve and publish", key="approval.approve", type="primary", icon=":material/check:"):
-            decision = True
-        if reject.button("Reject", key="approval.reject", icon=":material/close:"):
-            decision = False
-        if decision is not None and resume_or_explain(
-            run_id, {"create_artifact": decision}, pending.pause_key, key="approval"
-        ):
-            st.rerun()
+        # Each click answers the run and pause drawn here, whatever run is newest by then.
+        approve.button("Approve and publish", key=f"approval.{run_id}.approve", type="primary",
+                       icon=":material/check:", on_click=resume_or_explain,
+                       args=(run_id, {"create_artifact": True}, pending.pause_key))
+        reject.button("Reject", key=f"approval.{run_id}.reject", icon=":material/close:",
+                      on_click=resume_or_explain,
+                      args=(run_id, {"create_artifact": False}, pending.pause_key))
     elif run.status == "cancelled":
         st.warning(f"Rejected. {run.message}", icon=":material/block:")
     elif run.status in {"failed", "crashed"}:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.components import audit_trail, live_until_settled, recent_logs, run_header
+from dashboard.components import audit_trail, current_run, live_until_settled, recent_logs, run_header
 from dashboard.threshold_panel import dataset_form, model_picker, results, threshold_panel
 from pipelines.catalog import AUTOHELPER, AUTOHELPER_PROGRESS_ARTIFACT_KEY
 
@@ -19,12 +19,10 @@ ready = parameters is not None and bool(model["model"])
 if st.button("Run the autohelper", key="autohelper.start", type="primary", disabled=not ready):
     st.session_state["autohelper.run_id"] = gateway.start_run(AUTOHELPER, {**parameters, **model})
 
-run_id = st.session_state.get("autohelper.run_id")
-if run_id is None and (latest := gateway.recent_runs(limit=1, flow_name=AUTOHELPER.split("/")[0])):
-    run_id = latest[0].id
-if run_id is None:
+run = current_run(AUTOHELPER.split("/")[0], key="autohelper")
+if run is None:
     st.stop()
-run = gateway.run(run_id)
+run_id = run.id
 run_header(run)
 if run.status in {"scheduled", "running"}:
 

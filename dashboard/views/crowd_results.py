@@ -7,7 +7,14 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.components import analyst_name, audit_trail, live_until_settled, pause_form, run_header
+from dashboard.components import (
+    analyst_name,
+    audit_trail,
+    current_run,
+    live_until_settled,
+    pause_form,
+    run_header,
+)
 from dashboard.crowd_results_panel import final_section, methods_on, methods_section, show_warnings, workers_section
 from dashboard.crowd_sync import fetch_toloka_answers, is_toloka_batch, report_progress
 from dashboard.retrain_panel import retrain_section
@@ -19,19 +26,12 @@ from pipelines.core.settings import get_settings
 from pipelines.core.toloka import TolokaError
 
 st.title(":material/table_chart: Crowd results")
-runs = gateway.recent_runs(limit=20, flow_name=CROWD_LOOP.split("/")[0])
-if not runs:
+# The autohelper page pins the crowd loop it starts (`crowd.run_id`), so that run is the one shown here.
+run = current_run(CROWD_LOOP.split("/")[0], key="crowd",
+                  detail=lambda r: f"{r.parameters.get('crowd', 'local')} crowd")
+if run is None:
     st.info("No crowd loop yet: confirm an autohelper threshold, then send its manual items to the crowd.")
     st.stop()
-by_id = {r.id: r for r in runs}
-ids = list(by_id)
-started_here = st.session_state.get("crowd.run_id")  # the run the autohelper page just started, if any
-# No widget key: when a new run appears the options change and the choice goes back to the newest (or that one).
-# The labels leave the status out, so a run changing state keeps its place.
-chosen = st.selectbox("Crowd loop run", ids, index=ids.index(started_here) if started_here in by_id else 0,
-                      help="The newest first.", format_func=lambda run_id: (
-                          f"{by_id[run_id].name} · {by_id[run_id].parameters.get('crowd', 'local')} crowd"))
-run = by_id[chosen]
 run_header(run)
 store = AnswerStore(run.parameters.get("database_url") or get_settings().answer_store_url)
 if run.status == "paused":
@@ -63,8 +63,7 @@ if run.status == "paused":
         _batch_progress()
     st.caption("The run resumes when the batch's last answer is in; collect now to close the batch with the "
                "answers given so far.")
-    if pause_form(run.id, key="crowd.collect"):
-        st.rerun()
+    pause_form(run.id, key=f"crowd.{run.id}.collect")
     st.stop()
 if run.status in {"scheduled", "running"}:
     live_until_settled(run)

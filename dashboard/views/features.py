@@ -9,6 +9,7 @@ from dashboard import gateway
 from dashboard.components import (
     analyst_name,
     audit_trail,
+    current_run,
     live_until_settled,
     recent_logs,
     resume_or_explain,
@@ -26,12 +27,11 @@ st.title(":material/filter_alt: Feature dropping")
 st.caption("After an ingestion run has fetched users, its subflow asks which columns to drop. "
            "Start one on the Ingestion page.")
 
-runs = gateway.recent_runs(limit=1, flow_name=FEATURE_SELECTION)
-if not runs:
+run = current_run(FEATURE_SELECTION, key="features")
+if run is None:
     st.info("No feature-dropping run yet: start an ingestion run and answer its user count.")
     st.page_link("views/ingestion.py", label="Go to Ingestion", icon=":material/group_add:")
     st.stop()
-run = runs[0]
 parent = gateway.parent_run(run.id)
 if parent is not None:
     st.markdown(f"Part of ingestion run [`{parent.name}`]({parent.ui_url}) ({parent.status}).")
@@ -54,9 +54,9 @@ elif run.status == "paused" and (pending := gateway.pending_input(run.id)) is no
         preview = preview_drop(pd.DataFrame(users.data), chosen)
         st.subheader(f"Preview: {len(preview.columns)} columns kept")
         st.dataframe(preview.head(20), hide_index=True, key="features.preview")
-    if st.button("Drop these columns and resume", key="features.resume", type="primary"):
-        if resume_or_explain(run.id, {"features_to_drop": chosen}, pending.pause_key, key="features"):
-            st.rerun()
+    # The click resumes the run and pause drawn here, with the columns chosen on screen.
+    st.button("Drop these columns and resume", key=f"features.{run.id}.resume", type="primary",
+              on_click=resume_or_explain, args=(run.id, {"features_to_drop": chosen}, pending.pause_key))
 elif run.status == "completed" and CLEANED_USERS_ARTIFACT_KEY in artifacts:
     cleaned = artifacts[CLEANED_USERS_ARTIFACT_KEY]
     st.success(cleaned.description)

@@ -18,8 +18,7 @@ if not paused:
 for run in paused:
     with st.container(border=True):
         run_header(run)
-        if pause_form(run.id, key=f"inbox.{run.id}"):
-            st.rerun()
+        pause_form(run.id, key=f"inbox.{run.id}")
 
 st.subheader("All runs")
 runs_table(runs, key="inbox.runs")

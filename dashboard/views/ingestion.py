@@ -6,8 +6,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.components import audit_trail, live_until_settled, pause_form, recent_logs, run_header
-from pipelines.catalog import INGESTION, USER_SOURCE_ARTIFACT_KEY, USERS_ARTIFACT_KEY
+from dashboard.components import (
+    audit_trail,
+    current_run,
+    live_until_settled,
+    pause_form,
+    recent_logs,
+    run_header,
+)
+from pipelines.catalog import FEATURE_SELECTION, INGESTION, USER_SOURCE_ARTIFACT_KEY, USERS_ARTIFACT_KEY
 
 st.title(":material/group_add: Ingestion")
 st.caption("Fetch user records from randomuser.me. The run pauses and asks you how many; offline it "
@@ -16,23 +23,22 @@ st.caption("Fetch user records from randomuser.me. The run pauses and asks you h
 if st.button("Start an ingestion run", key="ingestion.start", type="primary", icon=":material/play_arrow:"):
     st.session_state["ingestion.run_id"] = gateway.start_run(INGESTION)
 
-run_id = st.session_state.get("ingestion.run_id")
-if run_id is None and (latest := gateway.recent_runs(limit=1, flow_name=INGESTION.split("/")[0])):
-    run_id = latest[0].id
-if run_id is None:
+run = current_run(INGESTION.split("/")[0], key="ingestion")
+if run is None:
     st.info("No ingestion run yet. Start one above.")
     st.stop()
-
-run = gateway.run(run_id)
+run_id = run.id
 run_header(run)
 by_key = {a.key: a for a in gateway.artifacts(run_id)}
 if run.status == "paused":
-    if pause_form(run_id, key="ingestion.pause"):
-        st.rerun()
+    pause_form(run_id, key=f"ingestion.{run_id}.pause")
 elif run.status in {"scheduled", "running"}:
-    if any(child.status == "paused" for child in gateway.child_runs(run_id)):
+    waiting = [child for child in gateway.child_runs(run_id)
+               if child.status == "paused" and child.flow_name == FEATURE_SELECTION]
+    if waiting:
         st.info("The users are in. The run now waits for you to choose the columns to drop.")
-        st.page_link("views/features.py", label="Choose features to drop", icon=":material/filter_alt:")
+        st.page_link("views/features.py", label="Choose features to drop", icon=":material/filter_alt:",
+                     query_params={"run": str(waiting[0].id)})
         live_until_settled(run, "Waiting for the feature choice…")
     else:
         live_until_settled(run)

@@ -9,7 +9,14 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.components import audit_trail, live_until_settled, pause_form, recent_logs, run_header
+from dashboard.components import (
+    audit_trail,
+    current_run,
+    live_until_settled,
+    pause_form,
+    recent_logs,
+    run_header,
+)
 from pipelines.catalog import INSIGHT_ARTIFACT_KEY, INSIGHT_TABLE_ARTIFACT_KEY, INSIGHTS, USERS_BLOCK_NAME
 from pipelines.core.insights import computed_insights, provider_gap
 from pipelines.core.settings import get_settings
@@ -43,15 +50,12 @@ if not users:
 if st.button("Ask about the users", key="insights.start", type="primary", disabled=bool(gap) or not users):
     st.session_state["insights.run_id"] = gateway.start_run(INSIGHTS, {"model": model, "base_url": base_url or None})
 
-run_id = st.session_state.get("insights.run_id")
-if run_id is None and (latest := gateway.recent_runs(limit=1, flow_name=INSIGHTS.split("/")[0])):
-    run_id = latest[0].id
-if run_id is not None:
-    run = gateway.run(run_id)
+run = current_run(INSIGHTS.split("/")[0], key="insights")
+if run is not None:
+    run_id = run.id
     run_header(run)
     if run.status == "paused":
-        if pause_form(run_id, key="insights.pause"):
-            st.rerun()
+        pause_form(run_id, key=f"insights.{run_id}.pause")
     elif run.status in {"scheduled", "running"}:
         live_until_settled(run, "Asking the model…")
     by_key = {a.key: a for a in gateway.artifacts(run_id)}

@@ -101,11 +101,16 @@ def crowd_loop(
     batch_name = f"{'Simulated crowd' if simulated else 'Crowd'} batch {batch_id}"
     progress_id = create_progress_artifact(_percent(progress), key=CROWD_PROGRESS_ARTIFACT_KEY, description=batch_name)
     logger.info("Crowd batch %d (%s): %d items, %d answers needed.", batch_id, crowd, len(tasks), progress.needed)
-    if not progress.complete:
-        ask(with_defaults(CrowdCollectInput, collect_now=True, description=COLLECT_DESCRIPTION.format(
-            batch_id=batch_id, needed=progress.needed, tasks=len(tasks), overlap=overlap, golden=len(golden),
-            where=WHERE_PEOPLE_LABEL[crowd])),
-            "collect crowd answers")
+    question = with_defaults(CrowdCollectInput, collect_now=True, description=COLLECT_DESCRIPTION.format(
+        batch_id=batch_id, needed=progress.needed, tasks=len(tasks), overlap=overlap, golden=len(golden),
+        where=WHERE_PEOPLE_LABEL[crowd]))
+    collect = progress.complete
+    while not collect:
+        # Each pause gets the next of the run's pause keys, so asking again is a new pause with a new form.
+        collect = ask(question, "collect crowd answers")[0].collect_now or backend.progress(batch_id).complete
+        if not collect:
+            logger.info("Crowd batch %d: the analyst chose to keep waiting; the batch stays open and the same "
+                        "question is asked again.", batch_id)
     if isinstance(backend, TolokaCrowd):
         for reason in backend.close_and_collect(batch_id).refused[:20]:
             logger.warning("A Toloka answer was not stored: %s", reason)

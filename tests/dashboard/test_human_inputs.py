@@ -57,8 +57,8 @@ def test_ingestion_fetches_the_number_of_users_on_screen(randomuser) -> None:
     run_id = app.session_state["ingestion.run_id"]
     wait_for_pending_input(run_id)
     app.run()
-    app.number_input(key="ingestion.pause.number_of_users").set_value(3)
-    shown = app.number_input(key="ingestion.pause.number_of_users").value
+    app.number_input(key=f"ingestion.{run_id}.pause.number_of_users").set_value(3)
+    shown = app.number_input(key=f"ingestion.{run_id}.pause.number_of_users").value
     _submit(app)
     child = wait_for_child(run_id)
     wait_for_pending_input(child)
@@ -104,7 +104,7 @@ def test_feature_dropping_keeps_exactly_the_columns_previewed() -> None:
     app.run()
     app.multiselect(key=f"features.{child}.drop").set_value(["name", "location"]).run()
     preview = next(frame.value for frame in app.dataframe if "gender" in frame.value.columns)
-    app.button(key="features.resume").click().run()
+    app.button(key=f"features.{child}.resume").click().run()
     wait_for_status(parent, {"completed"})
 
     cleaned = next(a for a in gateway.artifacts(child) if a.key == CLEANED_USERS_ARTIFACT_KEY)
@@ -114,18 +114,53 @@ def test_feature_dropping_keeps_exactly_the_columns_previewed() -> None:
     assert (decision["resumed_by"], decision["input"]) == (ANALYST, "features_to_drop=['name', 'location']")
 
 
-@pytest.mark.xfail(strict=True, reason="views/features.py acts on the newest feature run on the click's "
-                   "rerun, not on the run it showed: pin the shown run (session state or the button's args)")
 def test_feature_choice_goes_to_the_run_shown_even_when_another_starts_meanwhile() -> None:
     shown_parent, shown = _ingest_until_feature_pause(3)
     app = _app("views/features.py")
     app.run()
     app.multiselect(key=f"features.{shown}.drop").set_value(["name", "location"]).run()
-    _, newer = _ingest_until_feature_pause(2)  # someone else's ingestion reaches its feature pause meanwhile
-    app.button(key="features.resume").click().run()
-    assert gateway.run(newer).status == "paused"  # untouched: nobody answered it
+    newer_parent, newer = _ingest_until_feature_pause(2)  # someone else's ingestion reaches its pause meanwhile
+    app.button(key=f"features.{shown}.resume").click().run()
+    assert gateway.run(newer).status == "paused" and _audit(newer) == []  # untouched: nobody answered it
     wait_for_status(shown_parent, {"completed"})
     assert _audit(shown)[0]["input"] == "features_to_drop=['name', 'location']"
+    assert app.selectbox(key="features.run_picker").value == shown  # the page stays on the run it showed
+    gateway.resume(newer, {"features_to_drop": []})
+    wait_for_status(newer_parent, {"completed"})
+
+
+def test_a_click_on_a_pause_answered_elsewhere_meanwhile_is_refused_and_sends_nothing() -> None:
+    parent, child = _ingest_until_feature_pause(2)
+    app = _app("views/features.py")
+    app.run()
+    app.multiselect(key=f"features.{child}.drop").set_value(["name"]).run()
+    gateway.resume(child, {"features_to_drop": ["email"]}, analyst="Sam")  # answered in the Inbox meanwhile
+    app.button(key=f"features.{child}.resume").click().run()
+    assert any("no longer waiting for this input" in w.value for w in app.warning)
+    wait_for_status(parent, {"completed"})
+    [decision] = _audit(child)
+    assert (decision["resumed_by"], decision["input"]) == ("Sam", "features_to_drop=['email']")
+
+
+def test_ingestion_form_answers_the_run_shown_even_when_another_reaches_its_pause_meanwhile() -> None:
+    shown = gateway.start_run(INGESTION, {"select_features": False})
+    wait_for_pending_input(shown)
+    app = _app("views/ingestion.py")
+    app.run()  # nothing pinned in this session: the newest run, `shown`, is on screen
+    field = f"ingestion.{shown}.pause.number_of_users"
+    app.number_input(key=field).set_value(3)
+    on_screen = app.number_input(key=field).value
+    newer = gateway.start_run(INGESTION, {"select_features": False})  # someone else's run, paused meanwhile
+    wait_for_pending_input(newer)
+    _submit(app)
+    assert gateway.run(newer).status == "paused" and _audit(newer) == []
+    wait_for_status(shown, {"completed"})
+    assert len(gateway.result(shown)["users"]) == on_screen == 3
+    [decision] = _audit(shown)
+    assert (decision["resumed_by"], decision["input"]) == (ANALYST, f"number_of_users={on_screen}")
+    assert app.selectbox(key="ingestion.run_picker").value == shown
+    gateway.resume(newer, {"number_of_users": 1})
+    wait_for_status(newer, {"completed"})
 
 
 def _described(app: AppTest) -> tuple[int, list[str]]:
@@ -148,7 +183,7 @@ def test_approval_publishes_exactly_the_table_described_or_nothing(decision: str
     wait_for_pending_input(run_id)
     app.run()
     rows, columns = _described(app)
-    app.button(key=f"approval.{decision}").click().run()
+    app.button(key=f"approval.{run_id}.{decision}").click().run()
     wait_for_status(run_id, {"completed", "cancelled"})
 
     published = [v for v in gateway.artifact_versions(APPROVED_TABLE_ARTIFACT_KEY) if v.flow_run_id == run_id]
@@ -182,7 +217,7 @@ def test_insights_flow_asks_the_model_the_instruction_typed(fake_llm, prefect_ap
     wait_for_pending_input(run_id)
     app.run()
     typed = "Count the users per gender; then name the two largest groups."
-    app.text_input(key="insights.pause.input_instructions").set_value(typed)
+    app.text_input(key=f"insights.{run_id}.pause.input_instructions").set_value(typed)
     _submit(app)
     assert wait_for_status(run_id, {"completed", "failed"}, timeout=120).status == "completed"
 
@@ -205,7 +240,7 @@ def test_confirmed_threshold_is_the_one_on_the_slider_and_splits_as_the_counts_s
     app.button(key=f"{key}.seed").click().run()  # a threshold set by a button, not by hand
     shown = app.slider(key=key).value
     counts = {m.label: int(m.value) for m in app.metric if m.label in ("Accepted", "To people")}
-    app.button(key="autohelper.confirm").click().run()
+    app.button(key=f"autohelper.{run_id}.confirm").click().run()
     wait_for_status(run_id, {"completed"})
 
     [decision] = _audit(run_id)
@@ -214,6 +249,27 @@ def test_confirmed_threshold_is_the_one_on_the_slider_and_splits_as_the_counts_s
     accepted, manual = split.read("accepted"), split.read("manual")
     assert {"Accepted": len(accepted), "To people": len(manual)} == counts
     assert (accepted.confidence >= shown).all() and (manual.confidence < shown).all()
+
+
+def test_threshold_confirm_goes_to_the_run_shown_even_when_another_reaches_its_pause_meanwhile() -> None:
+    shown = gateway.start_run(AUTOHELPER, {"n_tasks": 40, "n_golden": 20})
+    wait_for_pending_input(shown, timeout=240)
+    app = _app("views/autohelper.py")
+    app.run()  # nothing pinned in this session: the newest run, `shown`, is on screen
+    key = f"autohelper.{shown}.threshold"
+    app.slider(key=key).set_value(0.5).run()
+    on_screen = app.slider(key=key).value
+    newer = gateway.start_run(AUTOHELPER, {"n_tasks": 40, "n_golden": 20})  # someone else's, paused meanwhile
+    newer_default = wait_for_pending_input(newer, timeout=240).schema["properties"]["threshold"]["default"]
+    assert newer_default != on_screen  # so a confirm landing on the newer run would show in its input
+    app.button(key=f"autohelper.{shown}.confirm").click().run()
+    assert gateway.run(newer).status == "paused" and _audit(newer) == []
+    wait_for_status(shown, {"completed"})
+    [decision] = _audit(shown)
+    assert (decision["resumed_by"], decision["input"]) == (ANALYST, f"threshold={on_screen!r}")
+    assert gateway.result(shown)["threshold"] == on_screen
+    gateway.resume(newer, {"threshold": 0.9})
+    wait_for_status(newer, {"completed"})
 
 
 def test_collect_now_closes_the_batch_with_the_answers_people_gave_on_screen(autohelper_split: str) -> None:
@@ -236,7 +292,7 @@ def test_collect_now_closes_the_batch_with_the_answers_people_gave_on_screen(aut
     app = _app("views/crowd_results.py")
     app.session_state["crowd.run_id"] = run_id
     app.run()
-    assert app.checkbox(key="crowd.collect.collect_now").value is True
+    assert app.checkbox(key=f"crowd.{run_id}.collect.collect_now").value is True
     _submit(app)
     wait_for_status(run_id, {"completed"})
 

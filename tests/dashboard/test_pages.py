@@ -40,12 +40,12 @@ def test_ingestion_page_start_answer_and_show_users(randomuser) -> None:
     run_id = app.session_state["ingestion.run_id"]
     wait_for_pending_input(run_id)
     app.run()
-    app.number_input(key="ingestion.pause.number_of_users").set_value(0)
+    app.number_input(key=f"ingestion.{run_id}.pause.number_of_users").set_value(0)
     _submit(app)
     assert any("at least 1" in e.value for e in app.error)
     assert gateway.run(run_id).status == "paused"
 
-    app.number_input(key="ingestion.pause.number_of_users").set_value(4)
+    app.number_input(key=f"ingestion.{run_id}.pause.number_of_users").set_value(4)
     _submit(app)
     child = wait_for_child(run_id)
     wait_for_pending_input(child)
@@ -103,7 +103,7 @@ def test_feature_page_preview_follows_the_multiselect_then_resumes() -> None:
     app.multiselect(key=f"features.{child}.drop").set_value(["name", "email"]).run()
     assert "email" not in _preview_columns(app)
 
-    app.button(key="features.resume").click().run()
+    app.button(key=f"features.{child}.resume").click().run()
     assert wait_for_status(parent, {"completed"}).status == "completed"
     app.run()
     assert not app.exception
@@ -118,11 +118,11 @@ def test_approval_page_approves_rejects_and_renders_versions() -> None:
 
     app = _app("views/approval.py")
     app.run()
-    for decision in ("approval.approve", "approval.reject"):
+    for decision in ("approve", "reject"):
         app.button(key="approval.start").click().run()
         wait_for_pending_input(app.session_state["approval.run_id"])
         app.run()
-        app.button(key=decision).click().run()
+        app.button(key=f"approval.{app.session_state['approval.run_id']}.{decision}").click().run()
         wait_for_status(app.session_state["approval.run_id"], {"completed", "cancelled"})
     app.run()
     assert not app.exception
@@ -166,7 +166,7 @@ def test_insights_page_asks_the_provider_and_shows_answer_table_and_chart(fake_l
     run_id = app.session_state["insights.run_id"]
     wait_for_pending_input(run_id)
     app.run()
-    assert app.text_input(key="insights.pause.input_instructions").value.startswith("Group by location")
+    assert app.text_input(key=f"insights.{run_id}.pause.input_instructions").value.startswith("Group by location")
     _submit(app)
     assert wait_for_status(run_id, {"completed", "failed"}, timeout=120).status == "completed"
     app.run()
@@ -201,7 +201,7 @@ def test_autohelper_page_slider_moves_the_counts_then_confirms() -> None:
     assert app.slider(key=key).value == pytest.approx(gateway.pending_input(run_id).schema["properties"]
                                                       ["threshold"]["default"])
     assert len(app.get("plotly_chart")) == 3
-    app.button(key="autohelper.confirm").click().run()
+    app.button(key=f"autohelper.{run_id}.confirm").click().run()
     wait_for_status(run_id, {"completed"})
     app.run()
     assert not app.exception
@@ -274,7 +274,7 @@ def test_simulated_crowd_from_the_autohelper_page_to_the_results_page() -> None:
     final = next(frame.value for frame in results.dataframe if "source" in frame.value.columns)
     assert len(final) == 40 and "simulated crowd" in set(final.source)
     methods = next(frame.value for frame in results.dataframe if "method" in frame.value.columns)
-    assert len(methods) == 6 and methods.accuracy.notna().all()
+    assert len(methods) == 6 and methods["golden accuracy"].notna().all()
     results.multiselect(key="crowd.sources").set_value(["simulated crowd"]).run()
     shown = next(frame.value for frame in results.dataframe if "source" in frame.value.columns)
     assert set(shown.source) == {"simulated crowd"} and len(shown) < len(final) + 1

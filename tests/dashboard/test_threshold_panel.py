@@ -78,7 +78,7 @@ def test_point_estimate_solve_sets_the_core_threshold_and_confirm_sends_what_is_
     shown = app.slider(key=key).value
     assert shown == by_point.threshold == round(shown, 3)
     assert int(_metric(app, "Accepted")) == curve.at(shown).accepted
-    confirm = app.button(key="autohelper.confirm")
+    confirm = app.button(key=f"autohelper.{run_id}.confirm")
     assert confirm.label == f"Confirm threshold {shown:.3f}"
 
     confirm.click().run()

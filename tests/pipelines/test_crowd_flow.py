@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from dashboard import gateway
-from pipelines.catalog import CROWD_LOOP, CROWD_PROGRESS_ARTIFACT_KEY, FINAL_TABLE_ARTIFACT_KEY
+from pipelines.catalog import AUDIT_ARTIFACT_KEY, CROWD_LOOP, CROWD_PROGRESS_ARTIFACT_KEY, FINAL_TABLE_ARTIFACT_KEY
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.settings import get_settings
@@ -110,6 +110,26 @@ def test_an_early_close_leaves_unanswered_items_unlabelled_and_says_how_many(spl
     assert gateway.result(crowd_run)["unlabelled"] == len(unanswered)
     artifact = next(a for a in gateway.artifacts(crowd_run) if a.key == FINAL_TABLE_ARTIFACT_KEY)
     assert f"3 from the crowd (DawidSkene), {len(unanswered)} unlabelled" in artifact.description
+
+
+def test_keep_waiting_leaves_the_batch_open_and_asks_the_same_question_again(split_run: str, tmp_path) -> None:
+    crowd_run, store, batch_id = _start_local(split_run, tmp_path)
+    first = gateway.pending_input(crowd_run)
+    gateway.resume(crowd_run, {"collect_now": False}, pause_key=first.pause_key, analyst="Lee")
+    second = wait_for_pending_input(crowd_run)
+    assert second.pause_key != first.pause_key  # a new pause: a form drawn for the first cannot answer it
+    assert (second.description, second.schema) == (first.description, first.schema)
+    assert wait_for_log(crowd_run, f"Crowd batch {batch_id}: the analyst chose to keep waiting")
+    assert batch_id in {batch["id"] for batch in store.open_batches()}
+    item = store.next_item_for(batch_id, "ana")  # the batch still takes answers while the run waits again
+    assert store.record_answer(batch_id, item.task, "ana", "neg") == "stored"
+
+    gateway.resume(crowd_run, {"collect_now": True}, pause_key=second.pause_key, analyst="Lee")
+    assert wait_for_status(crowd_run, {"completed", "failed"}).status == "completed"
+    assert batch_id not in {batch["id"] for batch in store.open_batches()}
+    assert gateway.result(crowd_run)["answers"] == 1
+    audit = [row for a in reversed(gateway.artifacts(crowd_run)) if a.key == AUDIT_ARTIFACT_KEY for row in a.data]
+    assert [row["input"] for row in audit] == ["collect_now=False", "collect_now=True"]
 
 
 @pytest.mark.parametrize("accepts", ["every-task", "none"])
