@@ -3,7 +3,6 @@ address (AppTest against a real backend, on the ingestion page)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
@@ -12,17 +11,13 @@ from streamlit.testing.v1 import AppTest
 from dashboard import gateway
 from pipelines.catalog import APPROVAL, INGESTION
 from tests.conftest import wait_for_pending_input, wait_for_status
+from tests.dashboard.apptest import page_app
 
-APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 PICKER = "ingestion.run_picker"
 
 pytestmark = pytest.mark.usefixtures("backend")
 
 
-def _app(page: str = "views/ingestion.py") -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=90)
-    app.switch_page(page)
-    return app
 
 
 def _completed_ingestion() -> UUID:
@@ -40,7 +35,7 @@ def _header_names(app: AppTest, run_id: UUID) -> bool:
 
 def test_the_address_opens_the_run_it_names_and_the_page_stays_on_the_run_picked() -> None:
     older, newer = _completed_ingestion(), _completed_ingestion()
-    app = _app()
+    app = page_app("views/ingestion.py")
     app.query_params["run"] = str(older)
     app.run()
     assert not app.exception
@@ -69,7 +64,7 @@ def test_an_address_naming_no_run_of_the_flow_is_ignored_with_a_message(asked: s
     other_flow = gateway.start_run(APPROVAL) if asked == "approval" else None  # a real run, of another flow
     asked = str(other_flow or asked)
     [newest] = gateway.recent_runs(limit=1, flow_name=INGESTION.split("/")[0])
-    app = _app()
+    app = page_app("views/ingestion.py")
     app.query_params["run"] = asked
     app.run()
     assert not app.exception

@@ -12,14 +12,14 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from dashboard import gateway
-from pipelines.core.markdown import escape_markdown
 from pipelines.catalog import CROWD_LOOP, RETRAIN
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
+from pipelines.core.markdown import escape_markdown
 from pipelines.core.settings import get_settings
 from tests.conftest import wait_for_pending_input, wait_for_status
+from tests.dashboard.apptest import page_app
 
-APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 FLIP = {"pos": "neg", "neg": "pos"}
 
 
@@ -62,8 +62,7 @@ def _truth(autohelper_split: str) -> pd.Series:
 
 
 def _results_page() -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=120)
-    app.switch_page("views/crowd_results.py")
+    app = page_app("views/crowd_results.py", timeout=120)
     app.run()
     assert not app.exception, app.exception
     return app

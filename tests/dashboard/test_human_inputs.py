@@ -4,15 +4,12 @@ clicked (AppTest against a real backend; the run's result, audit trail and store
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from uuid import UUID
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import gateway
 from pipelines.catalog import (
-    APPROVAL,
     APPROVED_TABLE_ARTIFACT_KEY,
     AUDIT_ARTIFACT_KEY,
     AUTOHELPER,
@@ -21,18 +18,13 @@ from pipelines.catalog import (
     INGESTION,
 )
 from tests.conftest import wait_for_child, wait_for_pending_input, wait_for_status
+from tests.dashboard.apptest import ingest_until_feature_pause, page_app, submit
 
-APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 ANALYST = "Robin"
 
 pytestmark = pytest.mark.usefixtures("backend")
 
 
-def _app(page: str) -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=90)
-    app.switch_page(page)
-    app.session_state["analyst"] = ANALYST
-    return app
 
 
 def _audit(run_id: object) -> list[dict[str, str]]:
@@ -41,9 +33,6 @@ def _audit(run_id: object) -> list[dict[str, str]]:
     return [row for a in reversed(found) if a.key == AUDIT_ARTIFACT_KEY for row in a.data]
 
 
-def _submit(app: AppTest, form: str | None = None) -> None:
-    submit = next(b for b in app.button if b.label == "Resume run" and (form is None or b.form_id == form))
-    submit.click().run()
 
 
 def _flat_columns(rows: list[dict]) -> set[str]:
@@ -51,7 +40,7 @@ def _flat_columns(rows: list[dict]) -> set[str]:
 
 
 def test_ingestion_fetches_the_number_of_users_on_screen(randomuser) -> None:
-    app = _app("views/ingestion.py")
+    app = page_app("views/ingestion.py", ANALYST)
     app.run()
     app.button(key="ingestion.start").click().run()
     run_id = app.session_state["ingestion.run_id"]
@@ -59,7 +48,7 @@ def test_ingestion_fetches_the_number_of_users_on_screen(randomuser) -> None:
     app.run()
     app.number_input(key=f"ingestion.{run_id}.pause.number_of_users").set_value(3)
     shown = app.number_input(key=f"ingestion.{run_id}.pause.number_of_users").value
-    _submit(app)
+    submit(app)
     child = wait_for_child(run_id)
     wait_for_pending_input(child)
     gateway.resume(child, {"features_to_drop": []})
@@ -75,32 +64,25 @@ def test_inbox_answers_reach_the_run_whose_box_they_were_typed_in() -> None:
     first, second = (gateway.start_run(INGESTION, {"select_features": False}) for _ in range(2))
     for run_id in (first, second):
         wait_for_pending_input(run_id)
-    app = _app("views/inbox.py")
+    app = page_app("views/inbox.py", ANALYST)
     app.run()
     app.number_input(key=f"inbox.{second}.number_of_users").set_value(3)
-    _submit(app, form=f"inbox.{second}")
+    submit(app, form=f"inbox.{second}")
     assert wait_for_status(second, {"completed"}).status == "completed"
     assert gateway.run(first).status == "paused"  # the other box's run still waits
     app.number_input(key=f"inbox.{first}.number_of_users").set_value(1)
-    _submit(app, form=f"inbox.{first}")
+    submit(app, form=f"inbox.{first}")
     wait_for_status(first, {"completed"})
     assert [len(gateway.result(run_id)["users"]) for run_id in (first, second)] == [1, 3]
     assert [_audit(run_id)[0]["input"] for run_id in (first, second)] == ["number_of_users=1",
                                                                           "number_of_users=3"]
 
 
-def _ingest_until_feature_pause(count: int) -> tuple[UUID, UUID]:
-    parent = gateway.start_run(INGESTION)
-    wait_for_pending_input(parent)
-    gateway.resume(parent, {"number_of_users": count})
-    child = wait_for_child(parent)
-    wait_for_pending_input(child)
-    return parent, child  # type: ignore[return-value]
 
 
 def test_feature_dropping_keeps_exactly_the_columns_previewed() -> None:
-    parent, child = _ingest_until_feature_pause(3)
-    app = _app("views/features.py")
+    parent, child = ingest_until_feature_pause(3)
+    app = page_app("views/features.py", ANALYST)
     app.run()
     app.multiselect(key=f"features.{child}.drop").set_value(["name", "location"]).run()
     preview = next(frame.value for frame in app.dataframe if "gender" in frame.value.columns)
@@ -115,11 +97,11 @@ def test_feature_dropping_keeps_exactly_the_columns_previewed() -> None:
 
 
 def test_feature_choice_goes_to_the_run_shown_even_when_another_starts_meanwhile() -> None:
-    shown_parent, shown = _ingest_until_feature_pause(3)
-    app = _app("views/features.py")
+    shown_parent, shown = ingest_until_feature_pause(3)
+    app = page_app("views/features.py", ANALYST)
     app.run()
     app.multiselect(key=f"features.{shown}.drop").set_value(["name", "location"]).run()
-    newer_parent, newer = _ingest_until_feature_pause(2)  # someone else's ingestion reaches its pause meanwhile
+    newer_parent, newer = ingest_until_feature_pause(2)  # someone else's ingestion reaches its pause meanwhile
     app.button(key=f"features.{shown}.resume").click().run()
     assert gateway.run(newer).status == "paused" and _audit(newer) == []  # untouched: nobody answered it
     wait_for_status(shown_parent, {"completed"})
@@ -130,8 +112,8 @@ def test_feature_choice_goes_to_the_run_shown_even_when_another_starts_meanwhile
 
 
 def test_a_click_on_a_pause_answered_elsewhere_meanwhile_is_refused_and_sends_nothing() -> None:
-    parent, child = _ingest_until_feature_pause(2)
-    app = _app("views/features.py")
+    parent, child = ingest_until_feature_pause(2)
+    app = page_app("views/features.py", ANALYST)
     app.run()
     app.multiselect(key=f"features.{child}.drop").set_value(["name"]).run()
     gateway.resume(child, {"features_to_drop": ["email"]}, analyst="Sam")  # answered in the Inbox meanwhile
@@ -145,14 +127,14 @@ def test_a_click_on_a_pause_answered_elsewhere_meanwhile_is_refused_and_sends_no
 def test_ingestion_form_answers_the_run_shown_even_when_another_reaches_its_pause_meanwhile() -> None:
     shown = gateway.start_run(INGESTION, {"select_features": False})
     wait_for_pending_input(shown)
-    app = _app("views/ingestion.py")
+    app = page_app("views/ingestion.py", ANALYST)
     app.run()  # nothing pinned in this session: the newest run, `shown`, is on screen
     field = f"ingestion.{shown}.pause.number_of_users"
     app.number_input(key=field).set_value(3)
     on_screen = app.number_input(key=field).value
     newer = gateway.start_run(INGESTION, {"select_features": False})  # someone else's run, paused meanwhile
     wait_for_pending_input(newer)
-    _submit(app)
+    submit(app)
     assert gateway.run(newer).status == "paused" and _audit(newer) == []
     wait_for_status(shown, {"completed"})
     assert len(gateway.result(shown)["users"]) == on_screen == 3
@@ -173,10 +155,10 @@ def _described(app: AppTest) -> tuple[int, list[str]]:
 
 @pytest.mark.parametrize("decision", ["approve", "reject"])
 def test_approval_publishes_exactly_the_table_described_or_nothing(decision: str) -> None:
-    parent, child = _ingest_until_feature_pause(2)
+    parent, child = ingest_until_feature_pause(2)
     gateway.resume(child, {"features_to_drop": ["login", "email"]})
     wait_for_status(parent, {"completed"})
-    app = _app("views/approval.py")
+    app = page_app("views/approval.py", ANALYST)
     app.run()
     app.button(key="approval.start").click().run()
     run_id = app.session_state["approval.run_id"]
@@ -208,7 +190,7 @@ def test_insights_flow_asks_the_model_the_instruction_typed(fake_llm, prefect_ap
 
     JSON(value=generate_fake_users(6, seed=3)).save(USERS_BLOCK_NAME, overwrite=True)
     gateway.store_secret(get_settings().llm_secret_block, "sk-test-oracle")
-    app = _app("views/insights.py")
+    app = page_app("views/insights.py", ANALYST)
     app.run()
     app.text_input(key="insights.model").set_value("openai:local-model")
     app.text_input(key="insights.base_url").set_value(fake_llm.base_url)
@@ -218,7 +200,7 @@ def test_insights_flow_asks_the_model_the_instruction_typed(fake_llm, prefect_ap
     app.run()
     typed = "Count the users per gender; then name the two largest groups."
     app.text_input(key=f"insights.{run_id}.pause.input_instructions").set_value(typed)
-    _submit(app)
+    submit(app)
     assert wait_for_status(run_id, {"completed", "failed"}, timeout=120).status == "completed"
 
     assert typed in fake_llm.prompts()
@@ -232,7 +214,7 @@ def test_confirmed_threshold_is_the_one_on_the_slider_and_splits_as_the_counts_s
 
     run_id = gateway.start_run(AUTOHELPER, {"n_tasks": 40, "n_golden": 20})
     wait_for_pending_input(run_id, timeout=240)
-    app = _app("views/autohelper.py")
+    app = page_app("views/autohelper.py", ANALYST)
     app.session_state["autohelper.run_id"] = run_id
     app.run()
     key = f"autohelper.{run_id}.threshold"
@@ -254,7 +236,7 @@ def test_confirmed_threshold_is_the_one_on_the_slider_and_splits_as_the_counts_s
 def test_threshold_confirm_goes_to_the_run_shown_even_when_another_reaches_its_pause_meanwhile() -> None:
     shown = gateway.start_run(AUTOHELPER, {"n_tasks": 40, "n_golden": 20})
     wait_for_pending_input(shown, timeout=240)
-    app = _app("views/autohelper.py")
+    app = page_app("views/autohelper.py", ANALYST)
     app.run()  # nothing pinned in this session: the newest run, `shown`, is on screen
     key = f"autohelper.{shown}.threshold"
     app.slider(key=key).set_value(0.5).run()
@@ -289,11 +271,11 @@ def test_collect_now_closes_the_batch_with_the_answers_people_gave_on_screen(aut
     annotator = Oracle("ana", truth)
     answered = [annotator.answer() for _ in range(5)]
 
-    app = _app("views/crowd_results.py")
+    app = page_app("views/crowd_results.py", ANALYST)
     app.session_state["crowd.run_id"] = run_id
     app.run()
     assert app.checkbox(key=f"crowd.{run_id}.collect.collect_now").value is True
-    _submit(app)
+    submit(app)
     wait_for_status(run_id, {"completed"})
 
     [decision] = _audit(run_id)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import gateway
 from pipelines.catalog import INGESTION
 from tests.conftest import wait_for_child, wait_for_pending_input, wait_for_status
+from tests.dashboard.apptest import ingest_until_feature_pause, page_app, submit
 
-APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 PAGES = ["views/home.py", "views/inbox.py", "views/ingestion.py", "views/features.py", "views/approval.py",
          "views/insights.py", "views/autohelper.py", "views/labelling.py",
          "views/crowd_results.py"]
@@ -19,34 +17,30 @@ PAGES = ["views/home.py", "views/inbox.py", "views/ingestion.py", "views/feature
 pytestmark = pytest.mark.usefixtures("backend")
 
 
-def _app(page: str) -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=90)
-    app.switch_page(page)
-    return app
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_without_exception(page: str) -> None:
-    app = _app(page)
+    app = page_app(page)
     app.run()
     assert not app.exception, app.exception
     assert any("Backend" in s.value for s in app.sidebar.subheader)
 
 
 def test_ingestion_page_start_answer_and_show_users(randomuser) -> None:
-    app = _app("views/ingestion.py")
+    app = page_app("views/ingestion.py")
     app.run()
     app.button(key="ingestion.start").click().run()
     run_id = app.session_state["ingestion.run_id"]
     wait_for_pending_input(run_id)
     app.run()
     app.number_input(key=f"ingestion.{run_id}.pause.number_of_users").set_value(0)
-    _submit(app)
+    submit(app)
     assert any("at least 1" in e.value for e in app.error)
     assert gateway.run(run_id).status == "paused"
 
     app.number_input(key=f"ingestion.{run_id}.pause.number_of_users").set_value(4)
-    _submit(app)
+    submit(app)
     child = wait_for_child(run_id)
     wait_for_pending_input(child)
     app.run()
@@ -62,27 +56,17 @@ def test_ingestion_page_start_answer_and_show_users(randomuser) -> None:
 def test_inbox_lists_a_paused_run_with_its_form() -> None:
     run_id = gateway.start_run(INGESTION, {"select_features": False})
     wait_for_pending_input(run_id)
-    app = _app("views/inbox.py")
+    app = page_app("views/inbox.py")
     app.run()
     field = app.number_input(key=f"inbox.{run_id}.number_of_users")
     assert field.value == 2  # prefilled from the pause's initial data
     field.set_value(1)
-    _submit(app)
+    submit(app)
     assert wait_for_status(run_id, {"completed"}).status == "completed"
 
 
-def _submit(app: AppTest) -> None:
-    submit = next(b for b in app.button if b.label == "Resume run")
-    submit.click().run()
 
 
-def _ingest_until_feature_pause(count: int) -> tuple[object, object]:
-    parent = gateway.start_run(INGESTION)
-    wait_for_pending_input(parent)
-    gateway.resume(parent, {"number_of_users": count})
-    child = wait_for_child(parent)
-    wait_for_pending_input(child)
-    return parent, child
 
 
 def _preview_columns(app: AppTest) -> list[str]:
@@ -91,8 +75,8 @@ def _preview_columns(app: AppTest) -> list[str]:
 
 
 def test_feature_page_preview_follows_the_multiselect_then_resumes() -> None:
-    parent, child = _ingest_until_feature_pause(3)
-    app = _app("views/features.py")
+    parent, child = ingest_until_feature_pause(3)
+    app = page_app("views/features.py")
     app.session_state["analyst"] = "Robin"
     app.run()
     select = app.multiselect(key=f"features.{child}.drop")
@@ -112,11 +96,11 @@ def test_feature_page_preview_follows_the_multiselect_then_resumes() -> None:
 
 
 def test_approval_page_approves_rejects_and_renders_versions() -> None:
-    parent, child = _ingest_until_feature_pause(2)
+    parent, child = ingest_until_feature_pause(2)
     gateway.resume(child, {"features_to_drop": ["login"]})
     wait_for_status(parent, {"completed"})
 
-    app = _app("views/approval.py")
+    app = page_app("views/approval.py")
     app.run()
     for decision in ("approve", "reject"):
         app.button(key="approval.start").click().run()
@@ -139,7 +123,7 @@ def test_insights_page_without_a_provider_explains_and_starts_nothing(monkeypatc
     monkeypatch.setenv("HITL_LLM_SECRET_BLOCK", "no-such-secret-block")
     get_settings.cache_clear()
     try:
-        app = _app("views/insights.py")
+        app = page_app("views/insights.py")
         app.run()
         assert not app.exception
         assert any("No LLM provider is configured yet" in i.value for i in app.info)
@@ -158,7 +142,7 @@ def test_insights_page_asks_the_provider_and_shows_answer_table_and_chart(fake_l
     JSON(value=generate_fake_users(12, seed=2)).save(USERS_BLOCK_NAME, overwrite=True)
     canary = "sk-canary-page-51c"
     gateway.store_secret(get_settings().llm_secret_block, canary)
-    app = _app("views/insights.py")
+    app = page_app("views/insights.py")
     app.run()
     app.text_input(key="insights.model").set_value("openai:local-model")
     app.text_input(key="insights.base_url").set_value(fake_llm.base_url)
@@ -167,7 +151,7 @@ def test_insights_page_asks_the_provider_and_shows_answer_table_and_chart(fake_l
     wait_for_pending_input(run_id)
     app.run()
     assert app.text_input(key=f"insights.{run_id}.pause.input_instructions").value.startswith("Group by location")
-    _submit(app)
+    submit(app)
     assert wait_for_status(run_id, {"completed", "failed"}, timeout=120).status == "completed"
     app.run()
     assert not app.exception
@@ -181,7 +165,7 @@ def test_insights_page_asks_the_provider_and_shows_answer_table_and_chart(fake_l
 
 
 def test_autohelper_page_slider_moves_the_counts_then_confirms() -> None:
-    app = _app("views/autohelper.py")
+    app = page_app("views/autohelper.py")
     app.run()
     assert not app.exception
     app.button(key="autohelper.start").click().run()
@@ -210,7 +194,7 @@ def test_autohelper_page_slider_moves_the_counts_then_confirms() -> None:
 
 
 def test_autohelper_page_refuses_a_bad_dataset_before_any_run() -> None:
-    app = _app("views/autohelper.py")
+    app = page_app("views/autohelper.py")
     app.run()
     app.radio(key="autohelper.source").set_value("Path or URL").run()
     app.text_input(key="autohelper.location").input("http://127.0.0.1:9/reviews.csv").run()
@@ -230,7 +214,7 @@ def test_two_annotators_label_blind_in_their_own_sessions() -> None:
     older = store.create_batch(items.assign(text="Older batch review"), overlap=1, labels=["pos", "neg"])
     batch = store.create_batch(items, overlap=2, labels=["pos", "neg"])
     for annotator, label in (("ana", "pos"), ("ben", "neg")):
-        tab = _app("views/labelling.py")
+        tab = page_app("views/labelling.py")
         tab.run()
         tab.text_input(key="labelling.annotator").input(annotator).run()
         assert tab.selectbox(key="labelling.batch").value["id"] == batch  # the newest open batch first
@@ -242,7 +226,7 @@ def test_two_annotators_label_blind_in_their_own_sessions() -> None:
     answers = store.answers(batch)
     assert sorted(answers.groupby("worker").size().to_dict().items()) == [("ana", 2), ("ben", 2)]
     store.close(batch)
-    tab = _app("views/labelling.py")
+    tab = page_app("views/labelling.py")
     tab.run()
     tab.text_input(key="labelling.annotator").input("cy").run()
     assert any("Older batch review" in t.value for t in tab.text)  # the one batch still open
@@ -261,14 +245,14 @@ def test_simulated_crowd_from_the_autohelper_page_to_the_results_page() -> None:
     wait_for_pending_input(split, timeout=240)
     gateway.resume(split, {"threshold": 0.95})
     wait_for_status(split, {"completed"})
-    page = _app("views/autohelper.py")
+    page = page_app("views/autohelper.py")
     page.session_state["autohelper.run_id"] = split
     page.run()
     page.selectbox(key="autohelper.crowd_kind").set_value("simulated")
     next(b for b in page.button if b.label == "Start the crowd loop").click().run()
     assert wait_for_status(page.session_state["crowd.run_id"], {"completed", "failed"}).status == "completed"
 
-    results = _app("views/crowd_results.py")
+    results = page_app("views/crowd_results.py")
     results.run()
     assert not results.exception
     final = next(frame.value for frame in results.dataframe if "source" in frame.value.columns)

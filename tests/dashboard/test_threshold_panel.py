@@ -3,8 +3,6 @@ what it sends, and the model's golden accuracy stands beside the majority-class 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -14,15 +12,13 @@ from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.settings import get_settings
 from pipelines.core.threshold import ThresholdCurve
 from tests.conftest import wait_for_pending_input, wait_for_status
-
-APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+from tests.dashboard.apptest import page_app
 
 pytestmark = pytest.mark.usefixtures("backend")
 
 
 def _app(run_id: object | None = None) -> AppTest:
-    app = AppTest.from_file(str(APP), default_timeout=90)
-    app.switch_page("views/autohelper.py")
+    app = page_app("views/autohelper.py")
     if run_id is not None:
         app.session_state["autohelper.run_id"] = run_id
     return app
