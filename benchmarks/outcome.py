@@ -10,6 +10,7 @@ into a batch are reported apart. Prints one JSON line.
 
     python benchmarks/outcome.py                                   # the shared Yelp + IMDb sentences
     python benchmarks/outcome.py --reviews my.tsv --text-column body --label-column stars --label-map "1=pos,0=neg"
+    python benchmarks/outcome.py --model-votes     # also: the same answers aggregated with the model as a voter
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pipelines.core.aggregation import aggregate  # noqa: E402
 from pipelines.core.answer_store import AnswerStore  # noqa: E402
 from pipelines.core.autohelper import fit_offline, majority_baseline  # noqa: E402
 from pipelines.core.autohelper_store import predictions_frame  # noqa: E402
-from pipelines.core.crowd import CrowdBatch, SimulatedCrowdBackend, final_table  # noqa: E402
+from pipelines.core.crowd import CrowdBatch, SimulatedCrowdBackend, final_table, final_table_from_answers  # noqa: E402
 from pipelines.core.reviews import load_reviews, parse_label_map, prepare_dataset  # noqa: E402
 from pipelines.core.simulated_crowd import SimulatedCrowd, real_worker_accuracies  # noqa: E402
 from pipelines.core.threshold import ThresholdCurve  # noqa: E402
@@ -51,6 +52,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--overlap", type=int, default=3)
     parser.add_argument("--workers", type=int, default=30, help="simulated workers in the crowd")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model-votes", action="store_true",
+                        help="add a model_votes section: the same crowd answers, the model voting as one more worker")
     return parser.parse_args()
 
 
@@ -67,6 +70,20 @@ def _final_labels(store: AnswerStore, crowd: SimulatedCrowd, accepted: pd.DataFr
     result = aggregate(on_tasks, "DawidSkene") if len(on_tasks) else None
     return (final_table(accepted, batch.tasks, result, simulated=True), len(on_tasks),
             len(answers) - len(on_tasks))
+
+
+def _model_votes_section(store: AnswerStore, accepted: pd.DataFrame, manual: pd.DataFrame, truth: pd.Series,
+                         human_answers: int, all_crowd_answers: int) -> dict[str, object]:
+    """The default run's answers (the store's first batch) aggregated again with the model voting on the manual
+    items: same split, same crowd, same answers, so the difference is the model's vote alone."""
+    first_batch = min(batch["id"] for batch in store.open_batches())
+    items = manual.rename(columns={"item_id": "task", "label": "model_label"})
+    final, _ = final_table_from_answers(accepted, items, store.answers(first_batch), "DawidSkene", simulated=True,
+                                        model_votes=True)
+    return {"final_accuracy": round(_accuracy(final, truth), 4), "human_answers": human_answers,
+            "human_share": round(human_answers / all_crowd_answers, 4),
+            "influenced": int(final.model_influenced.sum()),
+            "crowd_accuracy": round(_accuracy(final[final.source != "model"], truth), 4) if len(manual) else None}
 
 
 def _accuracy(final: pd.DataFrame, truth: pd.Series) -> float:
@@ -112,6 +129,8 @@ def main() -> None:
             store, crowd, accepted, manual, golden, labels, args.overlap)
         all_crowd, all_crowd_answers, all_crowd_golden_checks = _final_labels(
             store, crowd, accepted.iloc[:0], task_predictions, golden, labels, args.overlap)
+        model_votes = (_model_votes_section(store, accepted, manual, truth, human_answers, all_crowd_answers)
+                       if args.model_votes else None)
     final_accuracy = _accuracy(final, truth)
     print(json.dumps({
         "benchmark": "outcome",
@@ -138,6 +157,7 @@ def main() -> None:
         "crowd": {"source": "D_PosSent per-worker accuracies, resampled", "workers": args.workers,
                   "mean_worker_accuracy": round(float(crowd.workers().accuracy.mean()), 4),
                   "overlap": args.overlap, "aggregation": "DawidSkene"},
+        **({"model_votes": model_votes} if model_votes is not None else {}),
         "seconds": round(time.perf_counter() - started, 1),
     }))
 

@@ -1,5 +1,6 @@
 """The crowd results page's parts: batch warnings, workers judged on golden items, leaving workers out and
-re-aggregating, the final table with its downloads, and the aggregation methods before and after."""
+re-aggregating, the final table with its downloads (and the labels the model's vote changed), how much people
+agree, and the aggregation methods before and after."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import plotly.express as px
 import streamlit as st
 
 from pipelines.core.aggregation import AggregationResult, AnswersInvalid, compare_methods, disagreements
+from pipelines.core.agreement import Agreement, batch_agreement, disagreement_list, item_uncertainty
+from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import spreadsheet_safe
 from pipelines.core.markdown import escape_markdown
+from pipelines.core.settings import get_settings
 
 
 def show_warnings(where: st.delta_generator.DeltaGenerator, warnings: Sequence[str]) -> None:
@@ -24,6 +28,18 @@ def methods_on(answers: pd.DataFrame, golden: pd.Series, excluded: tuple[str, ..
                ) -> tuple[pd.DataFrame, dict[str, AggregationResult]]:
     """Every aggregation method on the answers less the excluded workers' (cached: reruns redraw often)."""
     return compare_methods(answers, golden, exclude_workers=excluded)
+
+
+@st.cache_data(show_spinner="Measuring agreement…")
+def agreement_on(batch_id: int, n_answers: int, _answers: pd.DataFrame) -> tuple[Agreement, pd.Series]:
+    """A batch's alpha and its items' uncertainty, cached per batch and answer count (the answers themselves are
+    not hashed: a batch's answers only grow)."""
+    return batch_agreement(_answers), item_uncertainty(_answers)
+
+
+def manual_predictions(outcome: dict) -> pd.DataFrame | None:
+    """The model's predictions on a crowd loop's manual items, for the model to vote again when re-aggregating."""
+    return AutohelperStore.for_run(get_settings().data_dir, outcome["autohelper_run_id"]).read("manual")
 
 
 def _why(worker: pd.Series) -> str:
@@ -62,8 +78,10 @@ def _changed(final: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
                 | (both["source (run)"] != both["source (re-aggregated)"])]
 
 
-def final_section(final: pd.DataFrame, shown: pd.DataFrame, excluded: Sequence[str]) -> None:
-    """The final table shown (the run's, or re-aggregated without `excluded`), its filters and downloads."""
+def final_section(final: pd.DataFrame, shown: pd.DataFrame, excluded: Sequence[str], model_votes: bool = False,
+                  ) -> None:
+    """The final table shown (the run's, or re-aggregated without `excluded`), its filters and downloads; with
+    `model_votes`, how many labels the model's vote changed and a filter for them."""
     name = "aggregated_sentiment"
     if excluded:
         name = "reaggregated_sentiment"
@@ -80,6 +98,11 @@ def final_section(final: pd.DataFrame, shown: pd.DataFrame, excluded: Sequence[s
     low = right.slider("Only scores below", 0.0, 1.0, 1.0, 0.05, key="crowd.low")
     filtered = shown[(shown.source.isin(sources) if sources else True)
                      & (shown.label.isin(labels) if labels else True) & (shown.score.fillna(0) <= low)]
+    if model_votes and "model_influenced" in shown.columns:
+        st.metric("Labels the model's vote changed", int(shown.model_influenced.sum()), border=True,
+                  help="Items whose label with the model as one more voter differs from people's answers alone.")
+        if st.checkbox("Only labels the model's vote changed", key="crowd.influenced"):
+            filtered = filtered[filtered.model_influenced]
     st.dataframe(filtered, hide_index=True, key="crowd.final")
     st.download_button("CSV", spreadsheet_safe(filtered).to_csv(index=False), f"{name}.csv", key="crowd.csv")
     st.download_button("Parquet", filtered.to_parquet(index=False), f"{name}.parquet", key="crowd.parquet")
@@ -104,3 +127,19 @@ def methods_section(answers: pd.DataFrame, golden: pd.Series, excluded: Sequence
                     "n_gold": "n_gold without"}), on="method")
     st.dataframe(table, hide_index=True, key="crowd.methods")
     st.caption(f"{len(disagreements(results))} items where the methods disagree (every worker's answers).")
+
+
+def agreement_section(batch_id: int, answers: pd.DataFrame, shown: pd.DataFrame) -> None:
+    """Krippendorff's alpha in a metric and in plain words, and the items people disagree on, most uncertain
+    first."""
+    st.subheader("Agreement between people")
+    agreement, uncertainty = agreement_on(batch_id, len(answers), answers)
+    disputed = disagreement_list(answers, shown, uncertainty)
+    left, right = st.columns(2)
+    left.metric("Krippendorff's alpha", "–" if pd.isna(agreement.alpha) else f"{agreement.alpha:.2f}", border=True,
+                help="Agreement beyond chance: 1 perfect, 0 what chance gives; 0.8 and above is reliable.")
+    right.metric("Items people disagree on", len(disputed), border=True)
+    st.caption(agreement.reading)
+    st.dataframe(disputed, hide_index=True, key="crowd.disagreements", column_config={
+        "uncertainty": st.column_config.NumberColumn(
+            format="%.2f", help="Entropy of the answers' label shares: 0 all agree, 0.69 an even two-way split.")})

@@ -279,8 +279,14 @@ def results(run_id: UUID) -> None:
                                     "a pool in your Toloka project.")
         method = middle.selectbox("Aggregation", list(METHODS), key="autohelper.method")
         overlap = right.number_input("Answers per item", 1, 10, 3, key="autohelper.overlap")
+        model_votes = st.checkbox(
+            "Let the model vote", key="autohelper.model_votes",
+            help="The model's label on each item people answer joins their answers as one more worker, trusted as "
+                 "far as it agrees with them. It never counts as a person's answer; the final table marks the "
+                 "labels its vote changed.")
         if st.form_submit_button("Start the crowd loop", type="primary"):
             st.session_state["crowd.run_id"] = gateway.start_run(CROWD_LOOP, {
-                "autohelper_run_id": str(run_id), "crowd": crowd, "method": method, "overlap": int(overlap)})
+                "autohelper_run_id": str(run_id), "crowd": crowd, "method": method, "overlap": int(overlap),
+                "model_votes": bool(model_votes)})
             st.page_link("views/crowd_results.py", label="Follow it on Crowd results", icon=":material/table_chart:",
                          query_params={"run": str(st.session_state["crowd.run_id"])})

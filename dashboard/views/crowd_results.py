@@ -1,5 +1,5 @@
 """Crowd results: warnings about the batch, the workers on golden items (any can be left out, re-aggregating
-live), the aggregated sentiment table, and every aggregation method side by side."""
+live), the aggregated sentiment table, how much people agree, and every aggregation method side by side."""
 
 from __future__ import annotations
 
@@ -15,7 +15,15 @@ from dashboard.components import (
     pause_form,
     run_header,
 )
-from dashboard.crowd_results_panel import final_section, methods_on, methods_section, show_warnings, workers_section
+from dashboard.crowd_results_panel import (
+    agreement_section,
+    final_section,
+    manual_predictions,
+    methods_on,
+    methods_section,
+    show_warnings,
+    workers_section,
+)
 from dashboard.crowd_sync import fetch_toloka_answers, is_toloka_batch, report_progress
 from dashboard.retrain_panel import retrain_section
 from pipelines.catalog import CROWD_LOOP
@@ -83,12 +91,15 @@ else:
     workers = worker_table(answers, golden, methods_on(answers, golden, ())[1]["DawidSkene"].worker_skills,
                            labels=labels)
     excluded = workers_section(workers, chance_level(labels))
+model_votes = bool(run.parameters.get("model_votes"))
 shown = (reaggregated(final, answers, run.parameters.get("method", "DawidSkene"),
-                      run.parameters.get("crowd") == "simulated", excluded) if excluded else final)
+                      run.parameters.get("crowd") == "simulated", excluded,
+                      manual_predictions(outcome) if model_votes else None) if excluded else final)
 show_warnings(alerts, batch_warnings(shown.label[shown.source != "model"], without_workers(answers, excluded),
                                      golden, labels))
-final_section(final, shown, excluded)
+final_section(final, shown, excluded, model_votes)
 if not answers.empty:
+    agreement_section(outcome["batch_id"], answers, shown)
     methods_section(answers, golden, excluded)
     retrain_section(outcome, run.parameters.get("database_url"))
 audit_trail(run.id)

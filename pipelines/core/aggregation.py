@@ -17,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from pipelines.core.model_votes import human_answers
 from pipelines.core.threshold import wilson_interval
 
 AggregationMethod = Literal["DawidSkene", "MajorityVote", "Wawa", "GLAD", "MACE", "OneCoinDawidSkene"]
@@ -156,8 +157,8 @@ def worker_table(answers: pd.DataFrame, gold: pd.Series, skills: pd.Series | Non
                  labels: Sequence[str]) -> pd.DataFrame:
     """Per worker: answers given; golden answers, how many were right, golden accuracy (NaN without any) with its
     95% Wilson interval `ci_low, ci_high`; a `flag` (see `golden_flag`, chance = 1 / len(labels)); and a skill
-    estimate if given."""
-    frame = validate_answers(answers)
+    estimate if given. The model's votes are not a person's answers and are left out."""
+    frame = human_answers(validate_answers(answers))
     chance = chance_level(labels)
     on_gold = _right_on_gold(frame, gold).groupby("worker").right
     table = pd.DataFrame({"answers": frame.groupby("worker").size(), "golden_answers": on_gold.size(),

@@ -15,6 +15,7 @@ import pandas as pd
 
 from pipelines.core.aggregation import UNLABELLED, AggregationMethod, AggregationResult, aggregate, without_workers
 from pipelines.core.answer_store import AnswerStore
+from pipelines.core.model_votes import ModelVotesInvalid, with_model_votes
 from pipelines.core.simulated_crowd import SimulatedCrowd
 
 CrowdKind = Literal["local", "simulated", "toloka"]
@@ -138,24 +139,51 @@ def final_table(model_accepted: pd.DataFrame, crowd_items: pd.DataFrame, result:
 
 def final_table_from_answers(model_accepted: pd.DataFrame, crowd_items: pd.DataFrame, answers: pd.DataFrame,
                              method: AggregationMethod, simulated: bool, exclude_workers: Collection[str] = (),
-                             ) -> tuple[pd.DataFrame, AggregationResult | None]:
+                             model_votes: bool = False) -> tuple[pd.DataFrame, AggregationResult | None]:
     """Aggregate the answers on the crowd items (golden answers and `exclude_workers`' left out) and build the
-    final table; the aggregation result too (None when no answer is left)."""
+    final table, with a `model_influenced` column; the aggregation result too (None when no answer is left).
+
+    With `model_votes`, the model's label (`crowd_items`' `model_label`, by `model_version`) joins the answers on
+    every item a person answered (see `pipelines.core.model_votes`); an item nobody answered stays unlabelled.
+    `model_influenced` marks the items whose label differs from the label people's answers alone give.
+    """
     kept = without_workers(answers, exclude_workers)
     on_items = kept[kept.task.astype(str).isin(set(crowd_items.task.astype(str)))]
     result = aggregate(on_items, method) if len(on_items) else None
-    return final_table(model_accepted, crowd_items, result, simulated), result
+    table = final_table(model_accepted, crowd_items, result, simulated)
+    if not model_votes or result is None:
+        return table.assign(model_influenced=False), result
+    voted = aggregate(with_model_votes(on_items, _model_predictions(crowd_items, set(on_items.task.astype(str)))),
+                      method)
+    with_votes = final_table(model_accepted, crowd_items, voted, simulated)
+    return with_votes.assign(model_influenced=(with_votes.label != table.label).to_numpy()), voted
+
+
+def _model_predictions(crowd_items: pd.DataFrame, answered: set[str]) -> pd.DataFrame:
+    if "model_label" not in crowd_items.columns:
+        raise ModelVotesInvalid("The model can vote only on crowd items that carry its label (`model_label`); "
+                                f"the items have {', '.join(map(str, crowd_items.columns))}.")
+    items = crowd_items[crowd_items.task.astype(str).isin(answered)]
+    versions = items.model_version if "model_version" in items.columns else "model"
+    return pd.DataFrame({"item_id": items.task.astype(str), "label": items.model_label, "model_version": versions})
 
 
 def reaggregated(final: pd.DataFrame, answers: pd.DataFrame, method: AggregationMethod, simulated: bool,
-                 exclude_workers: Collection[str]) -> pd.DataFrame:
+                 exclude_workers: Collection[str], model_predictions: pd.DataFrame | None = None) -> pd.DataFrame:
     """A final table with its crowd part aggregated again without `exclude_workers`' answers; the model part and
-    the order of items stay as they were."""
+    the order of items stay as they were. With `model_predictions` (the manual items' `item_id, label,
+    model_version`), the model votes again as it did in the run."""
     from_model = final[final.source == "model"]
     model_accepted = pd.DataFrame({"item_id": from_model.item, "text": from_model.text, "label": from_model.label,
                                    "confidence": from_model.score})
     crowd_items = final[final.source != "model"].rename(columns={"item": "task"})[["task", "text"]]
-    return final_table_from_answers(model_accepted, crowd_items, answers, method, simulated, exclude_workers)[0]
+    if model_predictions is not None:
+        predicted = model_predictions.set_axis(model_predictions.item_id.astype(str))
+        keys = crowd_items.task.astype(str)
+        crowd_items = crowd_items.assign(model_label=keys.map(predicted.label).to_numpy(),
+                                         model_version=keys.map(predicted.model_version).to_numpy())
+    return final_table_from_answers(model_accepted, crowd_items, answers, method, simulated, exclude_workers,
+                                    model_votes=model_predictions is not None)[0]
 
 
 def crowd_labelled(final: pd.DataFrame) -> pd.DataFrame:

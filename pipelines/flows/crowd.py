@@ -17,6 +17,7 @@ from prefect.runtime import flow_run
 
 from pipelines.catalog import CROWD_PROGRESS_ARTIFACT_KEY, FINAL_TABLE_ARTIFACT_KEY
 from pipelines.core.aggregation import AggregationMethod, batch_warnings
+from pipelines.core.agreement import Agreement, batch_agreement
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import (
@@ -81,15 +82,20 @@ def crowd_loop(
     spammer_share: float = 0.2,
     seed: int = 0,
     database_url: str | None = None,
+    model_votes: bool = False,
 ) -> dict[str, Any]:
-    """Send an autohelper run's manual items to a crowd, wait, aggregate, and publish the final table."""
+    """Send an autohelper run's manual items to a crowd, wait, aggregate, and publish the final table.
+
+    With `model_votes`, the model's label on each manual item joins people's answers as one more worker whose
+    skill is learnt like theirs (`pipelines.core.model_votes`); it never counts as a person's answer.
+    """
     logger = get_run_logger()
     source = AutohelperStore.for_run(get_settings().data_dir, autohelper_run_id)
     manual, accepted, golden = source.read("manual"), source.read("accepted"), source.read("golden")
     if manual is None or accepted is None or golden is None:
         raise ValueError(f"Autohelper run {autohelper_run_id} has no split yet: confirm its threshold first.")
     tasks = manual.rename(columns={"item_id": "task", "label": "model_label"})[["task", "text", "model_label",
-                                                                                "true_label"]]
+                                                                                "model_version", "true_label"]]
     batch = CrowdBatch(tasks, golden.rename(columns={"item_id": "task"}), sorted(golden.label.unique()), overlap,
                        owner=str(flow_run.get_id()))
     store = AnswerStore(database_url or get_settings().answer_store_url)
@@ -121,7 +127,12 @@ def crowd_loop(
     update_progress_artifact(progress_id, _percent(progress), description=(
         f"{batch_name} closed: {progress.answers} of {progress.needed} answers"))
     answers = backend.answers(batch_id)
-    table, _ = final_table_from_answers(accepted, tasks, answers, method, simulated)
+    table, _ = final_table_from_answers(accepted, tasks, answers, method, simulated, model_votes=model_votes)
+    agreement = batch_agreement(answers) if len(answers) else None
+    influenced = int(table.model_influenced.sum())
+    if model_votes:
+        logger.info("Crowd batch %d: the model's vote changed %d of %d crowd labels.", batch_id, influenced,
+                    len(crowd_labelled(table)))
     warnings = batch_warnings(table.label[table.source != "model"], answers, store.golden_labels(batch_id),
                               batch.labels)
     for warning in warnings:
@@ -129,14 +140,24 @@ def crowd_loop(
     final_path = source.write("final", table)
     source.export_csv("final", spreadsheet_safe(table))
     create_table_artifact(key=FINAL_TABLE_ARTIFACT_KEY, table=table_rows(table),
-                          description=_final_description(table, method, simulated, warnings))
+                          description=_final_description(table, method, simulated, warnings, agreement,
+                                                          model_votes))
     return {"batch_id": batch_id, "answers": len(answers), "items": len(table), "final": str(final_path),
             "autohelper_run_id": autohelper_run_id, "labels": batch.labels,
-            "unlabelled": int((table.source == NO_SOURCE).sum()), "warnings": warnings}
+            "unlabelled": int((table.source == NO_SOURCE).sum()), "warnings": warnings,
+            "model_votes": model_votes, "model_influenced": influenced,
+            "alpha": None if agreement is None or pd.isna(agreement.alpha) else agreement.alpha}
 
 
-def _final_description(table: pd.DataFrame, method: AggregationMethod, simulated: bool, warnings: list[str]) -> str:
+def _final_description(table: pd.DataFrame, method: AggregationMethod, simulated: bool, warnings: list[str],
+                       agreement: Agreement | None, model_votes: bool) -> str:
     counts = (f"{len(table)} items: {int((table.source == 'model').sum())} from the model, "
               f"{len(crowd_labelled(table))} from the {'simulated ' if simulated else ''}crowd ({method}), "
               f"{int((table.source == NO_SOURCE).sum())} unlabelled (the batch closed before anyone answered them).")
-    return "\n\n".join([counts, *(f"**Warning:** {warning}" for warning in warnings)])
+    parts = [counts]
+    if model_votes:
+        parts.append(f"The model voted as one more worker on the items people answered: its vote changed "
+                     f"{int(table.model_influenced.sum())} labels (column `model_influenced`).")
+    if agreement is not None:
+        parts.append(f"Agreement (Krippendorff's alpha, people only): {agreement.reading}")
+    return "\n\n".join([*parts, *(f"**Warning:** {warning}" for warning in warnings)])

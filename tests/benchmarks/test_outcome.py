@@ -32,7 +32,7 @@ def test_outcome_on_a_skewed_tsv_accounts_for_every_answer(tmp_path: Path) -> No
 
     completed = subprocess.run(
         [sys.executable, str(SCRIPT), "--reviews", str(path), "--text-column", "body", "--label-column", "stars",
-         "--label-map", "5=pos,1=neg", "--target", "0.9", "--workers", "10"],
+         "--label-map", "5=pos,1=neg", "--target", "0.9", "--workers", "10", "--model-votes"],
         capture_output=True, text=True, timeout=600, check=True)
     figures = json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -45,3 +45,6 @@ def test_outcome_on_a_skewed_tsv_accounts_for_every_answer(tmp_path: Path) -> No
                                                    abs=1e-4)
     assert figures["meets_target"] == (figures["final_accuracy"] >= 0.9)
     assert figures["model"]["mode"] in {"zero-shot", "few-shot"}
+    votes = figures["model_votes"]  # the same answers with the model as one more voter: no extra human answer
+    assert votes["human_answers"] == figures["human_answers"] and votes["human_share"] == figures["human_share"]
+    assert 0 <= votes["influenced"] <= manual and 0 <= votes["final_accuracy"] <= 1

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import gateway
 from pipelines.catalog import CROWD_LOOP, RETRAIN
+from pipelines.core.agreement import batch_agreement, krippendorff_alpha
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.markdown import escape_markdown
@@ -133,3 +134,43 @@ def test_retraining_on_a_flipping_crowd_is_shown_as_a_drop(autohelper_split: str
     if report["after"]["to_crowd"] > report["before"]["to_crowd"]:
         assert people.proto.color == Metric.MetricColor.RED
     assert any("no gain" in c.value for c in app.caption)
+
+
+def test_agreement_and_model_votes_are_shown_with_the_disagreements_most_uncertain_first(autohelper_split: str,
+                                                                                        tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'people.db'}"
+    crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": autohelper_split, "crowd": "local",
+                                               "overlap": 3, "database_url": url, "model_votes": True})
+    wait_for_pending_input(crowd_run)
+    store = AnswerStore(url)
+    [batch] = store.open_batches()
+    truth = pd.concat([_truth(autohelper_split), store.golden_labels(batch["id"])])
+    # ana reads the truth, cy flips every label, ben answers ten items truly and stops: items split 1-1 (ben
+    # absent) and 2-1 (ben there).
+    for worker, limit in (("ana", None), ("cy", None), ("ben", 10)):
+        answered = 0
+        while (limit is None or answered < limit) and (item := store.next_item_for(batch["id"], worker)):
+            label = FLIP[truth[item.task]] if worker == "cy" else truth[item.task]
+            assert store.record_answer(batch["id"], item.task, worker, label) == "stored"
+            answered += 1
+    gateway.resume(crowd_run, {"collect_now": True}, analyst="Lee")
+    assert wait_for_status(crowd_run, {"completed", "failed"}).status == "completed"
+    stored = pd.read_parquet(gateway.result(crowd_run)["final"])
+    answers = store.answers(batch["id"])
+
+    app = _results_page()
+    alpha = next(m for m in app.metric if m.label == "Krippendorff's alpha")
+    assert alpha.value == f"{krippendorff_alpha(answers):.2f}"
+    assert any(c.value == batch_agreement(answers).reading for c in app.caption)
+    disputed = _frame_with(app, "votes")
+    on_tasks = answers[~answers.task.isin(store.golden_labels(batch["id"]).index)]  # golden: the workers' table
+    by_answers = on_tasks.groupby("task").label.nunique()
+    assert set(disputed.item.astype(str)) == set(by_answers[by_answers > 1].index)
+    assert disputed.uncertainty.is_monotonic_decreasing and disputed.uncertainty.nunique() == 2
+    assert set(disputed.votes.head(1)) <= {"neg 1 · pos 1", "pos 1 · neg 1"}  # the even splits come first
+
+    influenced = next(m for m in app.metric if m.label == "Labels the model's vote changed")
+    assert influenced.value == str(int(stored.model_influenced.sum()))
+    app.checkbox(key="crowd.influenced").check().run()
+    assert not app.exception, app.exception
+    assert set(_frame_with(app, "score").item) == set(stored.item[stored.model_influenced])

@@ -4,6 +4,7 @@ clicked (AppTest against a real backend; the run's result, audit trail and store
 from __future__ import annotations
 
 import re
+from uuid import UUID
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -284,3 +285,21 @@ def test_collect_now_closes_the_batch_with_the_answers_people_gave_on_screen(aut
     final = split.read("final").set_index("text")
     crowd_answered = [text for text in answered if text in final.index]  # golden items are not in the table
     assert crowd_answered and all(final.label[text] == truth[text] for text in crowd_answered)
+
+
+@pytest.mark.parametrize("model_votes", [True, False])
+def test_the_crowd_form_starts_the_crowd_loop_with_the_model_vote_as_ticked(autohelper_split: str,
+                                                                           model_votes: bool) -> None:
+    app = page_app("views/autohelper.py", ANALYST)
+    app.session_state["autohelper.run_id"] = UUID(autohelper_split)
+    app.run()
+    assert app.checkbox(key="autohelper.model_votes").value is False  # off unless asked for
+    app.selectbox(key="autohelper.crowd_kind").set_value("simulated")
+    app.checkbox(key="autohelper.model_votes").set_value(model_votes)
+    next(b for b in app.button if b.label == "Start the crowd loop").click().run()
+    assert not app.exception, app.exception
+
+    run_id = app.session_state["crowd.run_id"]
+    assert gateway.run(run_id).parameters["model_votes"] is model_votes
+    wait_for_status(run_id, {"completed"}, timeout=120)
+    assert gateway.result(run_id)["model_votes"] is model_votes

@@ -7,8 +7,10 @@ import pytest
 
 from dashboard import gateway
 from pipelines.catalog import AUDIT_ARTIFACT_KEY, CROWD_LOOP, CROWD_PROGRESS_ARTIFACT_KEY, FINAL_TABLE_ARTIFACT_KEY
+from pipelines.core.agreement import krippendorff_alpha
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
+from pipelines.core.crowd import final_table_from_answers
 from pipelines.core.settings import get_settings
 from tests.conftest import wait_for_log, wait_for_pending_input, wait_for_status
 
@@ -150,3 +152,31 @@ def test_a_threshold_that_accepts_every_task_or_none_still_gives_the_final_table
     if accepts == "every-task":
         assert final.set_index("item").label.to_dict() == tasks.set_index("item_id").label.to_dict()
         assert gateway.result(crowd_run)["warnings"] == []  # nothing went to people
+
+
+def test_the_model_votes_on_simulated_answers_and_the_run_says_which_labels_it_changed(split_run: str,
+                                                                                   tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'votes.db'}"
+    crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": split_run, "crowd": "simulated",
+                                               "model_votes": True, "database_url": url})
+    assert wait_for_status(crowd_run, {"completed", "failed"}, timeout=120).status == "completed"
+    result, final = gateway.result(crowd_run), _final(split_run)
+    source = AutohelperStore.for_run(get_settings().data_dir, split_run)
+    manual, accepted = source.read("manual"), source.read("accepted")
+    store = AnswerStore(url)
+    answers = store.answers(result["batch_id"])
+    # The model's answers are never stored with people's: not counted as answers, nor toward completion.
+    assert not answers.worker.str.startswith("model:").any() and result["answers"] == len(answers)
+    progress = store.progress(result["batch_id"])
+    assert progress["answers"] == progress["needed"] == 3 * len(manual)  # task answers: people's only
+    assert len(answers) == 3 * (len(manual) + 20)  # and their golden checks
+    tasks = manual.rename(columns={"item_id": "task", "label": "model_label"})
+    without, _ = final_table_from_answers(accepted, tasks, answers, "DawidSkene", simulated=True)
+    voted, _ = final_table_from_answers(accepted, tasks, answers, "DawidSkene", simulated=True, model_votes=True)
+    pd.testing.assert_frame_equal(final, voted)
+    assert set(final.item[final.model_influenced]) == set(without.item[without.label != final.label])
+    assert result["model_votes"] and result["model_influenced"] == int(final.model_influenced.sum())
+    artifact = next(a for a in gateway.artifacts(crowd_run) if a.key == FINAL_TABLE_ARTIFACT_KEY)
+    assert f"its vote changed {result['model_influenced']} labels" in artifact.description
+    assert "Agreement (Krippendorff's alpha, people only): " in artifact.description
+    assert result["alpha"] == pytest.approx(krippendorff_alpha(answers))
