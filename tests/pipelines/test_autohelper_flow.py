@@ -39,10 +39,11 @@ def test_predict_pause_for_threshold_then_split() -> None:
     texts, labels, ids = list(golden.text), list(golden.true_label), list(golden.item_id)
     zero = MiniLMSentimentModel().predict(texts, ids)
     few = MiniLMSentimentModel(seed=0).fit(texts, labels, ids).calibration_predictions()
-    honest = {"zero-shot": sum(p.label == t for p, t in zip(zero, labels)) / 20,
-              "few-shot": sum(p.label == t for p, t in zip(few, labels)) / 20}
+    honest = {"zero-shot": sum(p.label == t for p, t in zip(zero, labels)) / len(labels),
+              "few-shot": sum(p.label == t for p, t in zip(few, labels)) / len(labels)}
     mode = "few-shot" if honest["few-shot"] > honest["zero-shot"] else "zero-shot"
-    version = "minilm-offline:zero-shot" if mode == "zero-shot" else "minilm-offline:few-shot(20 labelled)"
+    version = ("minilm-offline:zero-shot" if mode == "zero-shot"
+               else f"minilm-offline:few-shot({len(labels)} labelled)")
     assert set(predictions.model_version) == {version}
     assert golden.correct.mean() == pytest.approx(honest[mode])
     assert f"auto picked {mode}" in pending.description
