@@ -6,9 +6,13 @@ items (95% lower bound), send the rest through the answer store to a simulated c
 are resampled from a real crowd (D_PosSent, Zheng et al. PVLDB 2017: 85 workers on tweet sentiment), aggregate
 with Dawid-Skene, and score the final table against the true labels. The baseline, in the same process: the same
 crowd at the same overlap labels every task. `human_answers` counts answers on task items; the golden checks mixed
-into a batch are reported apart. Prints one JSON line.
+into a batch are reported apart. With `--adaptive` the same split goes to the same crowd a second time with
+adaptive overlap (`--min-answers`, `--max-answers`, `--stop-confidence`), and the line gets `fixed` and
+`adaptive` sections, each with `final_accuracy`, `human_answers` and `human_share` (of the fixed-overlap all-crowd
+answers). Prints one JSON line.
 
     python benchmarks/outcome.py                                   # the shared Yelp + IMDb sentences
+    python benchmarks/outcome.py --adaptive                        # fixed and adaptive overlap side by side
     python benchmarks/outcome.py --reviews my.tsv --text-column body --label-column stars --label-map "1=pos,0=neg"
 """
 
@@ -28,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _shared_crowd import CROWD, load_crowd  # noqa: E402
 from _shared_reviews import shared_reviews  # noqa: E402
+from pipelines.core.adaptive import AdaptiveOverlap  # noqa: E402
 from pipelines.core.aggregation import aggregate  # noqa: E402
 from pipelines.core.answer_store import AnswerStore  # noqa: E402
 from pipelines.core.autohelper import fit_offline, majority_baseline  # noqa: E402
@@ -51,16 +56,24 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--overlap", type=int, default=3)
     parser.add_argument("--workers", type=int, default=30, help="simulated workers in the crowd")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--adaptive", action="store_true", help="also run adaptive overlap; report both")
+    parser.add_argument("--min-answers", type=int, default=2, help="adaptive: answers every item gets first")
+    parser.add_argument("--max-answers", type=int, default=5, help="adaptive: answers an item gets at most")
+    parser.add_argument("--stop-confidence", type=float, default=0.95,
+                        help="adaptive: posterior of the leading label at which an item takes no more answers")
     return parser.parse_args()
 
 
 def _final_labels(store: AnswerStore, crowd: SimulatedCrowd, accepted: pd.DataFrame, manual: pd.DataFrame,
-                  golden: pd.DataFrame, labels: list[str], overlap: int) -> tuple[pd.DataFrame, int, int]:
+                  golden: pd.DataFrame, labels: list[str], overlap: int, adaptive: AdaptiveOverlap | None = None,
+                  ) -> tuple[pd.DataFrame, int, int]:
     """The final table when the model keeps `accepted` and `manual` goes through the answer store to the simulated
-    crowd (right or wrong about each item's true label), as the crowd loop does; with the answers given on task
-    items and on golden checks."""
+    crowd (right or wrong about each item's true label), as the crowd loop does, with a fixed `overlap` or
+    `adaptive` overlap; with the answers given on task items and on golden checks."""
+    rule = {} if adaptive is None else {"min_answers": adaptive.min_answers, "max_answers": adaptive.max_answers,
+                                        "stop_confidence": adaptive.stop_confidence}
     batch = CrowdBatch(manual.rename(columns={"item_id": "task", "label": "model_label"}),
-                       golden.rename(columns={"item_id": "task"}), labels, overlap)
+                       golden.rename(columns={"item_id": "task"}), labels, overlap, **rule)
     batch_id = SimulatedCrowdBackend(store, crowd).submit(batch)
     answers = store.answers(batch_id)
     on_tasks = answers[answers.task.isin(set(batch.tasks.task))]
@@ -112,7 +125,27 @@ def main() -> None:
             store, crowd, accepted, manual, golden, labels, args.overlap)
         all_crowd, all_crowd_answers, all_crowd_golden_checks = _final_labels(
             store, crowd, accepted.iloc[:0], task_predictions, golden, labels, args.overlap)
+        if args.adaptive:
+            rule = AdaptiveOverlap(args.min_answers, args.max_answers, args.stop_confidence)
+            adaptive, adaptive_answers, adaptive_golden_checks = _final_labels(
+                store, crowd, accepted, manual, golden, labels, args.overlap, rule)
     final_accuracy = _accuracy(final, truth)
+    sections = {}
+    if args.adaptive:
+        sections = {
+            "fixed": {"overlap": args.overlap, "final_accuracy": round(final_accuracy, 4),
+                      "human_answers": human_answers,
+                      "human_share": round(human_answers / all_crowd_answers, 4)},
+            "adaptive": {"min_answers": rule.min_answers, "max_answers": rule.max_answers,
+                         "stop_confidence": rule.stop_confidence,
+                         "final_accuracy": round(_accuracy(adaptive, truth), 4),
+                         "crowd_accuracy": round(_accuracy(adaptive[adaptive.source != "model"], truth), 4)
+                         if len(manual) else None,
+                         "human_answers": adaptive_answers,
+                         "answers_per_item": round(adaptive_answers / len(manual), 3) if len(manual) else None,
+                         "golden_check_answers": adaptive_golden_checks,
+                         "human_share": round(adaptive_answers / all_crowd_answers, 4)},
+        }
     print(json.dumps({
         "benchmark": "outcome",
         "dataset": args.reviews or "shared reviews (Yelp + IMDb)",
@@ -138,6 +171,7 @@ def main() -> None:
         "crowd": {"source": "D_PosSent per-worker accuracies, resampled", "workers": args.workers,
                   "mean_worker_accuracy": round(float(crowd.workers().accuracy.mean()), 4),
                   "overlap": args.overlap, "aggregation": "DawidSkene"},
+        **sections,
         "seconds": round(time.perf_counter() - started, 1),
     }))
 
