@@ -32,7 +32,7 @@ def test_outcome_on_a_skewed_tsv_accounts_for_every_answer(tmp_path: Path) -> No
 
     completed = subprocess.run(
         [sys.executable, str(SCRIPT), "--reviews", str(path), "--text-column", "body", "--label-column", "stars",
-         "--label-map", "5=pos,1=neg", "--target", "0.9", "--workers", "10"],
+         "--label-map", "5=pos,1=neg", "--target", "0.9", "--workers", "10", "--adaptive"],
         capture_output=True, text=True, timeout=600, check=True)
     figures = json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -45,3 +45,10 @@ def test_outcome_on_a_skewed_tsv_accounts_for_every_answer(tmp_path: Path) -> No
                                                    abs=1e-4)
     assert figures["meets_target"] == (figures["final_accuracy"] >= 0.9)
     assert figures["model"]["mode"] in {"zero-shot", "few-shot"}
+    fixed, adaptive = figures["fixed"], figures["adaptive"]
+    assert (fixed["human_answers"], fixed["final_accuracy"]) == (figures["human_answers"], figures["final_accuracy"])
+    # Adaptive overlap, same split and crowd: 2 to 5 answers on each item sent to people.
+    assert 2 * manual <= adaptive["human_answers"] <= 5 * manual
+    assert adaptive["human_share"] == pytest.approx(adaptive["human_answers"] / figures["all_crowd_human_answers"],
+                                                    abs=1e-4)
+    assert 0 <= adaptive["final_accuracy"] <= 1
