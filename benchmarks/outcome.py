@@ -6,9 +6,13 @@ items (95% lower bound), send the rest through the answer store to a simulated c
 are resampled from a real crowd (D_PosSent, Zheng et al. PVLDB 2017: 85 workers on tweet sentiment), aggregate
 with Dawid-Skene, and score the final table against the true labels. The baseline, in the same process: the same
 crowd at the same overlap labels every task. `human_answers` counts answers on task items; the golden checks mixed
-into a batch are reported apart. Prints one JSON line.
+into a batch are reported apart. With `--adaptive` the same split goes to the same crowd a second time with
+adaptive overlap (`--min-answers`, `--max-answers`, `--stop-confidence`), and the line gets `fixed` and
+`adaptive` sections, each with `final_accuracy`, `human_answers` and `human_share` (of the fixed-overlap all-crowd
+answers). Prints one JSON line.
 
     python benchmarks/outcome.py                                   # the shared Yelp + IMDb sentences
+    python benchmarks/outcome.py --adaptive                        # fixed and adaptive overlap side by side
     python benchmarks/outcome.py --reviews my.tsv --text-column body --label-column stars --label-map "1=pos,0=neg"
     python benchmarks/outcome.py --model-votes     # also: the same answers aggregated with the model as a voter
 """
@@ -20,6 +24,7 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _shared_crowd import CROWD, load_crowd  # noqa: E402
 from _shared_reviews import shared_reviews  # noqa: E402
+from pipelines.core.adaptive import AdaptiveOverlap  # noqa: E402
 from pipelines.core.aggregation import aggregate  # noqa: E402
 from pipelines.core.answer_store import AnswerStore  # noqa: E402
 from pipelines.core.autohelper import fit_offline, majority_baseline  # noqa: E402
@@ -54,32 +60,52 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model-votes", action="store_true",
                         help="add a model_votes section: the same crowd answers, the model voting as one more worker")
+    parser.add_argument("--adaptive", action="store_true", help="also run adaptive overlap; report both")
+    parser.add_argument("--min-answers", type=int, default=2, help="adaptive: answers every item gets first")
+    parser.add_argument("--max-answers", type=int, default=5, help="adaptive: answers an item gets at most")
+    parser.add_argument("--stop-confidence", type=float, default=0.95,
+                        help="adaptive: posterior of the leading label at which an item takes no more answers")
     return parser.parse_args()
 
 
+@dataclass(frozen=True)
+class CrowdRun:
+    """One pass of the manual items through the simulated crowd: the final table and the human work it took."""
+
+    final: pd.DataFrame
+    answers_on_tasks: pd.DataFrame
+    golden_checks: int
+
+    @property
+    def human_answers(self) -> int:
+        return len(self.answers_on_tasks)
+
+
 def _final_labels(store: AnswerStore, crowd: SimulatedCrowd, accepted: pd.DataFrame, manual: pd.DataFrame,
-                  golden: pd.DataFrame, labels: list[str], overlap: int) -> tuple[pd.DataFrame, int, int]:
+                  golden: pd.DataFrame, labels: list[str], overlap: int, adaptive: AdaptiveOverlap | None = None,
+                  ) -> CrowdRun:
     """The final table when the model keeps `accepted` and `manual` goes through the answer store to the simulated
-    crowd (right or wrong about each item's true label), as the crowd loop does; with the answers given on task
-    items and on golden checks."""
+    crowd (right or wrong about each item's true label), as the crowd loop does, with a fixed `overlap` or
+    `adaptive` overlap."""
+    rule = {} if adaptive is None else {"min_answers": adaptive.min_answers, "max_answers": adaptive.max_answers,
+                                        "stop_confidence": adaptive.stop_confidence}
     batch = CrowdBatch(manual.rename(columns={"item_id": "task", "label": "model_label"}),
-                       golden.rename(columns={"item_id": "task"}), labels, overlap)
+                       golden.rename(columns={"item_id": "task"}), labels, overlap, **rule)
     batch_id = SimulatedCrowdBackend(store, crowd).submit(batch)
     answers = store.answers(batch_id)
     on_tasks = answers[answers.task.isin(set(batch.tasks.task))]
     result = aggregate(on_tasks, "DawidSkene") if len(on_tasks) else None
-    return (final_table(accepted, batch.tasks, result, simulated=True), len(on_tasks),
-            len(answers) - len(on_tasks))
+    return CrowdRun(final_table(accepted, batch.tasks, result, simulated=True), on_tasks, len(answers) - len(on_tasks))
 
 
-def _model_votes_section(store: AnswerStore, accepted: pd.DataFrame, manual: pd.DataFrame, truth: pd.Series,
-                         human_answers: int, all_crowd_answers: int) -> dict[str, object]:
-    """The default run's answers (the store's first batch) aggregated again with the model voting on the manual
-    items: same split, same crowd, same answers, so the difference is the model's vote alone."""
-    first_batch = min(batch["id"] for batch in store.open_batches())
+def _model_votes_section(accepted: pd.DataFrame, manual: pd.DataFrame, answers_on_tasks: pd.DataFrame,
+                         truth: pd.Series, all_crowd_answers: int) -> dict[str, object]:
+    """The default run's answers aggregated again with the model voting on the manual items: same split, same
+    crowd, same answers, so the difference is the model's vote alone."""
     items = manual.rename(columns={"item_id": "task", "label": "model_label"})
-    final, _ = final_table_from_answers(accepted, items, store.answers(first_batch), "DawidSkene", simulated=True,
+    final, _ = final_table_from_answers(accepted, items, answers_on_tasks, "DawidSkene", simulated=True,
                                         model_votes=True)
+    human_answers = len(answers_on_tasks)
     return {"final_accuracy": round(_accuracy(final, truth), 4), "human_answers": human_answers,
             "human_share": round(human_answers / all_crowd_answers, 4),
             "influenced": int(final.model_influenced.sum()),
@@ -125,13 +151,33 @@ def main() -> None:
     truth = tasks.set_index("item_id").label
     with tempfile.TemporaryDirectory() as folder:
         store = AnswerStore(f"sqlite:///{Path(folder) / 'answers.db'}")
-        final, human_answers, golden_checks = _final_labels(
-            store, crowd, accepted, manual, golden, labels, args.overlap)
-        all_crowd, all_crowd_answers, all_crowd_golden_checks = _final_labels(
-            store, crowd, accepted.iloc[:0], task_predictions, golden, labels, args.overlap)
-        model_votes = (_model_votes_section(store, accepted, manual, truth, human_answers, all_crowd_answers)
+        run = _final_labels(store, crowd, accepted, manual, golden, labels, args.overlap)
+        all_crowd = _final_labels(store, crowd, accepted.iloc[:0], task_predictions, golden, labels, args.overlap)
+        model_votes = (_model_votes_section(accepted, manual, run.answers_on_tasks, truth, all_crowd.human_answers)
                        if args.model_votes else None)
+        if args.adaptive:
+            rule = AdaptiveOverlap(args.min_answers, args.max_answers, args.stop_confidence)
+            adaptive = _final_labels(
+                store, crowd, accepted, manual, golden, labels, args.overlap, rule)
+    final, human_answers, all_crowd_answers = run.final, run.human_answers, all_crowd.human_answers
     final_accuracy = _accuracy(final, truth)
+    sections = {}
+    if args.adaptive:
+        sections = {
+            "fixed": {"overlap": args.overlap, "final_accuracy": round(final_accuracy, 4),
+                      "human_answers": human_answers,
+                      "human_share": round(human_answers / all_crowd_answers, 4)},
+            "adaptive": {"min_answers": rule.min_answers, "max_answers": rule.max_answers,
+                         "stop_confidence": rule.stop_confidence,
+                         "final_accuracy": round(_accuracy(adaptive.final, truth), 4),
+                         "crowd_accuracy": round(_accuracy(adaptive.final[adaptive.final.source != "model"],
+                                                           truth), 4) if len(manual) else None,
+                         "human_answers": adaptive.human_answers,
+                         "answers_per_item": round(adaptive.human_answers / len(manual), 3) if len(manual)
+                         else None,
+                         "golden_check_answers": adaptive.golden_checks,
+                         "human_share": round(adaptive.human_answers / all_crowd_answers, 4)},
+        }
     print(json.dumps({
         "benchmark": "outcome",
         "dataset": args.reviews or "shared reviews (Yelp + IMDb)",
@@ -149,15 +195,16 @@ def main() -> None:
         "final_accuracy": round(final_accuracy, 4),
         "meets_target": final_accuracy >= args.target,
         "human_answers": human_answers,
-        "golden_check_answers": golden_checks,
+        "golden_check_answers": run.golden_checks,
         "all_crowd_human_answers": all_crowd_answers,
-        "all_crowd_golden_check_answers": all_crowd_golden_checks,
-        "all_crowd_final_accuracy": round(_accuracy(all_crowd, truth), 4),
+        "all_crowd_golden_check_answers": all_crowd.golden_checks,
+        "all_crowd_final_accuracy": round(_accuracy(all_crowd.final, truth), 4),
         "human_share": round(human_answers / all_crowd_answers, 4),
         "crowd": {"source": "D_PosSent per-worker accuracies, resampled", "workers": args.workers,
                   "mean_worker_accuracy": round(float(crowd.workers().accuracy.mean()), 4),
                   "overlap": args.overlap, "aggregation": "DawidSkene"},
         **({"model_votes": model_votes} if model_votes is not None else {}),
+        **sections,
         "seconds": round(time.perf_counter() - started, 1),
     }))
 

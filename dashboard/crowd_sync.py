@@ -13,6 +13,7 @@ import httpx
 from dashboard import gateway
 from pipelines.catalog import CROWD_PROGRESS_ARTIFACT_KEY
 from pipelines.core.answer_store import AnswerStore
+from pipelines.core.crowd import CrowdProgress
 from pipelines.core.settings import get_settings
 from pipelines.core.toloka import API_KEY_VARIABLE, SOURCE_PREFIX, SyncResult, TolokaConfig, TolokaCrowd
 
@@ -32,7 +33,7 @@ def report_progress(batch: dict[str, Any], progress: dict[str, int], by: str) ->
     answers, needed = progress["answers"], progress["needed"]
     try:
         gateway.update_progress(run_id, CROWD_PROGRESS_ARTIFACT_KEY, 100 * answers / max(needed, 1),
-                                f"Crowd batch {batch['id']}: {answers} of {needed} answers")
+                                f"Crowd batch {batch['id']}: {CrowdProgress.from_store(progress).describe()}")
         if answers < needed:
             return False
         gateway.resume(run_id, {"collect_now": True}, analyst=f"batch complete (last answer by {by})")

@@ -29,7 +29,7 @@ from dashboard.retrain_panel import retrain_section
 from pipelines.catalog import CROWD_LOOP
 from pipelines.core.aggregation import batch_warnings, chance_level, without_workers, worker_table
 from pipelines.core.answer_store import AnswerStore
-from pipelines.core.crowd import reaggregated
+from pipelines.core.crowd import CrowdProgress, reaggregated
 from pipelines.core.settings import get_settings
 from pipelines.core.toloka import TolokaError
 
@@ -61,7 +61,7 @@ if run.status == "paused":
         def _batch_progress() -> None:
             progress = store.progress(waiting["id"])
             st.progress(min(1.0, progress["answers"] / max(progress["needed"], 1)),
-                        text=f"Batch {waiting['id']}: {progress['answers']} of {progress['needed']} answers")
+                        text=f"Batch {waiting['id']}: {CrowdProgress.from_store(progress).describe()}")
             # A local batch's last answer resumes the run from the labelling page; this catches a batch
             # completed before the run paused, and Toloka batches, whose answers arrive here.
             complete = progress["answers"] >= progress["needed"]

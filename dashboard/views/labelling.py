@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard.crowd_sync import OwnerUnreachable, report_progress
 from pipelines.core.answer_store import AnswerStore
+from pipelines.core.crowd import CrowdProgress
 from pipelines.core.settings import get_settings
 
 OUTCOME_MESSAGES = {
@@ -82,7 +83,7 @@ pin = _pin_key(batch["id"], annotator)
 item = st.session_state.get(pin) or store.next_item_for(batch["id"], annotator, skip=skipped)
 progress = store.progress(batch["id"])
 st.progress(min(1.0, progress["answers"] / max(progress["needed"], 1)),
-            text=f"Batch {batch['id']}: {progress['answers']} of {progress['needed']} answers; "
+            text=f"Batch {batch['id']}: {CrowdProgress.from_store(progress).describe()}; "
                  f"you gave {store.worker_answered(batch['id'], annotator)}.")
 if item is None:
     st.success("Nothing left for you in this batch. Thank you!")

@@ -2,6 +2,10 @@
 
 One transaction per answer; a UNIQUE (batch, task, worker) constraint makes a double submit store one answer.
 Annotators work blind: what they are served never shows others' answers, nor whether an item is golden.
+
+A batch has a fixed overlap (every task item gets `overlap` answers), or an adaptive one (`min_answers`,
+`max_answers`, `stop_confidence`; see `pipelines.core.adaptive`): a task item then takes answers only while it
+still needs one, judged from its answers so far and the batch's golden accuracy so far.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy, leading_posterior
+
 GOLDEN_SHARE = 0.10
 # What became of a submitted answer: kept; this worker had answered already; the item had its `overlap`
-# answers from others meanwhile; the batch was closed.
+# answers (or, adaptive, needed no more) from others meanwhile; the batch was closed.
 AnswerOutcome = Literal["stored", "duplicate", "full", "closed"]
 
 metadata = sa.MetaData()
@@ -34,9 +40,15 @@ batches = sa.Table(
     sa.Column("owner", sa.String(200)),
     # Where answers come from: "local" (the dashboard's labelling page), "simulated", or "toloka:<pool id>".
     sa.Column("source", sa.String(200)),
+    # Adaptive overlap (all three set) or fixed overlap (all three NULL; `overlap` answers per task item).
+    sa.Column("min_answers", sa.Integer),
+    sa.Column("max_answers", sa.Integer),
+    sa.Column("stop_confidence", sa.Float),
 )
 # Columns added after the first release, with the value older batches get.
-_ADDED_BATCH_COLUMNS = {"owner": ("VARCHAR(200)", None), "source": ("VARCHAR(200)", "local")}
+_ADDED_BATCH_COLUMNS = {"owner": ("VARCHAR(200)", None), "source": ("VARCHAR(200)", "local"),
+                        "min_answers": ("INTEGER", None), "max_answers": ("INTEGER", None),
+                        "stop_confidence": ("FLOAT", None)}
 items = sa.Table(
     "items", metadata,
     sa.Column("batch_id", sa.Integer, sa.ForeignKey("batches.id"), primary_key=True),
@@ -63,6 +75,13 @@ class ServedItem:
 
     task: str
     text: str
+
+
+def _adaptive(batch: Any) -> AdaptiveOverlap | None:
+    """A batch row's adaptive overlap; None for a fixed-overlap batch (its columns are NULL)."""
+    if batch.max_answers is None:
+        return None
+    return AdaptiveOverlap(int(batch.min_answers), int(batch.max_answers), float(batch.stop_confidence))
 
 
 def _sqlite_pragmas(connection: Any, _: Any) -> None:
@@ -92,14 +111,19 @@ class AnswerStore:
                         connection.execute(batches.update().values({name: old_value}))
 
     def create_batch(self, batch_items: pd.DataFrame, overlap: int, labels: list[str], owner: str | None = None,
-                     source: str = "local") -> int:
-        """Store items (`task, text, is_golden, golden_label`) to be answered by `overlap` people each."""
+                     source: str = "local", adaptive: AdaptiveOverlap | None = None) -> int:
+        """Store items (`task, text, is_golden, golden_label`) to be answered by `overlap` people each, or, with
+        `adaptive`, by as many as each task item needs (its `max_answers` is then stored as the overlap)."""
+        if adaptive is not None:
+            overlap = adaptive.max_answers
         if overlap < 1 or len(set(labels)) < 2:
             raise ValueError("A batch needs overlap >= 1 and at least two labels.")
+        rule = {} if adaptive is None else {"min_answers": adaptive.min_answers, "max_answers": adaptive.max_answers,
+                                            "stop_confidence": adaptive.stop_confidence}
         with self.engine.begin() as connection:
             batch_id = connection.execute(batches.insert().values(
                 created_at=datetime.now(timezone.utc), overlap=overlap, labels=json.dumps(labels), closed=False,
-                owner=owner, source=source)).inserted_primary_key[0]
+                owner=owner, source=source, **rule)).inserted_primary_key[0]
             rows = batch_items.assign(batch_id=batch_id)[["batch_id", "task", "text", "is_golden", "golden_label"]]
             connection.execute(items.insert(), rows.astype(object).where(rows.notna(), None).to_dict("records"))
         return int(batch_id)
@@ -110,12 +134,63 @@ class AnswerStore:
             raise ValueError(f"No batch {batch_id}.")
         return batch
 
+    def adaptive_rule(self, batch_id: int) -> AdaptiveOverlap | None:
+        """The batch's adaptive overlap, or None for a fixed-overlap batch."""
+        with self.engine.connect() as connection:
+            return _adaptive(self._batch(connection, batch_id))
+
+    def _accuracy(self, connection: Any, batch_id: int) -> float:
+        """One answer's accuracy estimated from the batch's golden answers so far (see `answer_accuracy`)."""
+        right, answered = connection.execute(
+            sa.select(sa.func.sum(sa.cast(answers_table.c.label == items.c.golden_label, sa.Integer)),
+                      sa.func.count())
+            .select_from(answers_table.join(items, sa.and_(items.c.batch_id == answers_table.c.batch_id,
+                                                           items.c.task == answers_table.c.task)))
+            .where(answers_table.c.batch_id == batch_id, items.c.is_golden.is_(True))).one()
+        return answer_accuracy(int(right or 0), int(answered))
+
+    def _task_counts(self, connection: Any, batch: Any, task: str | None = None) -> dict[str, list[int]]:
+        """Each task item's (or only `task`'s) answer count per label, in the batch's label order."""
+        index = {label: i for i, label in enumerate(json.loads(batch.labels))}
+        task_items = sa.select(items.c.task).where(items.c.batch_id == batch.id, items.c.is_golden.is_(False))
+        given = sa.select(answers_table.c.task, answers_table.c.label, sa.func.count().label("n")).where(
+            answers_table.c.batch_id == batch.id).group_by(answers_table.c.task, answers_table.c.label)
+        if task is not None:
+            task_items = task_items.where(items.c.task == task)
+            given = given.where(answers_table.c.task == task)
+        counts = {row: [0] * len(index) for row in connection.execute(task_items).scalars()}
+        for row in connection.execute(given):
+            if row.task in counts:
+                counts[row.task][index[row.label]] = int(row.n)
+        return counts
+
+    def tasks_needing_answers(self, batch_id: int) -> list[str]:
+        """The task items that still take an answer (none once the batch is closed)."""
+        with self.engine.connect() as connection:
+            batch = self._batch(connection, batch_id)
+            if batch.closed:
+                return []
+            counts = self._task_counts(connection, batch)
+            rule = _adaptive(batch)
+            if rule is None:
+                return [task for task, given in counts.items() if sum(given) < batch.overlap]
+            accuracy = self._accuracy(connection, batch_id)
+        return [task for task, given in counts.items() if rule.needs_answer(given, accuracy)]
+
     def next_item_for(self, batch_id: int, worker: str, skip: Collection[str] = ()) -> ServedItem | None:
-        """An item this worker has not answered (nor skipped) that still needs answers; golden mixed in (>= 10%)."""
+        """An item this worker has not answered (nor skipped) that still needs answers; golden mixed in (>= 10%).
+
+        Adaptive batches serve the task items that most need an answer first: those with the fewest answers
+        below `min_answers`, then the least confident.
+        """
         with self.engine.connect() as connection:
             batch = self._batch(connection, batch_id)
             if batch.closed:
                 return None
+            rule = _adaptive(batch)
+            if rule is not None:
+                label_counts = self._task_counts(connection, batch)
+                accuracy = self._accuracy(connection, batch_id)
             counts = sa.select(answers_table.c.task, sa.func.count().label("n")).where(
                 answers_table.c.batch_id == batch_id).group_by(answers_table.c.task).subquery()
             mine = sa.select(answers_table.c.task).where(answers_table.c.batch_id == batch_id,
@@ -133,55 +208,74 @@ class AnswerStore:
             ).one()
         skipped = set(skip)
         open_items = [row for row in open_items if row.task not in skipped]
-        tasks = [row for row in open_items if not row.is_golden and row.n < batch.overlap]
+        if rule is None:
+            tasks = [row for row in open_items if not row.is_golden and row.n < batch.overlap]
+        else:
+            tasks = [row for row in open_items
+                     if not row.is_golden and rule.needs_answer(label_counts[row.task], accuracy)]
         if not tasks:
             return None
         golden = [row for row in open_items if row.is_golden]
         if golden and (answered_golden or 0) < GOLDEN_SHARE * (answered + 1):
             pick = random.choice(golden)
-        else:
+        elif rule is None:
             fewest = min(row.n for row in tasks)
             pick = random.choice([row for row in tasks if row.n == fewest])
+        else:
+            random.shuffle(tasks)  # ties go to a random one of them
+            pick = min(tasks, key=lambda row: (min(row.n, rule.min_answers),
+                                               leading_posterior(label_counts[row.task], accuracy)))
         return ServedItem(pick.task, pick.text)
 
     def record_answer(self, batch_id: int, task: str, worker: str, label: str) -> AnswerOutcome:
         """Store one answer in its own transaction, unless the worker answered the task already, the task has its
-        `overlap` answers (golden items take everyone's), or the batch is closed.
+        `overlap` answers (adaptive: needs no more, see `AdaptiveOverlap.needs_answer`; golden items take
+        everyone's), or the batch is closed.
 
         The checks and the insert are one `INSERT ... SELECT` statement, atomic on SQLite; on PostgreSQL the
         batch row (shared) and the item row (exclusive) are locked first, so `close` and a task's last slot are
-        never raced.
+        never raced. An adaptive batch decides from the task's answers read first, and the insert holds only if
+        the task still has exactly those answers (answers are never removed, so the same count means the same
+        answers); when another answer landed in between, it decides again.
         """
         with self.engine.connect() as connection:
-            allowed = json.loads(self._batch(connection, batch_id).labels)
+            batch = self._batch(connection, batch_id)
+        allowed, rule = json.loads(batch.labels), _adaptive(batch)
         if label not in allowed:
             raise ValueError(f"Label {label!r} should be one of {', '.join(allowed)}.")
         answered = sa.select(sa.func.count()).where(answers_table.c.batch_id == batch_id,
                                                     answers_table.c.task == task).scalar_subquery()
         open_batch = sa.select(batches.c.overlap).where(batches.c.id == batch_id, batches.c.closed.is_(False))
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(open_batch.with_for_update(read=True))
-                item = connection.execute(sa.select(items.c.is_golden).where(
-                    items.c.batch_id == batch_id, items.c.task == task).with_for_update()).first()
-                if item is None:
-                    raise ValueError(f"Batch {batch_id} has no item {task!r}.")
-                row = sa.select(sa.literal(batch_id), sa.literal(task), sa.literal(worker), sa.literal(label),
-                                sa.literal(datetime.now(timezone.utc), sa.DateTime(timezone=True))
-                                ).where(open_batch.exists())
-                if not item.is_golden:
-                    row = row.where(answered < open_batch.scalar_subquery())
-                inserted = connection.execute(answers_table.insert().from_select(
-                    ["batch_id", "task", "worker", "label", "created_at"], row),
-                    execution_options={"preserve_rowcount": True}).rowcount  # PostgreSQL gives -1 without it
-        except IntegrityError:
-            return "duplicate"
-        if inserted:
-            return "stored"
-        with self.engine.connect() as connection:
-            if self._batch(connection, batch_id).closed:
-                return "closed"
-        return "full"
+        while True:
+            needed = True
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(open_batch.with_for_update(read=True))
+                    item = connection.execute(sa.select(items.c.is_golden).where(
+                        items.c.batch_id == batch_id, items.c.task == task).with_for_update()).first()
+                    if item is None:
+                        raise ValueError(f"Batch {batch_id} has no item {task!r}.")
+                    row = sa.select(sa.literal(batch_id), sa.literal(task), sa.literal(worker), sa.literal(label),
+                                    sa.literal(datetime.now(timezone.utc), sa.DateTime(timezone=True))
+                                    ).where(open_batch.exists())
+                    if not item.is_golden and rule is None:
+                        row = row.where(answered < open_batch.scalar_subquery())
+                    elif not item.is_golden:
+                        counts = self._task_counts(connection, batch, task)[task]
+                        needed = rule.needs_answer(counts, self._accuracy(connection, batch_id))
+                        row = row.where(answered == sum(counts))
+                    inserted = needed and connection.execute(answers_table.insert().from_select(
+                        ["batch_id", "task", "worker", "label", "created_at"], row),
+                        execution_options={"preserve_rowcount": True}).rowcount  # PostgreSQL gives -1 without it
+            except IntegrityError:
+                return "duplicate"
+            if inserted:
+                return "stored"
+            with self.engine.connect() as connection:
+                if self._batch(connection, batch_id).closed:
+                    return "closed"
+            if rule is None or not needed:
+                return "full"
 
     def answers(self, batch_id: int) -> pd.DataFrame:
         """Every answer as `task, worker, label`, oldest first."""
@@ -191,7 +285,11 @@ class AnswerStore:
             return pd.DataFrame(connection.execute(query).all(), columns=["task", "worker", "label"])
 
     def progress(self, batch_id: int) -> dict[str, int]:
-        """Answers given and needed on task items (golden answers are extra)."""
+        """Answers given and needed on task items (golden answers are extra).
+
+        For an adaptive batch `needed` is an estimate, the answers given plus `left`: the fewest further answers
+        that could settle every task item (`AdaptiveOverlap.answers_left`); it grows when answers disagree.
+        """
         with self.engine.connect() as connection:
             batch = self._batch(connection, batch_id)
             n_tasks = connection.execute(sa.select(sa.func.count()).where(
@@ -199,6 +297,12 @@ class AnswerStore:
             given = connection.execute(sa.select(sa.func.count()).select_from(answers_table.join(
                 items, sa.and_(items.c.batch_id == answers_table.c.batch_id, items.c.task == answers_table.c.task)))
                 .where(answers_table.c.batch_id == batch_id, items.c.is_golden.is_(False))).scalar_one()
+            rule = _adaptive(batch)
+            if rule is not None:
+                accuracy = self._accuracy(connection, batch_id)
+                left = sum(rule.answers_left(counts, accuracy)
+                           for counts in self._task_counts(connection, batch).values())
+                return {"answers": int(given), "needed": int(given + left), "tasks": int(n_tasks), "left": int(left)}
         return {"answers": int(given), "needed": int(n_tasks * batch.overlap), "tasks": int(n_tasks)}
 
     def close(self, batch_id: int) -> None:

@@ -1,7 +1,8 @@
 """One interface for every crowd: submit a batch, watch progress, read answers, close; and the final table.
 
 Backends: `LocalCrowd` (annotators label in the dashboard; answers in the answer store) and `SimulatedCrowd`
-workers answering at once (demos, benchmarks, tests; every row they produce says it is simulated).
+workers answering at once (demos, benchmarks, tests; every row they produce says it is simulated). Both follow a
+batch's adaptive overlap (`pipelines.core.adaptive`) through the answer store.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Literal, Protocol
 import numpy as np
 import pandas as pd
 
+from pipelines.core.adaptive import AdaptiveOverlap
 from pipelines.core.aggregation import UNLABELLED, AggregationMethod, AggregationResult, aggregate, without_workers
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.model_votes import ModelVotesInvalid, with_model_votes
@@ -36,16 +38,41 @@ class CrowdBatch:
     overlap: int = 3
     reward_per_answer: float = 0.01
     owner: str | None = None  # who waits for the batch (a flow run id), told of progress and completion
+    # Adaptive overlap when all three are given (then `overlap` is not used); None: `overlap` answers per item.
+    min_answers: int | None = None
+    max_answers: int | None = None
+    stop_confidence: float | None = None
+
+    @property
+    def adaptive(self) -> AdaptiveOverlap | None:
+        """The batch's adaptive overlap, or None for a fixed overlap."""
+        if self.min_answers is None and self.max_answers is None and self.stop_confidence is None:
+            return None
+        if self.min_answers is None or self.max_answers is None or self.stop_confidence is None:
+            raise ValueError("Adaptive overlap needs min_answers, max_answers and stop_confidence, all three.")
+        return AdaptiveOverlap(self.min_answers, self.max_answers, self.stop_confidence)
 
 
 @dataclass(frozen=True)
 class CrowdProgress:
     answers: int
-    needed: int
+    needed: int  # for an adaptive batch, the answers given plus an estimate of those left
+    adaptive: bool = False
+
+    @classmethod
+    def from_store(cls, counts: dict[str, int]) -> CrowdProgress:
+        """From `AnswerStore.progress` (an adaptive batch's counts carry `left`)."""
+        return cls(counts["answers"], counts["needed"], "left" in counts)
 
     @property
     def complete(self) -> bool:
         return self.answers >= self.needed
+
+    def describe(self) -> str:
+        """E.g. "12 of 30 answers", or for an adaptive batch "12 answers given, about 9 more expected"."""
+        if self.adaptive:
+            return f"{self.answers} answers given, about {max(0, self.needed - self.answers)} more expected"
+        return f"{self.answers} of {self.needed} answers"
 
 
 class CrowdBackend(Protocol):
@@ -73,11 +100,10 @@ class LocalCrowd:
 
     def submit(self, batch: CrowdBatch) -> int:
         return self.store.create_batch(_store_items(batch), batch.overlap, batch.labels, batch.owner,
-                                       source=self.kind)
+                                       source=self.kind, adaptive=batch.adaptive)
 
     def progress(self, batch_id: int) -> CrowdProgress:
-        counts = self.store.progress(batch_id)
-        return CrowdProgress(counts["answers"], counts["needed"])
+        return CrowdProgress.from_store(self.store.progress(batch_id))
 
     def answers(self, batch_id: int) -> pd.DataFrame:
         return self.store.answers(batch_id)
@@ -87,7 +113,12 @@ class LocalCrowd:
 
 
 class SimulatedCrowdBackend(LocalCrowd):
-    """Simulated workers answer the whole batch at once, through the same store as people would."""
+    """Simulated workers answer the whole batch at once, through the same store as people would.
+
+    With adaptive overlap they answer in rounds: `min_answers` on every item, then one more answer on each item
+    that still needs one, until none does. Each item's answers are drawn up front from `max_answers` distinct
+    workers and given in that order, so an item's k-th answer is the same whenever it is asked for.
+    """
 
     kind: CrowdKind = "simulated"
 
@@ -101,8 +132,22 @@ class SimulatedCrowdBackend(LocalCrowd):
         # else about the model's label, and about the golden label on golden items.
         column = "true_label" if "true_label" in batch.tasks else "model_label"
         truth = pd.concat([batch.tasks.set_index("task")[column], batch.golden.set_index("task")["label"]])
-        for row in self.crowd.answer(truth, batch.labels, batch.overlap).itertuples():
-            self.store.record_answer(batch_id, str(row.task), row.worker, row.label)
+        rule = batch.adaptive
+        if rule is None:
+            for row in self.crowd.answer(truth, batch.labels, batch.overlap).itertuples():
+                self.store.record_answer(batch_id, str(row.task), row.worker, row.label)
+            return batch_id
+        drawn = self.crowd.answer(truth, batch.labels, rule.max_answers)
+        drawn = drawn.assign(task=drawn.task.astype(str), turn=drawn.groupby("task").cumcount())
+        for row in drawn[drawn.turn < rule.min_answers].itertuples():  # golden items too: the batch learns p
+            self.store.record_answer(batch_id, row.task, row.worker, row.label)
+        given = dict.fromkeys(drawn.task, rule.min_answers)
+        by_turn = drawn.set_index(["task", "turn"])
+        while needing := self.store.tasks_needing_answers(batch_id):
+            for task in needing:
+                answer = by_turn.loc[(task, given[task])]
+                self.store.record_answer(batch_id, task, answer.worker, answer.label)
+                given[task] += 1
         return batch_id
 
 

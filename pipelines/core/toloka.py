@@ -6,12 +6,15 @@ the pool; `sync` copies its submitted answers into the store, idempotently (an a
 by the store's one-answer-per-worker rule).
 
 The Toloka project must take `text` and `item` (strings) as input and give `label` (a string) as output.
+
+Toloka keeps a fixed overlap: a pool's tasks are posted with `overlap` answers each, so a batch's adaptive
+overlap (`min_answers`, `max_answers`, `stop_confidence`) is not used here; the dashboard refuses the combination.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -99,7 +102,11 @@ class TolokaCrowd(LocalCrowd):
         return source.removeprefix(SOURCE_PREFIX)
 
     def submit(self, batch: CrowdBatch) -> int:
-        """Create a pool (reward per page of ten items, overlap, one golden item per page) and its tasks."""
+        """Create a pool (reward per page of ten items, overlap, one golden item per page) and its tasks.
+
+        The overlap is always the fixed `batch.overlap`: an adaptive batch is posted with that fixed overlap.
+        """
+        batch = replace(batch, min_answers=None, max_answers=None, stop_confidence=None)
         batch_id = super().submit(batch)
         try:
             self._post_pool(batch_id, batch)

@@ -7,6 +7,7 @@ as its owner; the labelling page keeps the run's progress artifact current as an
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
@@ -16,6 +17,7 @@ from prefect.artifacts import create_progress_artifact, create_table_artifact, u
 from prefect.runtime import flow_run
 
 from pipelines.catalog import CROWD_PROGRESS_ARTIFACT_KEY, FINAL_TABLE_ARTIFACT_KEY
+from pipelines.core.adaptive import AdaptiveOverlap
 from pipelines.core.aggregation import AggregationMethod, batch_warnings
 from pipelines.core.agreement import Agreement, batch_agreement
 from pipelines.core.answer_store import AnswerStore
@@ -46,7 +48,7 @@ WHERE_PEOPLE_LABEL = {
 COLLECT_DESCRIPTION = """\
 ### Collect the crowd's answers?
 
-Batch {batch_id}: {needed} answers needed on {tasks} items ({overlap} per item), {golden} golden items mixed in.
+Batch {batch_id}: {needed} on {tasks} items ({per_item}), {golden} golden items mixed in.
 {where} The run resumes by itself when the last answer is in; resume earlier to close the batch with the
 answers given so far.
 """
@@ -68,6 +70,14 @@ def stored_toloka_key() -> str | None:
         return None
 
 
+def _per_item(batch: CrowdBatch) -> str:
+    rule = batch.adaptive
+    if rule is None:
+        return f"{batch.overlap} per item"
+    return (f"{rule.min_answers} to {rule.max_answers} per item: more than {rule.min_answers} only while an item's "
+            f"answers leave its leading label below {rule.stop_confidence:.0%} confidence")
+
+
 def _percent(progress: CrowdProgress) -> float:
     return min(100.0, 100 * progress.answers / max(progress.needed, 1))
 
@@ -83,13 +93,27 @@ def crowd_loop(
     seed: int = 0,
     database_url: str | None = None,
     model_votes: bool = False,
+    adaptive: bool = False,
+    min_answers: int = 2,
+    max_answers: int = 5,
+    stop_confidence: float = 0.95,
 ) -> dict[str, Any]:
     """Send an autohelper run's manual items to a crowd, wait, aggregate, and publish the final table.
+
+    `adaptive`: each item gets `min_answers`, more only while its answers leave it uncertain (leading label's
+    posterior below `stop_confidence`), at most `max_answers`, instead of `overlap` each. Toloka keeps the fixed
+    `overlap` (the run says so in its log).
 
     With `model_votes`, the model's label on each manual item joins people's answers as one more worker whose
     skill is learnt like theirs (`pipelines.core.model_votes`); it never counts as a person's answer.
     """
     logger = get_run_logger()
+    if adaptive and crowd == "toloka":
+        logger.warning("Toloka keeps a fixed overlap: this batch gets %d answers per item, not adaptive overlap.",
+                       overlap)
+        adaptive = False
+    # Built first so a rule that cannot work fails the run before anything is stored.
+    rule = AdaptiveOverlap(min_answers, max_answers, stop_confidence) if adaptive else None
     source = AutohelperStore.for_run(get_settings().data_dir, autohelper_run_id)
     manual, accepted, golden = source.read("manual"), source.read("accepted"), source.read("golden")
     if manual is None or accepted is None or golden is None:
@@ -97,7 +121,7 @@ def crowd_loop(
     tasks = manual.rename(columns={"item_id": "task", "label": "model_label"})[["task", "text", "model_label",
                                                                                 "model_version", "true_label"]]
     batch = CrowdBatch(tasks, golden.rename(columns={"item_id": "task"}), sorted(golden.label.unique()), overlap,
-                       owner=str(flow_run.get_id()))
+                       owner=str(flow_run.get_id()), **(asdict(rule) if rule else {}))
     store = AnswerStore(database_url or get_settings().answer_store_url)
     simulated = crowd == "simulated"
     backend = _backend(crowd, store, SimulatedCrowd(n_workers=n_simulated_workers, spammer_share=spammer_share,
@@ -105,10 +129,13 @@ def crowd_loop(
     batch_id = backend.submit(batch)
     progress = backend.progress(batch_id)
     batch_name = f"{'Simulated crowd' if simulated else 'Crowd'} batch {batch_id}"
-    progress_id = create_progress_artifact(_percent(progress), key=CROWD_PROGRESS_ARTIFACT_KEY, description=batch_name)
-    logger.info("Crowd batch %d (%s): %d items, %d answers needed.", batch_id, crowd, len(tasks), progress.needed)
+    progress_id = create_progress_artifact(_percent(progress), key=CROWD_PROGRESS_ARTIFACT_KEY,
+                                           description=f"{batch_name}: {progress.describe()}")
+    logger.info("Crowd batch %d (%s): %d items, %s (%s).", batch_id, crowd, len(tasks), progress.describe(),
+                _per_item(batch))
+    needed = f"about {progress.needed} answers expected" if progress.adaptive else f"{progress.needed} answers needed"
     question = with_defaults(CrowdCollectInput, collect_now=True, description=COLLECT_DESCRIPTION.format(
-        batch_id=batch_id, needed=progress.needed, tasks=len(tasks), overlap=overlap, golden=len(golden),
+        batch_id=batch_id, needed=needed, tasks=len(tasks), per_item=_per_item(batch), golden=len(golden),
         where=WHERE_PEOPLE_LABEL[crowd]))
     collect = progress.complete
     while not collect:
@@ -123,9 +150,9 @@ def crowd_loop(
     else:
         backend.close(batch_id)
     counts = store.progress(batch_id)  # the store, not the backend: nothing more to fetch once closed
-    progress = CrowdProgress(counts["answers"], counts["needed"])
-    update_progress_artifact(progress_id, _percent(progress), description=(
-        f"{batch_name} closed: {progress.answers} of {progress.needed} answers"))
+    progress = CrowdProgress.from_store(counts)
+    update_progress_artifact(progress_id, _percent(progress), description=f"{batch_name} closed: "
+                             f"{progress.describe()}")
     answers = backend.answers(batch_id)
     table, _ = final_table_from_answers(accepted, tasks, answers, method, simulated, model_votes=model_votes)
     agreement = batch_agreement(answers) if len(answers) else None

@@ -32,7 +32,7 @@ def test_outcome_on_a_skewed_tsv_accounts_for_every_answer(tmp_path: Path) -> No
 
     completed = subprocess.run(
         [sys.executable, str(SCRIPT), "--reviews", str(path), "--text-column", "body", "--label-column", "stars",
-         "--label-map", "5=pos,1=neg", "--target", "0.9", "--workers", "10", "--model-votes"],
+         "--label-map", "5=pos,1=neg", "--target", "0.9", "--workers", "10", "--model-votes", "--adaptive"],
         capture_output=True, text=True, timeout=600, check=True)
     figures = json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -48,3 +48,10 @@ def test_outcome_on_a_skewed_tsv_accounts_for_every_answer(tmp_path: Path) -> No
     votes = figures["model_votes"]  # the same answers with the model as one more voter: no extra human answer
     assert votes["human_answers"] == figures["human_answers"] and votes["human_share"] == figures["human_share"]
     assert 0 <= votes["influenced"] <= manual and 0 <= votes["final_accuracy"] <= 1
+    fixed, adaptive = figures["fixed"], figures["adaptive"]
+    assert (fixed["human_answers"], fixed["final_accuracy"]) == (figures["human_answers"], figures["final_accuracy"])
+    # Adaptive overlap, same split and crowd: 2 to 5 answers on each item sent to people.
+    assert 2 * manual <= adaptive["human_answers"] <= 5 * manual
+    assert adaptive["human_share"] == pytest.approx(adaptive["human_answers"] / figures["all_crowd_human_answers"],
+                                                    abs=1e-4)
+    assert 0 <= adaptive["final_accuracy"] <= 1

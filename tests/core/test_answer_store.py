@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import random
 import shutil
 import signal
 import sqlite3
@@ -20,6 +21,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy
 from pipelines.core.answer_store import AnswerStore
 from tests.conftest import free_port
 
@@ -114,6 +116,7 @@ def test_a_store_from_an_earlier_release_gets_the_new_columns(tmp_path) -> None:
         connection.execute("""INSERT INTO batches VALUES (1, '2026-01-01 00:00:00', 2, '["pos", "neg"]', 0)""")
     store = AnswerStore(f"sqlite:///{path}")
     assert store.open_batches() == [{"id": 1, "labels": LABELS, "overlap": 2, "owner": None, "source": "local"}]
+    assert store.adaptive_rule(1) is None  # a batch from before adaptive overlap keeps its fixed overlap
 
 
 def test_serving_is_blind_mixes_golden_and_respects_overlap(store_url: str) -> None:
@@ -152,6 +155,89 @@ def test_twenty_concurrent_annotators_lose_and_duplicate_nothing(store_url: str)
     per_task = answers[answers.task.str.startswith("t")].groupby("task").size()
     assert len(per_task) == 100 and (per_task == 5).all()  # no task got a sixth answer in a race for its last slot
     assert store.progress(batch)["answers"] == 500
+
+
+RULE = AdaptiveOverlap(min_answers=2, max_answers=5, stop_confidence=0.95)
+
+
+def test_an_adaptive_item_stops_once_confident_and_takes_more_while_answers_disagree(store_url: str) -> None:
+    store = AnswerStore(store_url)
+    batch = store.create_batch(_items(3, 1), overlap=3, labels=LABELS, adaptive=RULE)
+    assert store.adaptive_rule(batch) == RULE
+    assert store.progress(batch) == {"answers": 0, "needed": 9, "tasks": 3, "left": 9}  # 3 each at the prior 0.8
+    for worker in ("ana", "ben"):  # two right golden answers: p = (2 + 8) / 12, r = 5
+        assert store.record_answer(batch, "g0", worker, "pos") == "stored"
+    # Two agreeing answers: 25/26 = 0.96 >= 0.95, so the item is settled and a third is not taken.
+    assert [store.record_answer(batch, "t0", worker, "pos") for worker in ("ana", "ben", "cy")] == [
+        "stored", "stored", "full"]
+    # 1-1 (0.5), then 2-1 (5/6 = 0.83): both uncertain; 3-1 (25/26) settles it.
+    assert [store.record_answer(batch, "t1", worker, label) for worker, label in
+            [("ana", "pos"), ("ben", "neg"), ("cy", "pos"), ("dan", "pos"), ("eve", "pos")]] == [
+        "stored", "stored", "stored", "stored", "full"]
+    assert store.tasks_needing_answers(batch) == ["t2"]
+    assert store.progress(batch) == {"answers": 6, "needed": 8, "tasks": 3, "left": 2}
+    assert store.next_item_for(batch, "fay").task in {"t2", "g0"}
+    store.close(batch)
+    assert store.tasks_needing_answers(batch) == []
+
+
+def test_an_adaptive_item_never_takes_more_than_max_answers(store_url: str) -> None:
+    store = AnswerStore(store_url)
+    batch = store.create_batch(_items(1, 0), overlap=3, labels=LABELS, adaptive=RULE)
+    outcomes = [store.record_answer(batch, "t0", f"w{i}", "pos" if i % 2 else "neg") for i in range(7)]
+    assert outcomes == ["stored"] * 5 + ["full"] * 2  # 3-2 at max_answers: still uncertain, but no more
+    assert store.progress(batch) == {"answers": 5, "needed": 5, "tasks": 1, "left": 0}
+    assert store.next_item_for(batch, "w9") is None
+
+
+def test_adaptive_serving_gives_the_fewest_answers_below_min_first_then_the_least_confident(store_url: str) -> None:
+    store = AnswerStore(store_url)
+    batch = store.create_batch(_items(5, 0), overlap=3, labels=LABELS, adaptive=RULE)  # no golden: p = 0.8, r = 4
+    given = {"t1": ["pos"], "t2": ["pos", "neg"], "t3": ["pos"] * 3, "t4": ["pos", "pos", "neg"]}
+    for task, labels in given.items():
+        for i, label in enumerate(labels):
+            assert store.record_answer(batch, task, f"w{i}", label) == "stored"
+    served = []
+    while (item := store.next_item_for(batch, "zed")) is not None:
+        served.append(item.task)
+        store.record_answer(batch, item.task, "zed", "pos")
+    # t0 (no answer), t1 (one), then t2 (1-1: 0.5) before t4 (2-1: 0.8); t3 (3-0: 64/65) needs none.
+    assert served == ["t0", "t1", "t2", "t4"]
+
+
+def _annotate_at_random(url: str, batch_id: int, worker: str) -> int:
+    store, rng = AnswerStore(url), random.Random(worker)
+    stored = 0
+    while (item := store.next_item_for(batch_id, worker)) is not None:
+        stored += store.record_answer(batch_id, item.task, worker, rng.choice(LABELS)) == "stored"
+    return stored
+
+
+def test_concurrent_annotators_never_push_an_adaptive_item_past_what_it_needs(store_url: str) -> None:
+    url = store_url
+    store = AnswerStore(url)
+    batch = store.create_batch(_items(60, 0), overlap=3, labels=LABELS, adaptive=RULE)
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda w=w: results.append(_annotate_at_random(url, batch, f"w{w}")))
+               for w in range(8)]
+    with multiprocessing.get_context("spawn").Pool(8) as pool:
+        pending = pool.starmap_async(_annotate_at_random, [(url, batch, f"p{w}") for w in range(8)])
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        results.extend(pending.get(timeout=300))
+    answers = store.answers(batch)
+    assert len(answers) == sum(results) and not answers.duplicated(["task", "worker"]).any()
+    # No golden items, so p stays at the prior: replay each task's answers in the order they were stored.
+    accuracy = answer_accuracy(0, 0)
+    for task, labels in answers.groupby("task").label:
+        counts = [0, 0]
+        for label in labels:
+            assert RULE.needs_answer(counts, accuracy), f"{task} took an answer it did not need: {list(labels)}"
+            counts[LABELS.index(label)] += 1
+        assert not RULE.needs_answer(counts, accuracy)  # and every task was settled or at max_answers
+    assert answers.task.nunique() == 60 and store.progress(batch)["left"] == 0
 
 
 def _write_forever(url: str, batch_id: int) -> None:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipelines.core.answer_store import AnswerStore
-from pipelines.core.crowd import CrowdBatch, SimulatedCrowdBackend
+from pipelines.core.crowd import CrowdBatch, CrowdProgress, SimulatedCrowdBackend
 from pipelines.core.simulated_crowd import SimulatedCrowd, real_worker_accuracies
 from tests.conftest import SHARED_DATA
 
@@ -59,3 +59,43 @@ def test_d_possent_worker_accuracies() -> None:
     truth = pd.read_csv(folder / "truth.csv").set_axis(["task", "truth"], axis=1).set_index("task").truth
     accuracies = real_worker_accuracies(answers, truth)
     assert len(accuracies) == 85 and 0.75 < accuracies.mean() < 0.85  # 85 workers, mean 0.79 (SOURCES.md)
+
+
+def _skewed_batch(n_tasks: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    true = np.where(rng.random(n_tasks) < 0.1, "neg", "pos")
+    tasks = pd.DataFrame({"task": [f"t{i}" for i in range(n_tasks)], "model_label": "pos", "true_label": true,
+                          "text": [f"review {i} " * 50 for i in range(n_tasks)]})
+    golden = pd.DataFrame({"task": ["g0", "g1", "g2"], "text": ["great", "awful", "fine"],
+                           "label": ["pos", "neg", "pos"]})
+    return tasks, golden, pd.concat([tasks.set_index("task").true_label, golden.set_index("task").label])
+
+
+def test_an_adaptive_perfect_crowd_gives_exactly_min_answers_per_item_and_leaves_the_truth(tmp_path) -> None:
+    tasks, golden, expected = _skewed_batch(60, seed=0)
+    store = AnswerStore(f"sqlite:///{tmp_path / 'a.db'}")
+    backend = SimulatedCrowdBackend(store, SimulatedCrowd(n_workers=6, accuracies=(1.0,), seed=2))
+    batch_id = backend.submit(CrowdBatch(tasks, golden, ["neg", "pos"], min_answers=2, max_answers=5,
+                                         stop_confidence=0.95))
+    stored = store.answers(batch_id)
+    assert (stored.label.to_numpy() == expected.loc[stored.task].to_numpy()).all()
+    assert (stored.groupby("task").size() == 2).all() and stored.task.nunique() == 63
+    assert backend.progress(batch_id) == CrowdProgress(120, 120, adaptive=True)
+    assert backend.progress(batch_id).describe() == "120 answers given, about 0 more expected"
+
+
+def test_an_adaptive_noisy_crowd_asks_more_only_where_answers_disagree(tmp_path) -> None:
+    tasks, golden, _ = _skewed_batch(200, seed=1)
+    store = AnswerStore(f"sqlite:///{tmp_path / 'a.db'}")
+    backend = SimulatedCrowdBackend(store, SimulatedCrowd(n_workers=10, accuracies=(0.75,), seed=3))
+    batch_id = backend.submit(CrowdBatch(tasks, golden, ["neg", "pos"], min_answers=2, max_answers=5,
+                                         stop_confidence=0.95))
+    on_tasks = store.answers(batch_id).query("task.str.startswith('t')")
+    per_task = on_tasks.groupby("task").agg(n=("label", "size"), kinds=("label", "nunique"),
+                                            first_two_agree=("label", lambda s: s.iloc[0] == s.iloc[1]))
+    assert per_task.n.between(2, 5).all() and len(per_task) == 200
+    assert (per_task.n[~per_task.first_two_agree] >= 3).all()  # a 1-1 start always gets more
+    assert (per_task.n[per_task.kinds > 1] >= 3).all()
+    assert per_task.n.sum() < 5 * 200 and (per_task.n > 2).any()
+    assert store.tasks_needing_answers(batch_id) == []
+    assert backend.progress(batch_id).complete

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
+from pipelines.core.adaptive import AdaptiveOverlap
 from pipelines.core.answer_store import AnswerStore, items
 from pipelines.core.settings import get_settings
 
@@ -47,7 +48,8 @@ def _text(i: int, rng: random.Random) -> str:
     return text + " It went on and on." * 60 if i % 7 == 3 else text
 
 
-def _make_batch(store: AnswerStore, n_tasks: int, n_golden: int, overlap: int, seed: int = 0) -> Batch:
+def _make_batch(store: AnswerStore, n_tasks: int, n_golden: int, overlap: int, seed: int = 0,
+                adaptive: AdaptiveOverlap | None = None) -> Batch:
     """Tasks and golden items with gold labels known here, 80% `pos` (a skewed mix, like real reviews)."""
     rng = random.Random(seed)
     size = n_tasks + n_golden
@@ -59,7 +61,8 @@ def _make_batch(store: AnswerStore, n_tasks: int, n_golden: int, overlap: int, s
         rows.append({"task": f"{'g' if golden else 't'}{i}", "text": _text(i, rng), "is_golden": golden,
                      "golden_label": label if golden else None, "gold": label})
     frame = pd.DataFrame(rows)
-    batch_id = store.create_batch(frame.drop(columns="gold"), overlap=overlap, labels=["neg", "pos"])
+    batch_id = store.create_batch(frame.drop(columns="gold"), overlap=overlap, labels=["neg", "pos"],
+                                  adaptive=adaptive)
     assert any(len(text) > 1000 for text in frame.text)
     return Batch(batch_id, dict(zip(frame.text, frame.gold)), frozenset(frame.task[frame.is_golden]))
 
@@ -99,6 +102,10 @@ class Oracle:
 
     def notices(self) -> list[str]:
         return [element.value for element in self.app.info]
+
+    def progress_text(self) -> str:
+        [bar] = self.app.get("progress")
+        return str(bar.proto.text)
 
 
 def _stored_with_text(store: AnswerStore, batch_id: int) -> pd.DataFrame:
@@ -218,3 +225,25 @@ def test_each_annotator_name_and_batch_has_its_own_pinned_review(store: AnswerSt
     assert in_second[["worker", "text"]].values.tolist() == [["ben", for_ben], ["ana", for_ana]]
     _assert_every_answer_is_gold(store, first)
     _assert_every_answer_is_gold(store, second)
+
+
+def test_two_oracle_annotators_end_an_adaptive_batch_by_themselves_once_every_item_is_confident(
+        store: AnswerStore) -> None:
+    rule = AdaptiveOverlap(min_answers=2, max_answers=5, stop_confidence=0.95)
+    batch = _make_batch(store, n_tasks=12, n_golden=3, overlap=3, seed=7, adaptive=rule)
+    annotators = [Oracle("ana", batch.gold), Oracle("ben", batch.gold)]
+    assert "0 answers given, about 36 more expected" in annotators[0].progress_text()  # 3 each at the prior 0.8
+    while busy := [a for a in annotators if a.shown() is not None]:
+        for annotator in busy:
+            annotator.answer()
+    answers = _assert_every_answer_is_gold(store, batch)
+    tasks = answers[~answers.task.isin(batch.golden_tasks)]
+    # Right golden answers raise the batch's accuracy estimate, so two agreeing answers settle each item: the
+    # batch ends with min_answers per item, not max_answers, and nobody is left waiting for a third annotator.
+    assert tasks.task.nunique() == 12 and tasks.groupby("task").worker.nunique().eq(2).all()
+    assert store.progress(batch.id) == {"answers": 24, "needed": 24, "tasks": 12, "left": 0}
+    assert store.tasks_needing_answers(batch.id) == []
+    annotators[0].app.run()
+    assert "24 answers given, about 0 more expected" in annotators[0].progress_text()
+    cy = Oracle("cy", batch.gold)
+    assert cy.shown() is None  # a newcomer is offered nothing: every item is confident

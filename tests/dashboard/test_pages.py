@@ -273,3 +273,35 @@ def test_simulated_crowd_from_the_autohelper_page_to_the_results_page() -> None:
     forecasts = next(frame.value for frame in results.dataframe if "to_crowd" in frame.value.columns)
     assert list(forecasts.model) == ["before", "after retraining"]
     assert (forecasts.to_crowd + forecasts.accepted == 40).all()
+
+
+def test_adaptive_overlap_from_the_crowd_form_reaches_the_run_exactly_and_is_refused_for_toloka(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.catalog import AUTOHELPER
+
+    monkeypatch.setenv("TOLOKA_API_KEY", "k")  # with the backend's project, Toloka is offered
+    split = gateway.start_run(AUTOHELPER, {"n_tasks": 40, "n_golden": 20})
+    wait_for_pending_input(split, timeout=240)
+    gateway.resume(split, {"threshold": 0.95})
+    wait_for_status(split, {"completed"})
+    page = page_app("views/autohelper.py")
+    page.session_state["autohelper.run_id"] = split
+    page.run()
+    page.checkbox(key="autohelper.adaptive").check()
+    page.number_input(key="autohelper.min_answers").set_value(3)
+    page.number_input(key="autohelper.max_answers").set_value(4)
+    page.number_input(key="autohelper.stop_confidence").set_value(0.9)
+    page.selectbox(key="autohelper.crowd_kind").set_value("toloka")
+    next(b for b in page.button if b.label == "Start the crowd loop").click().run()
+    assert any("Toloka keeps a fixed overlap" in e.value for e in page.error)
+    assert "crowd.run_id" not in page.session_state  # nothing started
+    assert page.checkbox(key="autohelper.adaptive").value is True  # and nothing the analyst set was lost
+
+    page.selectbox(key="autohelper.crowd_kind").set_value("simulated")
+    next(b for b in page.button if b.label == "Start the crowd loop").click().run()
+    [crowd_run] = gateway.recent_runs(limit=1, flow_name="crowd-loop")
+    assert str(crowd_run.id) == str(page.session_state["crowd.run_id"])
+    assert {key: crowd_run.parameters[key] for key in ("crowd", "adaptive", "min_answers", "max_answers",
+                                                        "stop_confidence")} == {
+        "crowd": "simulated", "adaptive": True, "min_answers": 3, "max_answers": 4, "stop_confidence": 0.9}
+    assert wait_for_status(crowd_run.id, {"completed", "failed"}).status == "completed"

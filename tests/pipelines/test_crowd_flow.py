@@ -37,6 +37,26 @@ def test_simulated_crowd_labels_every_manual_item(split_run: str) -> None:
     assert progress.data == 100 and progress.description.startswith("Simulated crowd batch")
 
 
+def test_an_adaptive_simulated_crowd_completes_its_batch_with_fewer_answers_than_max(split_run: str,
+                                                                                     tmp_path) -> None:
+    manual = AutohelperStore.for_run(get_settings().data_dir, split_run).read("manual")
+    url = f"sqlite:///{tmp_path / 'adaptive.db'}"
+    crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": split_run, "crowd": "simulated",
+                                               "adaptive": True, "database_url": url})
+    assert wait_for_status(crowd_run, {"completed", "failed"}, timeout=120).status == "completed"
+    store = AnswerStore(url)
+    batch_id = gateway.result(crowd_run)["batch_id"]
+    assert store.adaptive_rule(batch_id).max_answers == 5
+    progress = store.progress(batch_id)
+    assert progress["left"] == 0 and progress["answers"] == progress["needed"]  # complete by the rule
+    assert store.tasks_needing_answers(batch_id) == []
+    assert 2 * len(manual) <= progress["answers"] < 5 * len(manual)
+    final = _final(split_run)
+    assert (final.source == "simulated crowd").sum() == len(manual) and final.label.notna().all()
+    artifact = next(a for a in gateway.artifacts(crowd_run) if a.key == CROWD_PROGRESS_ARTIFACT_KEY)
+    assert artifact.description.endswith(f"closed: {progress['answers']} answers given, about 0 more expected")
+
+
 def test_people_label_then_the_analyst_collects(split_run: str, tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'people.db'}"
     crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": split_run, "crowd": "local", "overlap": 2,

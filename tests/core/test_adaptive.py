@@ -1,0 +1,62 @@
+"""The adaptive-overlap rule, computed by hand: P(lead) = 1 / sum_k r^(n_k - n_lead), r = p (K - 1) / (1 - p)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy, leading_posterior
+
+RULE = AdaptiveOverlap(min_answers=2, max_answers=5, stop_confidence=0.95)
+
+
+def test_answer_accuracy_is_golden_accuracy_smoothed_towards_the_prior() -> None:
+    assert answer_accuracy(0, 0) == pytest.approx(0.8)  # no golden answer yet: the prior
+    assert answer_accuracy(10, 10) == pytest.approx(18 / 20)  # ten right count as much as the prior's ten
+    assert answer_accuracy(5, 10) == pytest.approx(13 / 20)
+    assert answer_accuracy(1000, 1000) == 0.99  # never certain
+    with pytest.raises(ValueError, match="between 0 and the answers given"):
+        answer_accuracy(3, 2)
+
+
+def test_leading_posterior_binary_and_multi_class_by_hand() -> None:
+    assert leading_posterior([2, 0], 0.8) == pytest.approx(16 / 17)  # r = 4
+    assert leading_posterior([0, 3], 0.8) == pytest.approx(64 / 65)
+    assert leading_posterior([2, 1], 0.9) == pytest.approx(9 / 10)  # r = 9: only the difference counts
+    assert leading_posterior([12, 11], 0.9) == pytest.approx(9 / 10)
+    assert leading_posterior([0, 0], 0.9) == pytest.approx(1 / 2)
+    assert leading_posterior([2, 0, 0], 0.8) == pytest.approx(64 / 66)  # K = 3: r = 0.8 * 2 / 0.2 = 8
+    assert leading_posterior([1, 1, 0], 0.8) == pytest.approx(8 / 17)
+    assert leading_posterior([1, 0, 0, 0], 0.25) == pytest.approx(1 / 4)  # chance level: answers say nothing
+    with pytest.raises(ValueError, match="at least two"):
+        leading_posterior([3], 0.9)
+
+
+def test_an_item_needs_min_answers_then_more_only_while_uncertain_never_past_max() -> None:
+    assert RULE.needs_answer([1, 0], 0.99)  # below min_answers, however sure
+    assert RULE.needs_answer([2, 0], 0.8)  # 16/17 = 0.941 < 0.95
+    assert not RULE.needs_answer([2, 0], 0.9)  # 81/82 = 0.988
+    assert RULE.needs_answer([2, 1], 0.9)  # 0.9
+    assert not RULE.needs_answer([3, 2], 0.9)  # still 0.9, but at max_answers
+    assert RULE.needs_answer([4, 0], 0.5)  # a crowd at chance settles nothing...
+    assert not RULE.needs_answer([5, 0], 0.5)  # ...until max_answers
+
+
+def test_answers_left_is_the_fewest_agreeing_answers_that_settle_the_item() -> None:
+    assert RULE.answers_left([0, 0], 0.9) == 2  # min_answers
+    assert RULE.answers_left([0, 0], 0.8) == 3  # 4^3 / (4^3 + 1) = 0.985; two give 0.941
+    assert RULE.answers_left([2, 1], 0.9) == 1  # [3, 1]: 81/82
+    assert RULE.answers_left([1, 1], 0.9) == 2  # [3, 1]
+    assert RULE.answers_left([2, 2], 0.9) == 1  # one more reaches max_answers
+    assert RULE.answers_left([0, 0], 0.5) == 5
+    assert RULE.answers_left([2, 0], 0.9) == 0
+    assert RULE.answers_left([3, 2], 0.5) == 0
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    ({"min_answers": 0}, "1 <= min_answers <= max_answers"),
+    ({"min_answers": 4, "max_answers": 3}, "1 <= min_answers <= max_answers"),
+    ({"stop_confidence": 1.0}, "between 0 and 1"),
+])
+def test_a_rule_that_cannot_work_is_refused(arguments: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        AdaptiveOverlap(**arguments)  # type: ignore[arg-type]
