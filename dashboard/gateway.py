@@ -275,12 +275,13 @@ def logs(run_id: UUID, limit: int = 50) -> list[LogLine]:
 
 
 def artifacts(run_id: UUID) -> list[ArtifactView]:
-    """Every artifact a run created, with table data parsed."""
+    """Every artifact a run created, oldest first (the server's default order is by random id), table data parsed."""
     with _client() as client:
         found = client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])),
+            sort=ArtifactSort.CREATED_DESC,
         )
-    return [_artifact_view(a) for a in found]
+    return [_artifact_view(a) for a in reversed(found)]
 
 
 def _artifact_view(artifact: Any) -> ArtifactView:

@@ -150,7 +150,7 @@ def test_keep_waiting_leaves_the_batch_open_and_asks_the_same_question_again(spl
     assert wait_for_status(crowd_run, {"completed", "failed"}).status == "completed"
     assert batch_id not in {batch["id"] for batch in store.open_batches()}
     assert gateway.result(crowd_run)["answers"] == 1
-    audit = [row for a in reversed(gateway.artifacts(crowd_run)) if a.key == AUDIT_ARTIFACT_KEY for row in a.data]
+    audit = [row for a in gateway.artifacts(crowd_run) if a.key == AUDIT_ARTIFACT_KEY for row in a.data]
     assert [row["input"] for row in audit] == ["collect_now=False", "collect_now=True"]
 
 
