@@ -181,12 +181,16 @@ def _run_the_autohelper(tab, n_tasks: int, slider_keys: list[str]) -> str:
 
     Returns the threshold the slider showed when "Confirm threshold" was clicked, as shown.
     """
-    tab.get_by_role("button", name="Run the autohelper").wait_for()  # the page is drawn: a click is not lost
+    # The dataset is read and split (its caption is drawn) and the page is idle, so the click is not lost.
+    tab.get_by_text(re.compile(r"\d+ tasks and \d+ golden items")).first.wait_for()
+    tab.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
     tab.get_by_text("Custom", exact=True).click()
-    tab.get_by_label("Golden items", exact=True).fill("20")
-    tab.get_by_label("Golden items", exact=True).press("Enter")
+    # Each number is set once the page has redrawn with the one before: a field typed into mid-rerun can lose it.
     tab.get_by_label("Tasks", exact=True).fill(str(n_tasks))
     tab.get_by_label("Tasks", exact=True).press("Enter")
+    tab.get_by_text(re.compile(rf"\b{n_tasks} tasks (and|\+) ")).first.wait_for()
+    tab.get_by_label("Golden items", exact=True).fill("20")
+    tab.get_by_label("Golden items", exact=True).press("Enter")
     tab.get_by_text(f"{n_tasks} tasks and 20 golden items").wait_for()
     tab.get_by_role("button", name="Run the autohelper").click()
     slider = tab.get_by_role("slider")
@@ -323,7 +327,7 @@ def test_two_oracle_annotators_in_two_tabs_take_reviews_to_the_final_table(serve
     oracles = {name: BrowserOracle(browser, served_app.url, name) for name in ("ana", "ben")}
     for oracle in oracles.values():
         oracle.tab.get_by_text("No crowd batch is open").wait_for()
-    analyst.get_by_label("Answers per item").fill("2")
+    analyst.get_by_label("Answers per item", exact=True).fill("2")
     analyst.get_by_role("button", name="Start the crowd loop").click()
     analyst.get_by_text("Follow it on Crowd results").wait_for()
     [crowd_run] = gateway.recent_runs(limit=1, flow_name=CROWD_LOOP.split("/")[0])

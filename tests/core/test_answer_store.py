@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import count
 from pathlib import Path
 
@@ -135,22 +135,29 @@ def test_serving_is_blind_mixes_golden_and_respects_overlap(store_url: str) -> N
     store.close(batch)
 
 
-def test_twenty_concurrent_annotators_lose_and_duplicate_nothing(store_url: str) -> None:
-    url = store_url
-    store = AnswerStore(url)
-    batch = store.create_batch(_items(100, 10), overlap=5, labels=LABELS)  # 500 task answers
+def _at_once(annotate: Callable[[str, int, str], int], url: str, batch: int, per_kind: int) -> int:
+    """`per_kind` annotators in threads and as many in processes label the batch at once; the answers they were
+    told were stored."""
     results: list[int] = []
-    threads = [threading.Thread(target=lambda w=w: results.append(_annotate(url, batch, f"w{w}")))
-               for w in range(10)]
-    with multiprocessing.get_context("spawn").Pool(10) as pool:
-        pending = pool.starmap_async(_annotate, [(url, batch, f"p{w}") for w in range(10)])
+    threads = [threading.Thread(target=lambda w=w: results.append(annotate(url, batch, f"w{w}")))
+               for w in range(per_kind)]
+    with multiprocessing.get_context("spawn").Pool(per_kind) as pool:
+        pending = pool.starmap_async(annotate, [(url, batch, f"p{w}") for w in range(per_kind)])
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         results.extend(pending.get(timeout=300))
+    return sum(results)
+
+
+def test_twenty_concurrent_annotators_lose_and_duplicate_nothing(store_url: str) -> None:
+    url = store_url
+    store = AnswerStore(url)
+    batch = store.create_batch(_items(100, 10), overlap=5, labels=LABELS)  # 500 task answers
+    stored = _at_once(_annotate, url, batch, per_kind=10)
     answers = store.answers(batch)
-    assert len(answers) == sum(results)  # every answer reported stored is there
+    assert len(answers) == stored  # every answer reported stored is there
     assert not answers.duplicated(["task", "worker"]).any()
     per_task = answers[answers.task.str.startswith("t")].groupby("task").size()
     assert len(per_task) == 100 and (per_task == 5).all()  # no task got a sixth answer in a race for its last slot
@@ -217,18 +224,9 @@ def test_concurrent_annotators_never_push_an_adaptive_item_past_what_it_needs(st
     url = store_url
     store = AnswerStore(url)
     batch = store.create_batch(_items(60, 0), overlap=3, labels=LABELS, adaptive=RULE)
-    results: list[int] = []
-    threads = [threading.Thread(target=lambda w=w: results.append(_annotate_at_random(url, batch, f"w{w}")))
-               for w in range(8)]
-    with multiprocessing.get_context("spawn").Pool(8) as pool:
-        pending = pool.starmap_async(_annotate_at_random, [(url, batch, f"p{w}") for w in range(8)])
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        results.extend(pending.get(timeout=300))
+    stored = _at_once(_annotate_at_random, url, batch, per_kind=8)
     answers = store.answers(batch)
-    assert len(answers) == sum(results) and not answers.duplicated(["task", "worker"]).any()
+    assert len(answers) == stored and not answers.duplicated(["task", "worker"]).any()
     # No golden items, so p stays at the prior: replay each task's answers in the order they were stored.
     accuracy = answer_accuracy(0, 0)
     for task, labels in answers.groupby("task").label:

@@ -38,3 +38,14 @@ def ingest_until_feature_pause(count: int) -> tuple[UUID, UUID]:
     child = wait_for_child(parent)
     wait_for_pending_input(child)
     return parent, child  # type: ignore[return-value]
+
+
+def start_insights_run(app: AppTest, base_url: str) -> UUID:
+    """On the insights page: point it at an OpenAI-compatible server, start a run, and draw its pause form."""
+    app.text_input(key="insights.model").set_value("openai:local-model")
+    app.text_input(key="insights.base_url").set_value(base_url)
+    app.button(key="insights.start").click().run()
+    run_id = app.session_state["insights.run_id"]
+    wait_for_pending_input(run_id)
+    app.run()
+    return run_id

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import gateway
 from pipelines.catalog import INGESTION
 from tests.conftest import wait_for_child, wait_for_pending_input, wait_for_status
-from tests.dashboard.apptest import ingest_until_feature_pause, page_app, submit
+from tests.dashboard.apptest import ingest_until_feature_pause, page_app, start_insights_run, submit
 
 PAGES = ["views/home.py", "views/inbox.py", "views/ingestion.py", "views/features.py", "views/approval.py",
          "views/insights.py", "views/autohelper.py", "views/labelling.py",
@@ -144,12 +144,7 @@ def test_insights_page_asks_the_provider_and_shows_answer_table_and_chart(fake_l
     gateway.store_secret(get_settings().llm_secret_block, canary)
     app = page_app("views/insights.py")
     app.run()
-    app.text_input(key="insights.model").set_value("openai:local-model")
-    app.text_input(key="insights.base_url").set_value(fake_llm.base_url)
-    app.button(key="insights.start").click().run()
-    run_id = app.session_state["insights.run_id"]
-    wait_for_pending_input(run_id)
-    app.run()
+    run_id = start_insights_run(app, fake_llm.base_url)
     assert app.text_input(key=f"insights.{run_id}.pause.input_instructions").value.startswith("Group by location")
     submit(app)
     assert wait_for_status(run_id, {"completed", "failed"}, timeout=120).status == "completed"
@@ -238,6 +233,14 @@ def _labelling_button(tab: AppTest, label: str) -> object:
     return next(button for button in tab.button if button.label == label)
 
 
+def _crowd_form(split: object) -> AppTest:
+    """The autohelper page on a run whose threshold is confirmed, so its crowd form is drawn."""
+    page = page_app("views/autohelper.py")
+    page.session_state["autohelper.run_id"] = split
+    page.run()
+    return page
+
+
 def test_simulated_crowd_from_the_autohelper_page_to_the_results_page() -> None:
     from pipelines.catalog import AUTOHELPER
 
@@ -245,9 +248,7 @@ def test_simulated_crowd_from_the_autohelper_page_to_the_results_page() -> None:
     wait_for_pending_input(split, timeout=240)
     gateway.resume(split, {"threshold": 0.95})
     wait_for_status(split, {"completed"})
-    page = page_app("views/autohelper.py")
-    page.session_state["autohelper.run_id"] = split
-    page.run()
+    page = _crowd_form(split)
     page.selectbox(key="autohelper.crowd_kind").set_value("simulated")
     next(b for b in page.button if b.label == "Start the crowd loop").click().run()
     assert wait_for_status(page.session_state["crowd.run_id"], {"completed", "failed"}).status == "completed"
@@ -276,17 +277,9 @@ def test_simulated_crowd_from_the_autohelper_page_to_the_results_page() -> None:
 
 
 def test_adaptive_overlap_from_the_crowd_form_reaches_the_run_exactly_and_is_refused_for_toloka(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipelines.catalog import AUTOHELPER
-
+        autohelper_split: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TOLOKA_API_KEY", "k")  # with the backend's project, Toloka is offered
-    split = gateway.start_run(AUTOHELPER, {"n_tasks": 40, "n_golden": 20})
-    wait_for_pending_input(split, timeout=240)
-    gateway.resume(split, {"threshold": 0.95})
-    wait_for_status(split, {"completed"})
-    page = page_app("views/autohelper.py")
-    page.session_state["autohelper.run_id"] = split
-    page.run()
+    page = _crowd_form(autohelper_split)
     page.checkbox(key="autohelper.adaptive").check()
     page.number_input(key="autohelper.min_answers").set_value(3)
     page.number_input(key="autohelper.max_answers").set_value(4)
