@@ -112,15 +112,12 @@ def test_feature_choice_goes_to_the_run_shown_even_when_another_starts_meanwhile
     wait_for_status(newer_parent, {"completed"})
 
 
-def test_a_click_on_a_pause_answered_elsewhere_meanwhile_is_refused_and_sends_nothing() -> None:
+def test_a_resume_for_a_pause_answered_elsewhere_meanwhile_is_refused_and_sends_nothing() -> None:
     parent, child = ingest_until_feature_pause(2)
-    app = page_app("views/features.py", ANALYST)
-    app.run()
-    app.multiselect(key=f"features.{child}.drop").set_value(["name"]).run()
+    drawn = gateway.pending_input(child)  # what a form on screen was drawn for
     gateway.resume(child, {"features_to_drop": ["email"]}, analyst="Sam")  # answered in the Inbox meanwhile
-    app.button(key=f"features.{child}.resume").click().run()
-    # Refused whichever way the pause is seen to be over: no pending input left, or Prefect refusing the resume.
-    assert any("Nothing was sent" in w.value for w in app.warning), [w.value for w in app.warning]
+    with pytest.raises(gateway.PauseStale, match="no longer waiting"):
+        gateway.resume(child, {"features_to_drop": ["name"]}, pause_key=drawn.pause_key, analyst=ANALYST)
     wait_for_status(parent, {"completed"})
     [decision] = _audit(child)
     assert (decision["resumed_by"], decision["input"]) == ("Sam", "features_to_drop=['email']")
