@@ -335,7 +335,6 @@ def test_two_oracle_annotators_in_two_tabs_take_reviews_to_the_final_table(serve
         for name in sorted(busy):
             if not oracles[name].step():
                 busy.discard(name)
-    assert all(oracle.given >= 8 for oracle in oracles.values())  # every one of the 8 reviews, from each
     assert sum(o.tab.get_by_text("That was the batch's last answer").count() for o in oracles.values()) == 1
 
     assert wait_for_status(crowd_run.id, {"completed", "failed"}, timeout=120).status == "completed"
