@@ -256,9 +256,15 @@ def threshold_panel(run_id: UUID, pending: gateway.PendingInput) -> None:
     st.plotly_chart(charts.confidence_histogram(golden, threshold), key=f"{key}.histogram")
     st.plotly_chart(charts.accuracy_coverage(points, threshold, point.coverage, point.accuracy), key=f"{key}.curve")
     st.plotly_chart(charts.cost_curve(points, threshold), key=f"{key}.cost")
-    # The click sends the threshold on screen to the run and pause it was drawn for, never a newer run's.
+    # The click goes to the run and pause it was drawn for, never a newer run's.
     st.button(f"Confirm threshold {threshold:.3f}", key=f"autohelper.{run_id}.confirm", type="primary",
-              on_click=resume_or_explain, args=(run_id, {"threshold": threshold}, pending.pause_key))
+              on_click=_confirm_threshold, args=(run_id, key, pending.pause_key))
+
+
+def _confirm_threshold(run_id: UUID, key: str, pause_key: str) -> None:
+    # The slider's value at the click, not the one bound when the button was drawn: a slider moved just before the
+    # click reaches the server in the same rerun as the click, before the button's label could catch up.
+    resume_or_explain(run_id, {"threshold": round(float(st.session_state[key]), DECIMALS)}, pause_key)
 
 
 def results(run_id: UUID) -> None:
