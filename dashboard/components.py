@@ -156,6 +156,15 @@ def resume_or_explain(run_id: UUID, values: dict, pause_key: str) -> None:
         st.success("Resumed.")
 
 
+def resume_with_widgets(run_id: UUID, widget_keys: dict[str, str], pause_key: str) -> None:
+    """`resume_or_explain` with each field read from its widget at the click (field name -> widget key).
+
+    A widget changed just before the click reaches the server in the same rerun as the click, after the button
+    was drawn: values bound into the button's `args` would be the ones from before the change.
+    """
+    resume_or_explain(run_id, {field: st.session_state[key] for field, key in widget_keys.items()}, pause_key)
+
+
 def pause_form(run_id: UUID, key: str) -> None:
     """Show the form a paused run waits for; a submit resumes exactly this run and pause, or says why not.
 

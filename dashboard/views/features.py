@@ -12,7 +12,7 @@ from dashboard.components import (
     current_run,
     live_until_settled,
     recent_logs,
-    resume_or_explain,
+    resume_with_widgets,
     run_header,
 )
 from pipelines.catalog import (
@@ -56,7 +56,8 @@ elif run.status == "paused" and (pending := gateway.pending_input(run.id)) is no
         st.dataframe(preview.head(20), hide_index=True, key="features.preview")
     # The click resumes the run and pause drawn here, with the columns chosen on screen.
     st.button("Drop these columns and resume", key=f"features.{run.id}.resume", type="primary",
-              on_click=resume_or_explain, args=(run.id, {"features_to_drop": chosen}, pending.pause_key))
+              on_click=resume_with_widgets,
+              args=(run.id, {"features_to_drop": f"features.{run.id}.drop"}, pending.pause_key))
 elif run.status == "completed" and CLEANED_USERS_ARTIFACT_KEY in artifacts:
     cleaned = artifacts[CLEANED_USERS_ARTIFACT_KEY]
     st.success(cleaned.description)
