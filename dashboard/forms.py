@@ -38,14 +38,13 @@ def _value(spec: FieldSpec, raw: Any) -> Any:
 
 
 def _widget(spec: FieldSpec, key: str) -> Any:
-    """One input widget for a field. Bounds are not passed to number inputs on purpose: a widget clamps
-    silently, while validation tells the person what was wrong."""
+    """One input widget for a field. Numbers are typed as text on purpose: a number widget silently puts its
+    last value back when the text is no number ("abc" became 2) and clamps out-of-range values, while
+    validation refuses both and tells the person what was wrong."""
     label, help_text, default = spec.title, _help(spec), spec.default
     if spec.kind in ("integer", "number"):
-        whole = spec.kind == "integer"
-        value = default if isinstance(default, (int, float)) else None
-        return st.number_input(label, value=value, step=1 if whole else None, format="%d" if whole else None,
-                               key=key, help=help_text)
+        value = f"{default:g}" if isinstance(default, (int, float)) and not isinstance(default, bool) else ""
+        return st.text_input(label, value=value, key=key, help=help_text)
     if spec.kind == "boolean":
         return st.checkbox(label, value=bool(default), key=key, help=help_text)
     if spec.kind == "choice":

@@ -40,16 +40,18 @@ def _submit(app: AppTest) -> AppTest:
 def test_user_count_is_prefilled_and_submitted() -> None:
     app = _form_app(USER_SCHEMA)
     assert app.markdown[0].value == "### Question"
-    assert app.number_input(key="pause.number_of_users").value == 2
+    assert app.text_input(key="pause.number_of_users").value == "2"
     assert not [w for w in app.text_input if w.key == "pause.resumed_by"]  # hidden: filled by the dashboard
-    app.number_input(key="pause.number_of_users").set_value(7)
+    app.text_input(key="pause.number_of_users").set_value("7")
     assert _submit(app).session_state["submitted"] == {"number_of_users": 7}
 
 
-@pytest.mark.parametrize(("bad", "reason"), [(0, "at least 1"), (10**9, "at most 20000")])
-def test_out_of_range_counts_show_an_error_and_submit_nothing(bad: int, reason: str) -> None:
+@pytest.mark.parametrize(("bad", "reason"), [("0", "at least 1"), (str(10**9), "at most 20000"),
+                                            ("abc", "must be a whole number (got 'abc')"), ("", "is required")])
+def test_bad_counts_show_an_error_and_submit_nothing(bad: str, reason: str) -> None:
+    """Text that is no count in range is refused with a message, never replaced by the default or clamped."""
     app = _form_app(USER_SCHEMA)
-    app.number_input(key="pause.number_of_users").set_value(bad)
+    app.text_input(key="pause.number_of_users").set_value(bad)
     app = _submit(app)
     assert any(reason in error.value for error in app.error)
     assert "submitted" not in app.session_state

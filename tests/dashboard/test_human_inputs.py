@@ -47,8 +47,8 @@ def test_ingestion_fetches_the_number_of_users_on_screen(randomuser) -> None:
     run_id = app.session_state["ingestion.run_id"]
     wait_for_pending_input(run_id)
     app.run()
-    app.number_input(key=f"ingestion.{run_id}.pause.number_of_users").set_value(3)
-    shown = app.number_input(key=f"ingestion.{run_id}.pause.number_of_users").value
+    app.text_input(key=f"ingestion.{run_id}.pause.number_of_users").set_value("3")
+    shown = int(app.text_input(key=f"ingestion.{run_id}.pause.number_of_users").value)
     submit(app)
     child = wait_for_child(run_id)
     wait_for_pending_input(child)
@@ -67,11 +67,11 @@ def test_inbox_answers_reach_the_run_whose_box_they_were_typed_in() -> None:
         wait_for_pending_input(run_id)
     app = page_app("views/inbox.py", ANALYST)
     app.run()
-    app.number_input(key=f"inbox.{second}.number_of_users").set_value(3)
+    app.text_input(key=f"inbox.{second}.number_of_users").set_value("3")
     submit(app, form=f"inbox.{second}")
     assert wait_for_status(second, {"completed"}).status == "completed"
     assert gateway.run(first).status == "paused"  # the other box's run still waits
-    app.number_input(key=f"inbox.{first}.number_of_users").set_value(1)
+    app.text_input(key=f"inbox.{first}.number_of_users").set_value("1")
     submit(app, form=f"inbox.{first}")
     wait_for_status(first, {"completed"})
     assert [len(gateway.result(run_id)["users"]) for run_id in (first, second)] == [1, 3]
@@ -129,8 +129,8 @@ def test_ingestion_form_answers_the_run_shown_even_when_another_reaches_its_paus
     app = page_app("views/ingestion.py", ANALYST)
     app.run()  # nothing pinned in this session: the newest run, `shown`, is on screen
     field = f"ingestion.{shown}.pause.number_of_users"
-    app.number_input(key=field).set_value(3)
-    on_screen = app.number_input(key=field).value
+    app.text_input(key=field).set_value("3")
+    on_screen = int(app.text_input(key=field).value)
     newer = gateway.start_run(INGESTION, {"select_features": False})  # someone else's run, paused meanwhile
     wait_for_pending_input(newer)
     submit(app)

@@ -34,12 +34,12 @@ def test_ingestion_page_start_answer_and_show_users(randomuser) -> None:
     run_id = app.session_state["ingestion.run_id"]
     wait_for_pending_input(run_id)
     app.run()
-    app.number_input(key=f"ingestion.{run_id}.pause.number_of_users").set_value(0)
+    app.text_input(key=f"ingestion.{run_id}.pause.number_of_users").set_value("0")
     submit(app)
     assert any("at least 1" in e.value for e in app.error)
     assert gateway.run(run_id).status == "paused"
 
-    app.number_input(key=f"ingestion.{run_id}.pause.number_of_users").set_value(4)
+    app.text_input(key=f"ingestion.{run_id}.pause.number_of_users").set_value("4")
     submit(app)
     child = wait_for_child(run_id)
     wait_for_pending_input(child)
@@ -58,9 +58,9 @@ def test_inbox_lists_a_paused_run_with_its_form() -> None:
     wait_for_pending_input(run_id)
     app = page_app("views/inbox.py")
     app.run()
-    field = app.number_input(key=f"inbox.{run_id}.number_of_users")
-    assert field.value == 2  # prefilled from the pause's initial data
-    field.set_value(1)
+    field = app.text_input(key=f"inbox.{run_id}.number_of_users")
+    assert field.value == "2"  # prefilled from the pause's initial data
+    field.set_value("1")
     submit(app)
     assert wait_for_status(run_id, {"completed"}).status == "completed"
 
