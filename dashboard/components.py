@@ -43,9 +43,25 @@ def backend_status() -> BackendStatus | None:
         return None
 
 
+def analyst_field() -> None:
+    """The analyst-name box, kept in the page's address as `?analyst=` so a reload or a link keeps the name
+    (and the audit trail does not say "anonymous analyst")."""
+    # A new session (a reload, an opened link) takes the name from the address; changing pages drops the
+    # address's parameters, so the name is written back on every run.
+    if "analyst" not in st.session_state:
+        st.session_state["analyst"] = st.query_params.get("analyst", "")
+    st.text_input("Analyst name", key="analyst", placeholder="Recorded with every answer you give",
+                  help="Kept in the page's address (`?analyst=`) across reloads.")
+    name = st.session_state["analyst"].strip()
+    if not name:
+        st.query_params.pop("analyst", None)
+    elif st.query_params.get("analyst") != name:
+        st.query_params["analyst"] = name
+
+
 def backend_sidebar() -> None:
     with st.sidebar:
-        st.text_input("Analyst name", key="analyst", placeholder="Recorded with every answer you give")
+        analyst_field()
         st.subheader("Backend")
         status = backend_status()
         if status is None:
@@ -165,14 +181,46 @@ def resume_with_widgets(run_id: UUID, widget_keys: dict[str, str], pause_key: st
     resume_or_explain(run_id, {field: st.session_state[key] for field, key in widget_keys.items()}, pause_key)
 
 
+def decision_field(schema: dict) -> tuple[str, dict[str, str]] | None:
+    """The pause's decision field, if it has one: a boolean whose schema names each answer under `decision`
+    (e.g. `{"true": "Approve and publish", "false": "Reject"}`), with those names."""
+    for name, field in schema.get("properties", {}).items():
+        if field.get("type") == "boolean" and isinstance(field.get("decision"), dict):
+            return name, field["decision"]
+    return None
+
+
+def decision_form(pending: gateway.PendingInput, key: str) -> None:
+    """A decision that ends a run: nothing is chosen at first, and a choice is sent only by its confirm button.
+
+    Drawn the same wherever the pause is answered (its page, the Inbox), so no single click decides.
+    """
+    found = decision_field(pending.schema)
+    if found is None:
+        raise ValueError("This pause asks for no decision; draw it with pause_form.")
+    field, names = found
+    st.markdown(pending.description)
+    choice_key = f"{key}.{field}"
+    choice = st.radio(pending.schema["properties"][field].get("title", field), [True, False], index=None,
+                      key=choice_key, horizontal=True, format_func=lambda value: names[str(value).lower()])
+    # The click sends the choice the radio holds at the click, for the run and pause drawn here.
+    st.button(f"Confirm: {names[str(choice).lower()]}" if choice is not None else "Choose, then confirm",
+              key=f"{key}.confirm", type="primary", disabled=choice is None, icon=":material/gavel:",
+              on_click=resume_with_widgets, args=(pending.run_id, {field: choice_key}, pending.pause_key))
+
+
 def pause_form(run_id: UUID, key: str) -> None:
     """Show the form a paused run waits for; a submit resumes exactly this run and pause, or says why not.
 
     `key` should name the run (e.g. `f"ingestion.{run_id}.pause"`), so typed values stay with their run.
+    A pause that asks for a decision gets the `decision_form`.
     """
     pending = gateway.pending_input(run_id)
     if pending is None:
         st.info("This run is paused; its form is being prepared.")
+        return
+    if decision_field(pending.schema) is not None:
+        decision_form(pending, key)
         return
     render_pause_form(pending.schema, key=key, description=pending.description, hidden=("resumed_by",),
                       on_submit=lambda values: resume_or_explain(run_id, values, pending.pause_key))

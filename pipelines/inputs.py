@@ -82,10 +82,12 @@ def features_to_drop_input(columns: list[str], default: list[str], description: 
 class ApprovalInput(AuditedInput):
     """Whether to publish the cleaned users as the `name-table` artifact."""
 
+    # No default: a decision that ends the run is never taken by submitting a form untouched. `decision`
+    # names each answer, so every form drawn from the schema offers the two as an explicit choice.
     create_artifact: bool = Field(
-        default=False,
-        title="Approve and create the artifact",
-        description="Tick to publish the table; leave unticked to reject it.",
+        title="Decision",
+        description="true publishes the table as `name-table`; false rejects it and the run ends as Rejected.",
+        json_schema_extra={"decision": {"true": "Approve and publish", "false": "Reject"}},
     )
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.states import Cancelled, State
+from prefect.states import Completed, State
 
 from pipelines.blocks import JSON
 from pipelines.catalog import (
@@ -26,7 +26,8 @@ APPROVAL_DESCRIPTION = """\
 
 {preview}
 
-Tick the box to approve; leave it unticked to reject (the run then ends as *not approved*).
+Choose **Approve and publish** or **Reject**, then confirm. A reject publishes nothing and the run ends as
+*Rejected*.
 """
 
 
@@ -57,11 +58,13 @@ def create_artifact(source_block: str = CLEANED_USERS_BLOCK_NAME) -> dict[str, A
         rows=len(frame), n_columns=len(frame.columns), columns=", ".join(f"`{c}`" for c in frame.columns),
         preview=markdown_table(frame),
     )
-    answer, decision = ask(with_defaults(ApprovalInput, description=description, create_artifact=False), "approval")
+    answer, decision = ask(with_defaults(ApprovalInput, description=description), "approval")
     if not answer.create_artifact:
         message = f"Not approved by {decision.resumed_by}."
         logger.info(message)
-        return Cancelled(message=message)
+        # A reject is an answer the run asked for, not a failure or a cancellation: the run completes, in a
+        # state named for the outcome, so Prefect's UI and the log say what the page says.
+        return Completed(name="Rejected", message=message)
     create_table_artifact(
         key=APPROVED_TABLE_ARTIFACT_KEY,
         table=table_rows(frame),

@@ -49,3 +49,13 @@ def start_insights_run(app: AppTest, base_url: str) -> UUID:
     wait_for_pending_input(run_id)
     app.run()
     return run_id
+
+
+def decide(app: AppTest, key: str, approve: bool) -> None:
+    """Answer a decision form drawn under `key`: the confirm button is off until a choice is made, then sends it."""
+    assert app.radio(key=f"{key}.create_artifact").value is None  # nothing is chosen for the person
+    assert app.button(key=f"{key}.confirm").disabled
+    app.radio(key=f"{key}.create_artifact").set_value(approve).run()
+    confirm = app.button(key=f"{key}.confirm")
+    assert confirm.label == f"Confirm: {'Approve and publish' if approve else 'Reject'}" and not confirm.disabled
+    confirm.click().run()

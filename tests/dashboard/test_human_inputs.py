@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import gateway
 from pipelines.catalog import (
+    APPROVAL,
     APPROVED_TABLE_ARTIFACT_KEY,
     AUDIT_ARTIFACT_KEY,
     AUTOHELPER,
@@ -19,7 +20,7 @@ from pipelines.catalog import (
     INGESTION,
 )
 from tests.conftest import wait_for_child, wait_for_pending_input, wait_for_status
-from tests.dashboard.apptest import ingest_until_feature_pause, page_app, start_insights_run, submit
+from tests.dashboard.apptest import decide, ingest_until_feature_pause, page_app, start_insights_run, submit
 
 ANALYST = "Robin"
 
@@ -164,14 +165,14 @@ def test_approval_publishes_exactly_the_table_described_or_nothing(decision: str
     wait_for_pending_input(run_id)
     app.run()
     rows, columns = _described(app)
-    app.button(key=f"approval.{run_id}.{decision}").click().run()
+    decide(app, f"approval.{run_id}", approve=decision == "approve")
     wait_for_status(run_id, {"completed", "cancelled"})
 
     published = [v for v in gateway.artifact_versions(APPROVED_TABLE_ARTIFACT_KEY) if v.flow_run_id == run_id]
     [audit] = _audit(run_id)
     assert audit["resumed_by"] == ANALYST
     if decision == "reject":
-        assert gateway.run(run_id).status == "cancelled" and not published
+        assert gateway.run(run_id).state_name == "Rejected" and not published
         assert audit["input"] == "create_artifact=False"
         return
     [table] = published
@@ -296,3 +297,20 @@ def test_the_crowd_form_starts_the_crowd_loop_with_the_model_vote_as_ticked(auto
     assert gateway.run(run_id).parameters["model_votes"] is model_votes
     wait_for_status(run_id, {"completed"}, timeout=120)
     assert gateway.result(run_id)["model_votes"] is model_votes
+
+
+def test_inbox_decides_an_approval_only_by_an_explicit_choice_and_its_confirmation() -> None:
+    parent, child = ingest_until_feature_pause(2)
+    gateway.resume(child, {"features_to_drop": ["login"]})
+    wait_for_status(parent, {"completed"})
+    run_id = gateway.start_run(APPROVAL)
+    wait_for_pending_input(run_id)
+    app = page_app("views/inbox.py", ANALYST)
+    app.run()
+    assert not [b for b in app.button if b.form_id == f"inbox.{run_id}"]  # no one-click "Resume run" form
+    app.run()
+    assert gateway.run(run_id).status == "paused"  # drawing and redrawing the Inbox decides nothing
+    decide(app, f"inbox.{run_id}", approve=False)
+    ended = wait_for_status(run_id, {"completed", "failed", "cancelled"})
+    assert (ended.status, ended.state_name) == ("completed", "Rejected")
+    assert [(row["resumed_by"], row["input"]) for row in _audit(run_id)] == [(ANALYST, "create_artifact=False")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from uuid import UUID
 
 import pytest
@@ -19,7 +20,7 @@ from pipelines.catalog import (
 )
 from pipelines.core.audit import UNKNOWN_ANALYST
 from pipelines.core.schema_input import InputInvalid
-from tests.conftest import wait_for_child, wait_for_pending_input, wait_for_status
+from tests.conftest import wait_for_child, wait_for_log, wait_for_pending_input, wait_for_status
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -44,6 +45,9 @@ def test_drop_columns_keeps_structure_and_records_who(randomuser) -> None:
     assert set(field["items"]["enum"]) >= {"name", "email", "location", "login"}
     assert field["default"] == ["email", "login", "dob", "registered", "phone", "cell", "id", "nat"]
     assert gateway.parent_run(child).id == parent
+    description = gateway.pending_input(child).description
+    assert "Preselected: the identifying and contact fields present (`email`, `login`," in description
+    assert "seed" not in description.lower()  # the project's history is no help to the person deciding
 
     gateway.resume(child, {"features_to_drop": ["email", "login", "picture"]}, analyst="Dana")
     assert wait_for_status(parent, {"completed", "failed"}).status == "completed"
@@ -87,7 +91,10 @@ def test_approve_publishes_name_table_and_reject_ends_cleanly() -> None:
     wait_for_pending_input(rejected)
     gateway.resume(rejected, {"create_artifact": False}, analyst="Lee")
     ended = wait_for_status(rejected, {"cancelled", "failed", "completed"})
-    assert ended.status == "cancelled" and ended.message == "Not approved by Lee."
+    # A reject is an expected outcome: the run completes as Rejected, and nothing in its log is an error.
+    assert (ended.status, ended.state_name, ended.message) == ("completed", "Rejected", "Not approved by Lee.")
+    assert wait_for_log(rejected, "Finished in state Rejected")
+    assert [line.message for line in gateway.logs(rejected) if line.level >= logging.WARNING] == []
     assert len(gateway.artifact_versions(APPROVED_TABLE_ARTIFACT_KEY)) == before + 1
 
 
@@ -96,7 +103,7 @@ def test_resume_through_prefects_api_is_audited_too() -> None:
     wait_for_pending_input(approval)
     with get_client(sync_client=True) as client:
         client.resume_flow_run(approval, run_input={"create_artifact": False})
-    wait_for_status(approval, {"cancelled"})
+    wait_for_status(approval, {"completed"})
     assert _audit_rows(approval)[0]["resumed_by"] == UNKNOWN_ANALYST
 
 
@@ -107,7 +114,7 @@ def test_stale_pause_is_refused_without_a_traceback() -> None:
         client.resume_flow_run(approval, run_input={"create_artifact": False})
     with pytest.raises(gateway.PauseStale):
         gateway.resume(approval, {"create_artifact": True}, pause_key=pending.pause_key)
-    wait_for_status(approval, {"cancelled"})
+    assert wait_for_status(approval, {"completed"}).state_name == "Rejected"
 
 
 def test_empty_cleaned_table_is_refused_before_any_pause() -> None:
