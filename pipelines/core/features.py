@@ -78,7 +78,8 @@ def _type_name(value: Any) -> str:
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    # ensure_ascii=False: people read these examples; "Römer" must not show as "R\u00f6mer".
+    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

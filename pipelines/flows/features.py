@@ -23,8 +23,8 @@ from pipelines.inputs import features_to_drop_input
 FEATURES_DESCRIPTION = """\
 ### Which columns should be dropped?
 
-{users} users with {columns} columns. The default is seed 000's list of identifying and contact fields that
-are present. At least one column must stay. Each column's type, an example and its missing share:
+{users} users with {columns} columns. Preselected: the identifying and contact fields present ({default}).
+At least one column must stay. Each column's type, an example and its missing share:
 
 {profile}
 """
@@ -42,8 +42,10 @@ def remove_features(source_block: str = USERS_BLOCK_NAME) -> list[dict[str, Any]
         f"- `{row.column}` ({row.type}), e.g. {row.example}, missing {row.null_share:.0%}"
         for row in profile.itertuples()
     )
-    description = FEATURES_DESCRIPTION.format(users=len(users), columns=len(columns), profile=profile_lines)
-    answer, decision = ask(features_to_drop_input(columns, default_drop(columns), description), "features to drop")
+    preselected = default_drop(columns)
+    description = FEATURES_DESCRIPTION.format(users=len(users), columns=len(columns), profile=profile_lines,
+                                              default=", ".join(f"`{column}`" for column in preselected) or "none")
+    answer, decision = ask(features_to_drop_input(columns, preselected, description), "features to drop")
     cleaned = drop_features(users, answer.features_to_drop)
     JSON(value=cleaned).save(CLEANED_USERS_BLOCK_NAME, overwrite=True)
     kept = available_columns(cleaned)

@@ -59,3 +59,9 @@ def test_markdown_table_is_short_and_escapes_pipes() -> None:
     table = markdown_table(frame, max_rows=3)
     assert table.splitlines()[:3] == ["| a | b |", "| --- | --- |", "| x/y | 0 |"]
     assert len(table.splitlines()) == 5
+
+
+def test_examples_show_real_characters_not_json_escapes() -> None:
+    users = [{"name": {"first": "Jürgen", "last": "Römer"}, "location": {"city": "Zürich"}}]
+    profile = profile_columns(users).set_index("column")
+    assert profile.loc["name", "example"] == '{"first": "Jürgen", "last": "Römer"}'
