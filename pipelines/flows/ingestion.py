@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.states import Completed, State
 
 from pipelines.blocks import JSON
 from pipelines.catalog import USER_SOURCE_ARTIFACT_KEY, USERS_ARTIFACT_KEY, USERS_BLOCK_NAME
 from pipelines.core.settings import get_settings
-from pipelines.core.users import UserBatch, fetch_random_users, flatten_users, load_users
+from pipelines.core.users import (
+    RandomUserUnavailable,
+    UserBatch,
+    fetch_random_users,
+    flatten_users,
+    load_users,
+)
 from pipelines.flows.common import ask, table_rows
 from pipelines.flows.features import remove_features
 from pipelines.inputs import UserInput, with_defaults
@@ -24,13 +32,39 @@ Faker, in the same schema, and says so in the result. Next, it asks which column
 """
 
 
-@task(retries=1, retry_delay_seconds=5, retry_jitter_factor=0.1)
-def fetch_users(number_of_users: int) -> list[dict[str, Any]]:
-    """Fetch users from the randomuser API."""
+API_ATTEMPTS = 2
+API_RETRY_SECONDS = 5.0
+UNAVAILABLE = "Unavailable"
+
+
+@task
+def fetch_users(number_of_users: int) -> list[dict[str, Any]] | State:
+    """Fetch users from the randomuser API, trying twice; end as `Unavailable` if it stays down.
+
+    An unreachable API is an outcome the flow expects (it answers with Faker users), so the task ends in a
+    completed state named for it rather than as a failure: Prefect's UI then tells what the page tells.
+    """
     settings = get_settings()
-    return fetch_random_users(
-        number_of_users, api_url=settings.randomuser_url, timeout_seconds=settings.randomuser_timeout_seconds
-    )
+    problem: RandomUserUnavailable | None = None
+    for _ in range(API_ATTEMPTS):
+        if problem is not None:
+            get_run_logger().info("%s; trying again in %g s.", problem, API_RETRY_SECONDS)
+            time.sleep(API_RETRY_SECONDS)
+        try:
+            return fetch_random_users(
+                number_of_users, api_url=settings.randomuser_url, timeout_seconds=settings.randomuser_timeout_seconds
+            )
+        except RandomUserUnavailable as exc:
+            problem = exc
+    return Completed(name=UNAVAILABLE, message=str(problem))
+
+
+def users_from_api(number_of_users: int) -> list[dict[str, Any]]:
+    """The `fetch_users` task's users, raising `RandomUserUnavailable` when it ended `Unavailable`."""
+    state = fetch_users(number_of_users, return_state=True)
+    if state.name == UNAVAILABLE:
+        raise RandomUserUnavailable(state.message or "randomuser API unavailable")
+    return state.result()
 
 
 @task
@@ -56,7 +90,7 @@ def create_names(select_features: bool = True) -> dict[str, Any]:
     logger.info("Fetching %d users.", answer.number_of_users)
     batch = load_users(
         answer.number_of_users,
-        fetch=fetch_users,
+        fetch=users_from_api,
         on_fallback=lambda exc: logger.warning("randomuser API unavailable (%s); using Faker users.", exc),
     )
     save_users(batch)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from dashboard import gateway
 from pipelines.blocks import JSON
@@ -59,6 +60,12 @@ def test_unreachable_api_falls_back_to_faker_and_says_so(randomuser) -> None:
     assert result["source"] == "faker" and "Faker" in result["note"] and len(result["users"]) == 3
     assert not any(u["login"]["username"].startswith("api-") for u in JSON.load(USERS_BLOCK_NAME).value)
     assert wait_for_log(run_id, "using Faker users")
+    # An expected fallback is no failure: Prefect's UI shows `fetch_users` as Unavailable, nothing red.
+    with get_client(sync_client=True) as client:
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    states = {(task.name.rsplit("-", 1)[0], task.state.type.value, task.state.name) for task in tasks}
+    assert ("fetch_users", "COMPLETED", "Unavailable") in states
+    assert not [state for state in states if state[1] in {"FAILED", "CRASHED"}]
 
 
 @pytest.fixture(scope="module")
