@@ -21,6 +21,8 @@ you** for a decision; the run waits in Prefect until you answer, here or in Pref
 | **Marvin insights** | Ask an LLM (any provider) about the users; computed counts beside the answer. |
 | **Sentiment autohelper** | A model labels reviews with a confidence; a live threshold slider splits what it keeps from what people label. |
 | **Artifact approval** | A run asks you to approve the cleaned users; approved tables become the `name-table` artifact, with history and diffs. |
+| **Crowd labelling** | Annotators label the reviews the model was unsure of, one at a time, blind to each other's answers. |
+| **Crowd results** | The batch's aggregated labels, the workers on golden items, how much people agree, every aggregation method side by side, and retraining on the crowd's labels. |
 """
 )
 

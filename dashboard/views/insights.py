@@ -17,7 +17,7 @@ from dashboard.components import (
     recent_logs,
     run_header,
 )
-from pipelines.catalog import INSIGHT_ARTIFACT_KEY, INSIGHT_TABLE_ARTIFACT_KEY, INSIGHTS, USERS_BLOCK_NAME
+from pipelines.catalog import INSIGHTS, USERS_BLOCK_NAME
 from pipelines.core.insights import computed_insights, provider_gap
 from pipelines.core.settings import get_settings
 
@@ -58,13 +58,16 @@ if run is not None:
         pause_form(run_id, key=f"insights.{run_id}.pause")
     elif run.status in {"scheduled", "running"}:
         live_until_settled(run, "Asking the model…")
-    by_key = {a.key: a for a in gateway.artifacts(run_id)}
-    if (answer := by_key.get(INSIGHT_ARTIFACT_KEY)) is not None:
-        st.markdown(answer.data)
-    if (table := by_key.get(INSIGHT_TABLE_ARTIFACT_KEY)) is not None:
-        rows = pd.DataFrame(table.data)
-        st.dataframe(rows, hide_index=True, key="insights.rows")
-        st.plotly_chart(px.bar(rows, x="group", y="count", title=table.description), key="insights.chart")
+    elif run.status == "completed" and (outcome := gateway.result(run_id)):
+        # The answer once: its text as text (model output is untrusted), its rows as one table and a chart.
+        st.subheader("The model's answer")
+        st.text(f"Question: {outcome['instructions']}")
+        st.text(outcome["text"])
+        if outcome["rows"]:
+            rows = pd.DataFrame(outcome["rows"])
+            st.dataframe(rows, hide_index=True, key="insights.rows")
+            st.plotly_chart(px.bar(rows, x="group", y="count", title=outcome["instructions"]), key="insights.chart")
+        st.caption(outcome["footnote"])
     audit_trail(run_id)
     recent_logs(run_id)
 

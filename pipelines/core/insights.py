@@ -206,7 +206,8 @@ def provider_gap(model_name: str, base_url: str | None, key_available: bool) -> 
     if base_url:
         return None  # a local OpenAI-compatible server needs no key
     if not key_available:
-        return (f"No API key for `{provider}`: store one in the Secret block below, or set the provider's "
+        return (f"No API key for `{provider}`: save one under **LLM provider** at the top of this page (it is "
+                "kept in a Prefect Secret block), or set the provider's "
                 "environment variable (e.g. OPENAI_API_KEY) for the runner, or point the base URL at a local "
                 "OpenAI-compatible server such as Ollama.")
     return None
