@@ -10,7 +10,14 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from pipelines.core.aggregation import AggregationResult, AnswersInvalid, compare_methods, disagreements
+from pipelines.core.aggregation import (
+    METHODS,
+    AggregationMethod,
+    AggregationResult,
+    AnswersInvalid,
+    compare_methods,
+    disagreements,
+)
 from pipelines.core.agreement import Agreement, batch_agreement, disagreement_list, item_uncertainty
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import spreadsheet_safe
@@ -23,11 +30,29 @@ def show_warnings(where: st.delta_generator.DeltaGenerator, warnings: Sequence[s
         where.warning(escape_markdown(warning), icon=":material/warning:")
 
 
-@st.cache_data(show_spinner="Aggregating with every method…")
-def methods_on(answers: pd.DataFrame, golden: pd.Series, excluded: tuple[str, ...],
+# GLAD and MACE take seconds where the others take milliseconds: they run only when asked for.
+SLOW_METHODS: tuple[AggregationMethod, ...] = ("GLAD", "MACE")
+QUICK_METHODS: tuple[AggregationMethod, ...] = tuple(m for m in METHODS if m not in SLOW_METHODS)
+
+
+@st.cache_data(show_spinner="Aggregating…", max_entries=256)
+def _method_on(run_id: str, batch_id: int, n_answers: int, excluded: tuple[str, ...], method: AggregationMethod,
+               _answers: pd.DataFrame, _golden: pd.Series) -> tuple[pd.DataFrame, AggregationResult]:
+    # Keyed by the crowd run, its batch and how many answers it has (a batch's answers only grow), not by
+    # hashing the frames; each method on its own, so asking for one more method computes only that one.
+    table, results = compare_methods(_answers, _golden, methods=(method,), exclude_workers=excluded)
+    return table, results[method]
+
+
+def methods_on(run_id: str, batch_id: int, answers: pd.DataFrame, golden: pd.Series, excluded: Sequence[str],
+               methods: Sequence[AggregationMethod] = QUICK_METHODS,
                ) -> tuple[pd.DataFrame, dict[str, AggregationResult]]:
-    """Every aggregation method on the answers less the excluded workers' (cached: reruns redraw often)."""
-    return compare_methods(answers, golden, exclude_workers=excluded)
+    """`methods` on a crowd run's batch less the excluded workers' answers, each computed once per answer count
+    (reruns redraw often)."""
+    found = {method: _method_on(run_id, batch_id, len(answers), tuple(excluded), method, answers, golden)
+             for method in methods}
+    return (pd.concat([table for table, _ in found.values()], ignore_index=True),
+            {method: result for method, (_, result) in found.items()})
 
 
 @st.cache_data(show_spinner="Measuring agreement…")
@@ -110,14 +135,19 @@ def final_section(final: pd.DataFrame, shown: pd.DataFrame, excluded: Sequence[s
                     key="crowd.labels_chart")
 
 
-def methods_section(answers: pd.DataFrame, golden: pd.Series, excluded: Sequence[str]) -> None:
-    """Every method's golden accuracy on all the answers and, with workers left out, without theirs."""
+def methods_section(run_id: str, batch_id: int, answers: pd.DataFrame, golden: pd.Series,
+                    excluded: Sequence[str]) -> None:
+    """The methods' golden accuracy on all the answers and, with workers left out, without theirs; GLAD and MACE
+    on demand."""
     st.subheader("Aggregation methods on the same answers")
-    before, results = methods_on(answers, golden, ())
+    slow = st.toggle(f"Also compare {' and '.join(SLOW_METHODS)} (slower)", key="crowd.slow_methods",
+                     help="Computed once per batch and answer count when switched on.")
+    methods = QUICK_METHODS + (SLOW_METHODS if slow else ())
+    before, results = methods_on(run_id, batch_id, answers, golden, (), methods)
     table = before.rename(columns={"accuracy": "golden accuracy"})
     if excluded:
         try:
-            after, _ = methods_on(answers, golden, tuple(excluded))
+            after, _ = methods_on(run_id, batch_id, answers, golden, excluded, methods)
         except AnswersInvalid as exc:
             st.error(str(exc))
         else:
@@ -126,7 +156,7 @@ def methods_section(answers: pd.DataFrame, golden: pd.Series, excluded: Sequence
                     "accuracy": f"golden accuracy without {len(excluded)} worker(s)",
                     "n_gold": "n_gold without"}), on="method")
     st.dataframe(table, hide_index=True, key="crowd.methods")
-    st.caption(f"{len(disagreements(results))} items where the methods disagree (every worker's answers).")
+    st.caption(f"{len(disagreements(results))} items where the methods shown disagree (every worker's answers).")
 
 
 def agreement_section(batch_id: int, answers: pd.DataFrame, shown: pd.DataFrame) -> None:

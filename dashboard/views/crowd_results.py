@@ -88,8 +88,8 @@ excluded: list[str] = []
 if answers.empty:
     st.info("The batch was closed before anyone answered: there are no answers to compare or retrain on.")
 else:
-    workers = worker_table(answers, golden, methods_on(answers, golden, ())[1]["DawidSkene"].worker_skills,
-                           labels=labels)
+    dawid_skene = methods_on(str(run.id), outcome["batch_id"], answers, golden, (), ("DawidSkene",))[1]
+    workers = worker_table(answers, golden, dawid_skene["DawidSkene"].worker_skills, labels=labels)
     excluded = workers_section(workers, chance_level(labels))
 model_votes = bool(run.parameters.get("model_votes"))
 shown = (reaggregated(final, answers, run.parameters.get("method", "DawidSkene"),
@@ -100,6 +100,6 @@ show_warnings(alerts, batch_warnings(shown.label[shown.source != "model"], witho
 final_section(final, shown, excluded, model_votes)
 if not answers.empty:
     agreement_section(outcome["batch_id"], answers, shown)
-    methods_section(answers, golden, excluded)
+    methods_section(str(run.id), outcome["batch_id"], answers, golden, excluded)
     retrain_section(outcome, run.parameters.get("database_url"))
 audit_trail(run.id)

@@ -174,3 +174,32 @@ def test_agreement_and_model_votes_are_shown_with_the_disagreements_most_uncerta
     app.checkbox(key="crowd.influenced").check().run()
     assert not app.exception, app.exception
     assert set(_frame_with(app, "score").item) == set(stored.item[stored.model_influenced])
+
+
+def test_aggregations_are_computed_once_per_batch_and_answer_count_and_the_slow_ones_on_demand(
+        autohelper_split: str, tmp_path, monkeypatch) -> None:
+    import streamlit as st
+
+    from dashboard import crowd_results_panel
+
+    st.cache_data.clear()
+    computed: list[tuple[str, tuple[str, ...]]] = []
+    real = crowd_results_panel.compare_methods
+
+    def counting(answers, gold=None, methods=(), exclude_workers=()):
+        computed.extend((method, tuple(exclude_workers)) for method in methods)
+        return real(answers, gold, methods=methods, exclude_workers=exclude_workers)
+
+    monkeypatch.setattr(crowd_results_panel, "compare_methods", counting)
+    _crowd_run(autohelper_split, tmp_path, {"ana": True, "flip": False}, overlap=2)
+    app = _results_page()
+    app.run()
+    app.run()  # reruns, as every click gives, compute nothing again
+    assert sorted(computed) == sorted((method, ()) for method in crowd_results_panel.QUICK_METHODS)
+    assert set(_frame_with(app, "golden accuracy").method) == set(crowd_results_panel.QUICK_METHODS)
+
+    computed.clear()
+    app.toggle(key="crowd.slow_methods").set_value(True).run()
+    app.run()
+    assert sorted(computed) == [("GLAD", ()), ("MACE", ())]  # only the two asked for, once
+    assert len(_frame_with(app, "golden accuracy")) == 6
