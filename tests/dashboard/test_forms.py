@@ -7,7 +7,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines.inputs import UserInput, features_to_drop_input, with_defaults
+from pipelines.inputs import ThresholdInput, UserInput, features_to_drop_input, with_defaults
 from tests.core.test_schema_input import SCHEMA as EVERYTHING_SCHEMA
 
 USER_SCHEMA = with_defaults(UserInput, description="d", number_of_users=2).model_json_schema()
@@ -76,3 +76,10 @@ def test_every_field_kind_renders_and_round_trips() -> None:
     submitted = _submit(app).session_state["submitted"]
     assert submitted["approve"] is True and submitted["tags"] == ["x", "y"]
     assert submitted["origin"] == {"x": 1, "y": 2} and submitted["count"] == 2
+
+
+def test_a_threshold_is_shown_as_exactly_the_value_the_form_sends() -> None:
+    """The Inbox's threshold form showed 0.58 while it sent 0.577: the text shown is the value sent."""
+    app = _form_app(with_defaults(ThresholdInput, description="d", threshold=0.577).model_json_schema())
+    assert app.text_input(key="pause.threshold").value == "0.577"
+    assert _submit(app).session_state["submitted"] == {"threshold": 0.577}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import gateway
-from pipelines.catalog import INGESTION
+from pipelines.catalog import APPROVAL, INGESTION
 from tests.conftest import wait_for_child, wait_for_pending_input, wait_for_status
-from tests.dashboard.apptest import ingest_until_feature_pause, page_app, start_insights_run, submit
+from tests.dashboard.apptest import decide, ingest_until_feature_pause, page_app, start_insights_run, submit
 
 PAGES = ["views/home.py", "views/inbox.py", "views/ingestion.py", "views/features.py", "views/approval.py",
          "views/insights.py", "views/autohelper.py", "views/labelling.py",
@@ -25,6 +27,17 @@ def test_every_page_renders_without_exception(page: str) -> None:
     app.run()
     assert not app.exception, app.exception
     assert any("Backend" in s.value for s in app.sidebar.subheader)
+
+
+def test_home_describes_every_page_of_the_navigation() -> None:
+    from tests.dashboard.apptest import APP
+
+    titles = re.findall(r'st\.Page\("views/\w+\.py", title="([^"]+)"', APP.read_text())
+    app = page_app("views/home.py")
+    app.run()
+    table = next(m.value for m in app.markdown if "| Page | What it does |" in m.value)
+    assert {"Crowd labelling", "Crowd results"} <= set(titles)
+    assert [title for title in titles if title != "Home" and f"| **{title}** |" not in table] == []
 
 
 def test_ingestion_page_start_answer_and_show_users(randomuser) -> None:
@@ -102,17 +115,22 @@ def test_approval_page_approves_rejects_and_renders_versions() -> None:
 
     app = page_app("views/approval.py")
     app.run()
-    for decision in ("approve", "reject"):
+    for decision in ("approve", "approve", "reject"):
         app.button(key="approval.start").click().run()
         wait_for_pending_input(app.session_state["approval.run_id"])
         app.run()
-        app.button(key=f"approval.{app.session_state['approval.run_id']}.{decision}").click().run()
+        decide(app, f"approval.{app.session_state['approval.run_id']}", approve=decision == "approve")
         wait_for_status(app.session_state["approval.run_id"], {"completed", "cancelled"})
     app.run()
     assert not app.exception
     assert any("Rejected. Not approved by anonymous analyst." in w.value for w in app.warning)
     versions = next(frame.value for frame in app.dataframe if "version" in frame.value.columns)
-    assert len(versions) >= 1 and versions["rows"].iloc[0] == 2
+    assert len(versions) >= 2 and versions["rows"].iloc[0] == 2
+    # Versions name the run that approved them, as Prefect names runs, not by id.
+    names = {run.name for run in gateway.recent_runs(limit=200, flow_name=APPROVAL.split("/")[0])}
+    assert set(versions["approval run"].head(2)) <= names
+    assert app.selectbox(key="approval.diff.new").options[0].startswith(
+        f"v{versions['version'].iloc[0]} · {versions['approval run'].iloc[0]} · ")
 
 
 def test_insights_page_without_a_provider_explains_and_starts_nothing(monkeypatch) -> None:
@@ -126,7 +144,10 @@ def test_insights_page_without_a_provider_explains_and_starts_nothing(monkeypatc
         app = page_app("views/insights.py")
         app.run()
         assert not app.exception
-        assert any("No LLM provider is configured yet" in i.value for i in app.info)
+        [gap] = [i.value for i in app.info if "No LLM provider is configured yet" in i.value]
+        # The text sends the person to the control where it really is: the expander drawn above it.
+        assert "under **LLM provider** at the top of this page" in gap and "below" not in gap
+        assert app.expander[0].label == "LLM provider"
         assert app.button(key="insights.start").disabled
     finally:
         monkeypatch.undo()
@@ -150,8 +171,9 @@ def test_insights_page_asks_the_provider_and_shows_answer_table_and_chart(fake_l
     assert wait_for_status(run_id, {"completed", "failed"}, timeout=120).status == "completed"
     app.run()
     assert not app.exception
-    assert any("Most users live in France" in m.value for m in app.markdown)
-    rows = next(frame.value for frame in app.dataframe if "group" in frame.value.columns)
+    assert any("Most users live in France" in t.value for t in app.text)  # model output shown as text
+    [rows] = [frame.value for frame in app.dataframe if "group" in frame.value.columns]  # the table, once
+    assert not any("| group | count |" in m.value for m in app.markdown)
     assert rows.iloc[0].to_dict() == {"group": "France", "count": 3}
     page_text = " ".join(str(getattr(e, "value", "")) for e in app.main) + " ".join(
         str(getattr(e, "value", "")) for e in app.sidebar)
@@ -258,6 +280,9 @@ def test_simulated_crowd_from_the_autohelper_page_to_the_results_page() -> None:
     assert not results.exception
     final = next(frame.value for frame in results.dataframe if "source" in frame.value.columns)
     assert len(final) == 40 and "simulated crowd" in set(final.source)
+    methods = next(frame.value for frame in results.dataframe if "method" in frame.value.columns)
+    assert "GLAD" not in set(methods.method) and len(methods) == 4  # the slow two only on demand
+    results.toggle(key="crowd.slow_methods").set_value(True).run()
     methods = next(frame.value for frame in results.dataframe if "method" in frame.value.columns)
     assert len(methods) == 6 and methods["golden accuracy"].notna().all()
     results.multiselect(key="crowd.sources").set_value(["simulated crowd"]).run()

@@ -88,3 +88,19 @@ def test_zero_shot_as_chosen_and_warned_when_it_does_not_beat_the_majority_class
     result = gateway.result(run_id)
     assert result["model_mode"] == "zero-shot" and result["golden_accuracy"] == pytest.approx(accuracy)
     assert result["majority_baseline"] == {"label": top, "accuracy": pytest.approx(share)}
+
+
+def test_threshold_card_shows_a_dash_where_no_golden_item_is_accepted_and_the_seed_it_sends() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from pipelines.core.threshold import CrowdCost, ThresholdCurve
+    from pipelines.flows.autohelper import threshold_description
+
+    golden = pd.DataFrame({"confidence": [0.55, 0.6, 0.577, 0.9], "correct": [True, False, True, True]})
+    curve = ThresholdCurve(golden.confidence.to_numpy(), golden.correct.to_numpy(), np.array([0.5, 0.7, 0.99]),
+                           CrowdCost())
+    card = threshold_description(curve, 0.5771, golden, "summary")
+    assert "nan" not in card.lower()
+    assert "| 0.990 | 1 | 2 | — (no golden item accepted) |" in card
+    assert "gives **0.577**" in card and "| 0.577 |" in card  # the seed as sent: round(seed, 3)
