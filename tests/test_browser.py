@@ -131,6 +131,21 @@ def test_paused_run_survives_an_app_restart_and_resumes_from_the_inbox(served_ap
     assert wait_for_status(run_id, {"completed"}, timeout=90).status == "completed"
 
 
+def test_a_new_subflow_pause_appears_in_the_open_inbox_without_a_refresh(served_app: ServedApp, page) -> None:
+    page.goto(f"{served_app.url}/inbox")
+    page.get_by_text("Waiting for input").first.wait_for()
+    parent = gateway.start_run(INGESTION)
+    wait_for_pending_input(parent)
+    gateway.resume(parent, {"number_of_users": 2})
+    child = wait_for_child(parent)
+    wait_for_pending_input(child)
+    # Nobody touches the page: the feature pause of the subflow shows up, with its form, by itself.
+    box = page.locator('[data-testid="stVerticalBlock"]').filter(has_text=gateway.run(child).name).last
+    box.get_by_text("Features to drop").first.wait_for(timeout=30_000)
+    gateway.resume(child, {"features_to_drop": []})
+    wait_for_status(parent, {"completed"})
+
+
 def test_features_preview_then_approve_shows_the_artifact(served_app: ServedApp, page) -> None:
     parent = gateway.start_run(INGESTION)
     wait_for_pending_input(parent)
@@ -145,7 +160,8 @@ def test_features_preview_then_approve_shows_the_artifact(served_app: ServedApp,
 
     page.goto(f"{served_app.url}/approval")
     page.get_by_role("button", name="Start an approval run").click()
-    page.get_by_role("button", name="Approve and publish").click(timeout=90_000)
+    page.get_by_text("Approve and publish", exact=True).click(timeout=90_000)  # the choice, then its confirmation
+    page.get_by_role("button", name="Confirm: Approve and publish").click()
     page.get_by_text("Approved and published as").first.wait_for(timeout=90_000)
     page.get_by_text("name-table versions").wait_for()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import streamlit as st
 
 from dashboard import gateway
@@ -10,8 +12,23 @@ from dashboard.components import pause_form, run_header, runs_table
 st.title(":material/inbox: Inbox")
 st.button("Refresh", key="inbox.refresh", icon=":material/refresh:")
 
+
+def _waiting(runs: list[gateway.RunSummary]) -> frozenset[tuple[UUID, bool]]:
+    """The runs waiting for input, each with whether its form is ready (a run shows as paused a moment before
+    its form is saved)."""
+    return frozenset((run.id, gateway.pending_input(run.id) is not None) for run in runs if run.status == "paused")
+
+
+@st.fragment(run_every=3.0)
+def _redraw_when_waiting_changes(shown: frozenset[tuple[UUID, bool]]) -> None:
+    # A subflow's pause, or any run's, appears (and an answered one goes) without a manual refresh.
+    if _waiting(gateway.recent_runs(limit=100)) != shown:
+        st.rerun(scope="app")
+
+
 runs = gateway.recent_runs(limit=100)
 paused = [run for run in runs if run.status == "paused"]
+_redraw_when_waiting_changes(_waiting(paused))  # taken before the forms are drawn, so none is missed
 st.subheader(f"Waiting for input ({len(paused)})")
 if not paused:
     st.caption("No run is waiting for you.")
