@@ -160,7 +160,8 @@ def test_features_preview_then_approve_shows_the_artifact(served_app: ServedApp,
 
     page.goto(f"{served_app.url}/approval")
     page.get_by_role("button", name="Start an approval run").click()
-    page.get_by_text("Approve and publish", exact=True).click(timeout=90_000)  # the choice, then its confirmation
+    # The choice (the radio, not the question's text that names it), then its confirmation.
+    page.locator('[data-testid="stRadio"]').get_by_text("Approve and publish", exact=True).click(timeout=90_000)
     page.get_by_role("button", name="Confirm: Approve and publish").click()
     page.get_by_text("Approved and published as").first.wait_for(timeout=90_000)
     page.get_by_text("name-table versions").wait_for()
