@@ -11,8 +11,8 @@ from prefect.artifacts import create_markdown_artifact, create_progress_artifact
 from pipelines.catalog import RETRAIN_PROGRESS_ARTIFACT_KEY, RETRAIN_REPORT_ARTIFACT_KEY
 from pipelines.core.aggregation import golden_agreement
 from pipelines.core.answer_store import AnswerStore
-from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.autohelper import MiniLMSentimentModel
+from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import crowd_labelled
 from pipelines.core.model_versions import save_version
 from pipelines.core.retrain import RoundForecast, retrain_on_human_labels

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard import gateway
-from pipelines.catalog import AUTOHELPER, CROWD_LOOP, RETRAIN, RETRAIN_PROGRESS_ARTIFACT_KEY, RETRAIN_REPORT_ARTIFACT_KEY
+from pipelines.catalog import (
+    AUTOHELPER,
+    CROWD_LOOP,
+    RETRAIN,
+    RETRAIN_PROGRESS_ARTIFACT_KEY,
+    RETRAIN_REPORT_ARTIFACT_KEY,
+)
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.model_versions import load_model, load_version, training_data
