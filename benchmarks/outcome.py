@@ -9,12 +9,18 @@ crowd at the same overlap labels every task. `human_answers` counts answers on t
 into a batch are reported apart. With `--adaptive` the same split goes to the same crowd a second time with
 adaptive overlap (`--min-answers`, `--max-answers`, `--stop-confidence`), and the line gets `fixed` and
 `adaptive` sections, each with `final_accuracy`, `human_answers` and `human_share` (of the fixed-overlap all-crowd
-answers). Prints one JSON line.
+answers). With `--rounds 2` the tasks are split in two seeded halves: round one runs on the first; the model is
+retrained on golden + round one's crowd labels and saved as a model version, and round two runs that version (no
+refit; golden items it learnt from scored out-of-fold) on the second half, items no model or person has labelled,
+with the same crowd and overlap rule as round one (adaptive under `--adaptive`), scored on their true labels. The
+line gets `round1` and `round2` sections, and `round2_without_retraining` (round one's model and threshold on the
+same second half). Prints one JSON line.
 
     python benchmarks/outcome.py                                   # the shared Yelp + IMDb sentences
     python benchmarks/outcome.py --adaptive                        # fixed and adaptive overlap side by side
     python benchmarks/outcome.py --reviews my.tsv --text-column body --label-column stars --label-map "1=pos,0=neg"
     python benchmarks/outcome.py --model-votes     # also: the same answers aggregated with the model as a voter
+    python benchmarks/outcome.py --rounds 2 --adaptive --min-answers 1   # round two with the retrained version
 """
 
 from __future__ import annotations
@@ -37,9 +43,17 @@ from _shared_reviews import shared_reviews  # noqa: E402
 from pipelines.core.adaptive import AdaptiveOverlap  # noqa: E402
 from pipelines.core.aggregation import aggregate  # noqa: E402
 from pipelines.core.answer_store import AnswerStore  # noqa: E402
-from pipelines.core.autohelper import fit_offline, majority_baseline  # noqa: E402
+from pipelines.core.autohelper import MiniLMSentimentModel, fit_offline, majority_baseline  # noqa: E402
 from pipelines.core.autohelper_store import predictions_frame  # noqa: E402
-from pipelines.core.crowd import CrowdBatch, SimulatedCrowdBackend, final_table, final_table_from_answers  # noqa: E402
+from pipelines.core.crowd import (  # noqa: E402
+    CrowdBatch,
+    SimulatedCrowdBackend,
+    crowd_labelled,
+    final_table,
+    final_table_from_answers,
+)
+from pipelines.core.model_versions import load_model, predict_with_version, save_version  # noqa: E402
+from pipelines.core.retrain import retrain_on_human_labels  # noqa: E402
 from pipelines.core.reviews import load_reviews, parse_label_map, prepare_dataset  # noqa: E402
 from pipelines.core.simulated_crowd import SimulatedCrowd, real_worker_accuracies  # noqa: E402
 from pipelines.core.threshold import ThresholdCurve  # noqa: E402
@@ -65,6 +79,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--max-answers", type=int, default=5, help="adaptive: answers an item gets at most")
     parser.add_argument("--stop-confidence", type=float, default=0.95,
                         help="adaptive: posterior of the leading label at which an item takes no more answers")
+    parser.add_argument("--rounds", type=int, default=1, choices=[1, 2],
+                        help="2: round one on half the tasks, round two with the retrained version on the rest")
     return parser.parse_args()
 
 
@@ -112,6 +128,78 @@ def _model_votes_section(accepted: pd.DataFrame, manual: pd.DataFrame, answers_o
             "crowd_accuracy": round(_accuracy(final[final.source != "model"], truth), 4) if len(manual) else None}
 
 
+@dataclass(frozen=True)
+class Crowd:
+    """The simulated crowd, the answer store it answers through, the labels and the overlap rule of a run."""
+
+    store: AnswerStore
+    people: SimulatedCrowd
+    labels: list[str]
+    overlap: int
+    adaptive: AdaptiveOverlap | None
+
+
+def _split(task_predictions: pd.DataFrame, golden_predictions: pd.DataFrame, target: float
+           ) -> tuple[float | None, pd.DataFrame, pd.DataFrame]:
+    """The threshold solved for `target` on the golden 95% lower bound, and the accepted and manual tasks."""
+    curve = ThresholdCurve(golden_predictions.confidence.to_numpy(), golden_predictions.correct.to_numpy(),
+                           task_predictions.confidence.to_numpy())
+    point = curve.for_target_accuracy(target, bound="lower")
+    # No threshold meeting the target on golden means the model's labels cannot be trusted: all go to people.
+    threshold = point.threshold if point is not None else float(np.nextafter(1.0, 2.0))
+    return (None if point is None else threshold, task_predictions[task_predictions.confidence >= threshold],
+            task_predictions[task_predictions.confidence < threshold])
+
+
+def _round(crowd: Crowd, golden: pd.DataFrame, task_predictions: pd.DataFrame, threshold: float | None,
+           accepted: pd.DataFrame, manual: pd.DataFrame, truth: pd.Series, model_votes: bool) -> dict[str, object]:
+    """One round's figures on its tasks: the run under the crowd's rule beside all of them to a fixed overlap."""
+    run = _final_labels(crowd.store, crowd.people, accepted, manual, golden, crowd.labels, crowd.overlap,
+                        crowd.adaptive)
+    all_crowd = _final_labels(crowd.store, crowd.people, accepted.iloc[:0], task_predictions, golden, crowd.labels,
+                              crowd.overlap)
+    figures: dict[str, object] = {
+        "tasks": len(task_predictions), "threshold": None if threshold is None else round(threshold, 4),
+        "coverage": round(len(accepted) / len(task_predictions), 4),
+        "accepted_accuracy": round(_accuracy(run.final[run.final.source == "model"], truth), 4) if len(accepted)
+        else None,
+        "final_accuracy": round(_accuracy(run.final, truth), 4), "human_answers": run.human_answers,
+        "all_crowd_human_answers": all_crowd.human_answers,
+        "human_share": round(run.human_answers / all_crowd.human_answers, 4), "final": run.final}
+    if model_votes:
+        figures["model_votes"] = _model_votes_section(accepted, manual, run.answers_on_tasks, truth,
+                                                      all_crowd.human_answers)
+    return figures
+
+
+def _public(figures: dict[str, object]) -> dict[str, object]:
+    return {key: value for key, value in figures.items() if key != "final"}
+
+
+def _second_round(crowd: Crowd, golden: pd.DataFrame, round_one: pd.DataFrame, first: dict[str, object],
+                  base: MiniLMSentimentModel, held_out: pd.DataFrame, target: float, truth: pd.Series,
+                  model_votes: bool) -> dict[str, object]:
+    """Retrain on golden + round one's crowd labels, save it as a version, and run that version on `held_out`."""
+    final = first["final"]
+    assert isinstance(final, pd.DataFrame)
+    crowd_labels = crowd_labelled(final).rename(columns={"item": "item_id"})
+    model = base.untrained_copy()  # shares the embeddings already computed
+    report = retrain_on_human_labels(round_one, golden, crowd_labels, target, model=model)
+    training = pd.concat([golden[["item_id", "text", "label"]], crowd_labels[["item_id", "text", "label"]]])
+    with tempfile.TemporaryDirectory() as folder:
+        version = save_version(Path(folder), model, training, golden_accuracy=report.golden_accuracy_after,
+                               autohelper_run_id=None, parent=str(round_one.model_version.iloc[0]))
+        retrained = load_model(version, base=model)
+        golden_predictions = predictions_frame(
+            predict_with_version(version, list(golden.text), list(golden.item_id), retrained), golden, "golden")
+    task_predictions = predictions_frame(retrained.predict(list(held_out.text), list(held_out.item_id)), held_out,
+                                         "task")
+    threshold, accepted, manual = _split(task_predictions, golden_predictions, target)
+    figures = _round(crowd, golden, task_predictions, threshold, accepted, manual, truth, model_votes)
+    return {"model": {"trained_on": len(training), "crowd_labels": len(crowd_labels),
+                      "golden_accuracy_out_of_fold": round(report.golden_accuracy_after, 4)}, **_public(figures)}
+
+
 def _accuracy(final: pd.DataFrame, truth: pd.Series) -> float:
     """Share of items whose final label is their true label (an item left without a label counts as wrong)."""
     return float((final.label.astype(object) == final.item.map(truth)).mean()) if len(final) else float("nan")
@@ -131,24 +219,21 @@ def main() -> None:
     tasks, golden = prepared.tasks, prepared.golden
     if tasks.label.isna().any():
         raise SystemExit("Every task needs a true label to score the outcome against.")
+    held_out = tasks.sample(frac=0.5, random_state=args.seed) if args.rounds == 2 else tasks.iloc[:0]
+    tasks = tasks.drop(held_out.index)
 
     choice = fit_offline(list(golden.text), list(golden.label), list(golden.item_id), args.model_mode,
                          seed=args.seed)
     golden_predictions = predictions_frame(choice.golden_predictions, golden, "golden")
     task_predictions = predictions_frame(choice.model.predict(list(tasks.text), list(tasks.item_id)), tasks, "task")
-    curve = ThresholdCurve(golden_predictions.confidence.to_numpy(), golden_predictions.correct.to_numpy(),
-                           task_predictions.confidence.to_numpy())
-    point = curve.for_target_accuracy(args.target, bound="lower")
-    # No threshold meeting the target on golden means the model's labels cannot be trusted: all go to people.
-    threshold = point.threshold if point is not None else float(np.nextafter(1.0, 2.0))
-    accepted = task_predictions[task_predictions.confidence >= threshold]
-    manual = task_predictions[task_predictions.confidence < threshold]
+    threshold, accepted, manual = _split(task_predictions, golden_predictions, args.target)
 
     labels = sorted(set(golden.label))
     majority_label, majority_accuracy = majority_baseline(list(golden.label))
     crowd = SimulatedCrowd(n_workers=args.workers, seed=args.seed,
                            accuracies=tuple(real_worker_accuracies(*load_crowd(REAL_CROWD))))
-    truth = tasks.set_index("item_id").label
+    truth = pd.concat([tasks, held_out]).set_index("item_id").label
+    rounds: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as folder:
         store = AnswerStore(f"sqlite:///{Path(folder) / 'answers.db'}")
         run = _final_labels(store, crowd, accepted, manual, golden, labels, args.overlap)
@@ -159,6 +244,22 @@ def main() -> None:
             rule = AdaptiveOverlap(args.min_answers, args.max_answers, args.stop_confidence)
             adaptive = _final_labels(
                 store, crowd, accepted, manual, golden, labels, args.overlap, rule)
+        if args.rounds == 2:
+            people = Crowd(store, crowd, labels, args.overlap, rule if args.adaptive else None)
+            round_one = pd.concat([golden_predictions, task_predictions], ignore_index=True)
+            first = _round(people, golden, task_predictions, threshold, accepted, manual, truth, args.model_votes)
+            again = predictions_frame(choice.model.predict(list(held_out.text), list(held_out.item_id)), held_out,
+                                      "task")
+            cutoff = threshold if threshold is not None else float(np.nextafter(1.0, 2.0))
+            rounds = {
+                "rounds_split": "tasks in two seeded halves: round one on the first, round two on the second",
+                "round1": _public(first),
+                "round2": _second_round(people, golden, round_one, first, choice.model, held_out, args.target,
+                                        truth, args.model_votes),
+                "round2_without_retraining": _public(_round(
+                    people, golden, again, threshold, again[again.confidence >= cutoff],
+                    again[again.confidence < cutoff], truth, args.model_votes)),
+            }
     final, human_answers, all_crowd_answers = run.final, run.human_answers, all_crowd.human_answers
     final_accuracy = _accuracy(final, truth)
     sections = {}
@@ -187,7 +288,7 @@ def main() -> None:
                   "golden_accuracy": {mode: round(value, 4) for mode, value in choice.golden_accuracy.items()},
                   "majority_baseline": {"label": majority_label, "golden_accuracy": round(majority_accuracy, 4)}},
         "target_accuracy": args.target,
-        "threshold": None if point is None else round(threshold, 4),
+        "threshold": None if threshold is None else round(threshold, 4),
         "threshold_rule": "lowest threshold whose golden accuracy's 95% lower bound meets the target",
         "coverage": round(len(accepted) / len(tasks), 4),
         "accepted_accuracy": round(_accuracy(final[final.source == "model"], truth), 4) if len(accepted) else None,
@@ -205,6 +306,7 @@ def main() -> None:
                   "overlap": args.overlap, "aggregation": "DawidSkene"},
         **({"model_votes": model_votes} if model_votes is not None else {}),
         **sections,
+        **rounds,
         "seconds": round(time.perf_counter() - started, 1),
     }))
 

@@ -12,12 +12,13 @@ import streamlit as st
 from dashboard import gateway
 from dashboard.components import live_until_settled, run_header
 from dashboard.crowd_results_panel import show_warnings
-from pipelines.catalog import RETRAIN
+from pipelines.catalog import AUTOHELPER, RETRAIN
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.retrain import golden_accuracy_at
 from pipelines.core.settings import get_settings
 
 DEFAULT_TARGET = 0.95
+SUSPICIOUS_AGREEMENT = 0.995  # a refit head agreeing with (nearly) every crowd label has copied them, right or wrong
 
 EXPLANATION = (
     "The offline MiniLM model refits on the golden items plus the crowd's aggregated labels. Both models are held "
@@ -57,6 +58,9 @@ def _show_report(report: dict[str, Any]) -> None:
     if warnings:
         right.caption("High agreement with labels the warnings doubt is no gain: the model learnt their mistakes "
                       "too.")
+    elif report["crowd_agreement"] >= SUSPICIOUS_AGREEMENT:
+        right.caption("Agreeing with every crowd label says the model learnt them, not that they are right: "
+                      "judge them by the golden accuracy and the crowd's golden answers.")
     forecasts = _forecasts(report)
     st.dataframe(forecasts, hide_index=True, key="retrain.forecasts", column_config={
         "to_crowd": "to people", "golden_accuracy": st.column_config.NumberColumn(format="percent"),
@@ -71,6 +75,29 @@ def _show_report(report: dict[str, Any]) -> None:
     if report["after"]["golden_accepted"] < 30:
         st.warning(f"The accuracy rests on {report['after']['golden_accepted']} golden items: add golden items "
                    "before trusting the difference.")
+
+
+def _use_as_next_model(version_id: str, parameters: dict[str, Any]) -> None:
+    """Start the next autohelper run on the same data with the saved version as its model, and pin it there."""
+    run_id = gateway.start_run(AUTOHELPER, {**parameters, "model": version_id, "model_mode": "auto"})
+    st.session_state["autohelper.run_id"] = run_id
+    st.session_state["retrain.next_run"] = (version_id, str(run_id))
+
+
+def _next_round(report: dict[str, Any], autohelper_run: gateway.RunSummary) -> None:
+    """The saved version and one click to make it the next run's model, with the same dataset parameters."""
+    version_id = report.get("model_version")
+    if not version_id:
+        return  # reports from before versions existed saved none
+    st.caption(f"Saved as model version {version_id} ({report.get('model_version_name', '')}).")
+    st.button("Use as the next run's model", key=f"retrain.use.{version_id}", icon=":material/replay:",
+              on_click=_use_as_next_model, args=(version_id, dict(autohelper_run.parameters)),
+              help="Starts a new autohelper run on the same dataset and split, labelled by this version.")
+    started = st.session_state.get("retrain.next_run")
+    if started and started[0] == version_id:
+        st.success(f"Started the next round with {version_id}.")
+        st.page_link("views/autohelper.py", label="Follow it on the autohelper page", icon=":material/arrow_forward:",
+                     query_params={"run": started[1]})
 
 
 def _default_target(autohelper_run_id: str, threshold: float) -> tuple[float, str]:
@@ -93,14 +120,16 @@ def retrain_section(outcome: dict[str, Any], database_url: str | None = None) ->
         st.info("This crowd loop's autohelper run is gone or unfinished, so there is nothing to compare with.")
         return
     default, why = _default_target(autohelper_run_id, split["threshold"])
+    # Keyed by run: a target typed for one run never carries over to another.
     target = st.number_input("Target golden accuracy", 0.5, 1.0, round(default, 4), 0.01, format="%.4f",
-                             key="retrain.target", help=why)
+                             key=f"retrain.target.{autohelper_run_id}", help=why)
     latest = _latest_retrain(autohelper_run_id)
     running = latest is not None and latest.status in {"scheduled", "running"}
     if st.button("Retrain the autohelper on human labels", key="retrain.start", disabled=running,
                  icon=":material/model_training:"):
         gateway.start_run(RETRAIN, {"autohelper_run_id": autohelper_run_id, "target_accuracy": target,
-                                    "batch_id": outcome.get("batch_id"), "database_url": database_url})
+                                    "batch_id": outcome.get("batch_id"), "database_url": database_url,
+                                    "round_one_threshold": split["threshold"]})
         st.rerun()
     if latest is None:
         return
@@ -109,3 +138,4 @@ def retrain_section(outcome: dict[str, Any], database_url: str | None = None) ->
         live_until_settled(latest, "Retraining…")
     elif latest.status == "completed" and (report := gateway.result(latest.id)):
         _show_report(report)
+        _next_round(report, gateway.run(UUID(autohelper_run_id)))

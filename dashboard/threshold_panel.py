@@ -25,6 +25,7 @@ from pipelines.core.autohelper import (
 )
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.markdown import escape_markdown
+from pipelines.core.model_versions import list_versions
 from pipelines.core.reviews import (
     DELIMITERS,
     GOLDEN_DRAWS,
@@ -43,6 +44,7 @@ from pipelines.core.settings import get_settings
 from pipelines.core.threshold import BOUND_LABELS, Bound, CrowdCost, ThresholdCurve
 
 HF_MODEL = "A Hugging Face id or path"
+SAVED_VERSION = "A saved version"
 MODEL_MODES: dict[str, OfflineMode] = {"Auto": "auto", "Zero-shot": "zero-shot", "Few-shot": "few-shot"}
 DECIMALS = 3  # the slider's resolution: every threshold set, shown and sent has this many decimals
 SOURCES = ["Generated sample", "Path or URL", "Upload a file"]
@@ -153,10 +155,20 @@ def dataset_form() -> dict[str, Any] | None:
 
 def model_picker() -> dict[str, Any]:
     """The flow's `model` and `model_mode`; `model` stays empty until a Hugging Face id or path is typed."""
+    versions = {version.version_id: version for version in list_versions(get_settings().data_dir)}
     with st.expander("Model", expanded=True, icon=":material/model_training:"):
-        kind = st.radio("Model", [OFFLINE_MODEL_NAME, HF_MODEL], key="autohelper.model_kind", horizontal=True,
-                        help=f"`{OFFLINE_MODEL_NAME}`: the packaged MiniLM, works offline. A Hugging Face "
-                             "sequence-classification model needs the hub or a local copy.")
+        kind = st.radio("Model", [OFFLINE_MODEL_NAME, *([SAVED_VERSION] if versions else []), HF_MODEL],
+                        key="autohelper.model_kind", horizontal=True,
+                        help=f"`{OFFLINE_MODEL_NAME}`: the packaged MiniLM, works offline. A saved version: MiniLM "
+                             "retrained on a run's human labels. A Hugging Face sequence-classification model "
+                             "needs the hub or a local copy.")
+        if kind == SAVED_VERSION:
+            chosen = st.selectbox("Version", list(versions), key="autohelper.model_version",
+                                  format_func=lambda version_id: versions[version_id].describe(),
+                                  help="Newest first: name, when it was saved, the run whose labels it learnt "
+                                       "from, and its out-of-fold golden accuracy. Its head labels the run as "
+                                       "it is.")
+            return {"model": chosen, "model_mode": "auto"}
         if kind == OFFLINE_MODEL_NAME:
             mode = st.selectbox("Mode", list(MODEL_MODES), key="autohelper.model_mode",
                                 help="Zero-shot: the label whose example sentences are closest wins. Few-shot: a "

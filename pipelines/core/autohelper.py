@@ -164,6 +164,7 @@ class MiniLMSentimentModel:
         self.labels_: list[str] = sorted(PROTOTYPES)
         self.calibration_: list[Prediction] = []
         self.n_trained_ = 0
+        self.version_id_: str | None = None  # set when the head was loaded from a saved version
 
     def _load(self) -> tuple[Any, Any]:
         if self._encoder is None:
@@ -176,6 +177,8 @@ class MiniLMSentimentModel:
 
     @property
     def version(self) -> str:
+        if self.version_id_ is not None:
+            return self.version_id_
         mode = f"few-shot({self.n_trained_} labelled)" if self.head_ is not None else "zero-shot"
         return f"{OFFLINE_MODEL_NAME}:{mode}"
 

@@ -66,6 +66,15 @@ def _forecast(curve: ThresholdCurve, target: float, tasks: pd.DataFrame) -> Roun
                          dataset_accuracy)
 
 
+def _sent(curve: ThresholdCurve, threshold: float, tasks: pd.DataFrame) -> RoundForecast:
+    """What a round actually did at the threshold it confirmed: its accepted and manual counts, not a forecast."""
+    point = curve.at(threshold)
+    known = tasks[tasks.confidence >= threshold].dropna(subset=["true_label"])
+    dataset_accuracy = float((known.label == known.true_label).mean()) if len(known) else None
+    return RoundForecast(float(threshold), point.manual, point.accepted, point.labelled_accepted, point.accuracy,
+                         dataset_accuracy)
+
+
 def _curve(predictions: pd.DataFrame) -> ThresholdCurve:
     golden = predictions[predictions.split == "golden"]
     return ThresholdCurve(golden.confidence.to_numpy(), golden.correct.to_numpy(),
@@ -114,6 +123,7 @@ def retrain_on_human_labels(
     model: MiniLMSentimentModel | None = None,
     progress: Progress | None = None,
     crowd_golden: tuple[int, int] | None = None,
+    sent_threshold: float | None = None,
 ) -> RetrainReport:
     """Refit the offline model on golden + crowd labels and forecast the next round before and after.
 
@@ -124,6 +134,8 @@ def retrain_on_human_labels(
         target_accuracy: the golden accuracy both models are held to.
         crowd_golden: the crowd's answers on golden items, (right, answered), when known: a warning if they do
             not beat chance.
+        sent_threshold: the threshold round one confirmed; when given, "before" is what that round actually sent
+            (its accepted and manual counts), not a forecast at the target.
     """
     if not 0 < target_accuracy <= 1:
         raise NothingToRetrainOn(f"The target accuracy must be above 0 and at most 1, not {target_accuracy}.")
@@ -157,7 +169,8 @@ def retrain_on_human_labels(
                                  tasks_after.confidence.to_numpy())
     crowd_oof = out_of_fold.merge(crowd_labels[["item_id", "label"]].rename(columns={"label": "crowd_label"}),
                                   on="item_id")
-    before = _forecast(_curve(predictions), target_accuracy, tasks_before)
+    before = (_forecast(_curve(predictions), target_accuracy, tasks_before) if sent_threshold is None
+              else _sent(_curve(predictions), sent_threshold, tasks_before))
     after_forecast = _forecast(after_curve, target_accuracy, tasks_after)
     golden_before = float(predictions[predictions.split == "golden"].correct.mean())
     golden_after_accuracy = float((golden_after.label == golden_after.golden_label).mean())

@@ -27,6 +27,7 @@ from pipelines.core.autohelper import (
 )
 from pipelines.core.autohelper_store import AutohelperStore, predictions_frame
 from pipelines.core.markdown import escape_markdown
+from pipelines.core.model_versions import is_version_id, load_model, load_version, predict_with_version
 from pipelines.core.reviews import (
     DEFAULT_LABEL_COLUMN,
     DEFAULT_TEXT_COLUMN,
@@ -90,6 +91,13 @@ def predict(prepared: PreparedDataset, model_name: str, model_mode: OfflineMode 
         choice = fit_offline(list(golden.text), list(golden.label), list(golden.item_id), model_mode, seed=seed)
         model, golden_predictions, mode, reason = choice.model, choice.golden_predictions, choice.mode, choice.reason
         update_progress_artifact(progress_id, progress=100 * len(golden) / total)
+    elif is_version_id(model_name):
+        version = load_version(get_settings().data_dir, model_name)
+        model = load_model(version)
+        # Golden items the version learnt from keep its out-of-fold predictions: an honest threshold, no refit.
+        golden_predictions = predict_with_version(version, list(golden.text), list(golden.item_id), model, report(0))
+        mode, reason = "saved version", (f"{version.describe()}, used as it is; golden items it learnt from are "
+                                         "scored out-of-fold.")
     else:
         model = HFSentimentModel(model_name)
         golden_predictions = model.predict(list(golden.text), list(golden.item_id), report(0))
@@ -148,7 +156,8 @@ def sentiment_autohelper(
 ) -> dict[str, Any]:
     """Prepare the dataset, predict, pause for the threshold, then split accepted from manual items.
 
-    `model_mode` (auto, zero-shot or few-shot) applies to the offline model; auto picks the mode with the
+    `model` is the offline model's name, a saved version's id (its head predicts, no refit) or a Hugging Face id
+    or path. `model_mode` (auto, zero-shot or few-shot) applies to the offline model; auto picks the mode with the
     better out-of-fold golden accuracy.
     """
     logger = get_run_logger()

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
 
 from pipelines.catalog import RETRAIN_PROGRESS_ARTIFACT_KEY, RETRAIN_REPORT_ARTIFACT_KEY
 from pipelines.core.aggregation import golden_agreement
 from pipelines.core.answer_store import AnswerStore
+from pipelines.core.autohelper import MiniLMSentimentModel
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import crowd_labelled
+from pipelines.core.model_versions import save_version
 from pipelines.core.retrain import RoundForecast, retrain_on_human_labels
 from pipelines.core.settings import get_settings
 
@@ -47,11 +50,16 @@ def _warnings(warnings: list[str]) -> str:
 
 @flow(name="retrain-autohelper", persist_result=True)
 def retrain_autohelper(autohelper_run_id: str, target_accuracy: float, batch_id: int | None = None,
-                       database_url: str | None = None) -> dict[str, Any]:
+                       database_url: str | None = None, round_one_threshold: float | None = None) -> dict[str, Any]:
     """Refit the offline model on golden + the crowd's aggregated labels of an autohelper run's final table, and
     forecast the next round before and after at `target_accuracy` on golden items. With the crowd's `batch_id`
-    (in the answer store at `database_url`), the report also says whether the crowd's golden answers beat chance."""
-    store = AutohelperStore.for_run(get_settings().data_dir, autohelper_run_id)
+    (in the answer store at `database_url`), the report also says whether the crowd's golden answers beat chance.
+    With `round_one_threshold` (the threshold the autohelper run confirmed), "before" is what that round sent.
+
+    The retrained model is saved as a model version; its id is the result's `model_version`, usable as the
+    autohelper's `model`."""
+    data_dir = get_settings().data_dir
+    store = AutohelperStore.for_run(data_dir, autohelper_run_id)
     predictions, golden, final = store.read("predictions"), store.read("golden"), store.read("final")
     if predictions is None or golden is None or final is None:
         raise ValueError(f"Autohelper run {autohelper_run_id} has no final table yet: run the crowd loop first.")
@@ -61,13 +69,21 @@ def retrain_autohelper(autohelper_run_id: str, target_accuracy: float, batch_id:
         answers_store = AnswerStore(database_url or get_settings().answer_store_url)
         crowd_golden = golden_agreement(answers_store.answers(batch_id), answers_store.golden_labels(batch_id))
     progress_id = create_progress_artifact(0.0, key=RETRAIN_PROGRESS_ARTIFACT_KEY, description="Embedding reviews")
+    model = MiniLMSentimentModel()
     report = retrain_on_human_labels(
-        predictions, golden, crowd_labels, target_accuracy,
+        predictions, golden, crowd_labels, target_accuracy, model=model,
         progress=lambda done, total: update_progress_artifact(progress_id, progress=100 * done / max(total, 1)),
-        crowd_golden=crowd_golden)
+        crowd_golden=crowd_golden, sent_threshold=round_one_threshold)
     update_progress_artifact(progress_id, progress=100.0, description="Retrained")
     store.write("retrained", report.predictions)
+    version = save_version(
+        data_dir, model, pd.concat([golden[["item_id", "text", "label"]], crowd_labels[["item_id", "text", "label"]]],
+                                   ignore_index=True),
+        golden_accuracy=report.golden_accuracy_after, autohelper_run_id=autohelper_run_id,
+        parent=str(predictions.model_version.iloc[0]) if len(predictions) else None,
+        name=f"retrained on {report.golden} golden + {report.crowd_labels} crowd labels")
     logger = get_run_logger()
+    logger.info("Saved the retrained model as version %s.", version.version_id)
     logger.info("Next round to people: %d before, %d after retraining on %d labels.",
                 report.before.to_crowd, report.after.to_crowd, report.golden + report.crowd_labels)
     for warning in report.warnings:
@@ -77,6 +93,7 @@ def retrain_autohelper(autohelper_run_id: str, target_accuracy: float, batch_id:
         target=report.target_accuracy,
         before=_row(report.before), after=_row(report.after), agreement=report.crowd_agreement,
         golden_before=report.golden_accuracy_before, golden_after=report.golden_accuracy_after,
-        warnings=_warnings(report.warnings)),
+        warnings=_warnings(report.warnings)) + f"\nSaved as model version `{version.version_id}`.\n",
         description="Autohelper retrained on human labels")
-    return {**report.summary(), "autohelper_run_id": autohelper_run_id}
+    return {**report.summary(), "autohelper_run_id": autohelper_run_id, "model_version": version.version_id,
+            "model_version_name": version.name}

@@ -104,3 +104,15 @@ def test_every_task_labelled_by_people_is_scored_out_of_fold(round_one) -> None:
     crowd = tasks[["item_id", "text", "label"]]
     report = retrain_on_human_labels(predictions, golden, crowd, 0.9)
     assert len(report.predictions) == len(tasks) + len(golden) and set(report.predictions.scored) == {"out-of-fold"}
+
+
+def test_before_is_what_round_one_sent_at_its_confirmed_threshold(round_one) -> None:
+    predictions, golden, tasks, threshold = round_one
+    tasks_scored = predictions[predictions.split == "task"]
+    manual = tasks_scored[tasks_scored.confidence < threshold]
+    crowd = manual[["item_id", "text", "true_label"]].rename(columns={"true_label": "label"})
+    report = retrain_on_human_labels(predictions, golden, crowd, 0.99, sent_threshold=threshold)
+    accepted = tasks_scored[tasks_scored.confidence >= threshold]
+    assert (report.before.threshold, report.before.to_crowd, report.before.accepted) == (
+        threshold, len(manual), len(accepted))
+    assert report.before.dataset_accuracy == pytest.approx((accepted.label == accepted.true_label).mean())

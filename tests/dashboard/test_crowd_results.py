@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from uuid import UUID
 
 import pandas as pd
 from streamlit.proto.Metric_pb2 import Metric
@@ -12,11 +13,12 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from dashboard import gateway
-from pipelines.catalog import CROWD_LOOP, RETRAIN
+from pipelines.catalog import AUTOHELPER, CROWD_LOOP, RETRAIN
 from pipelines.core.agreement import batch_agreement, krippendorff_alpha
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.markdown import escape_markdown
+from pipelines.core.model_versions import load_version
 from pipelines.core.settings import get_settings
 from tests.conftest import wait_for_pending_input, wait_for_status
 from tests.dashboard.apptest import page_app
@@ -203,3 +205,46 @@ def test_aggregations_are_computed_once_per_batch_and_answer_count_and_the_slow_
     app.run()
     assert sorted(computed) == [("GLAD", ()), ("MACE", ())]  # only the two asked for, once
     assert len(_frame_with(app, "golden accuracy")) == 6
+
+
+def test_a_retrained_version_is_the_next_runs_model_in_one_click(autohelper_split: str, tmp_path) -> None:
+    _crowd_run(autohelper_split, tmp_path, {"ana": True}, overlap=1)
+    app = _results_page()
+    assert app.number_input(key=f"retrain.target.{autohelper_split}")  # keyed by run: never carried over
+    app.button(key="retrain.start").click().run()
+    [retrain] = gateway.recent_runs(limit=1, flow_name=RETRAIN.split("/")[0])
+    assert retrain.parameters["round_one_threshold"] == gateway.result(UUID(autohelper_split))["threshold"]
+    assert wait_for_status(retrain.id, {"completed", "failed"}, timeout=180).status == "completed"
+    version_id = gateway.result(retrain.id)["model_version"]
+
+    app.run()
+    assert not app.exception, app.exception
+    forecasts = _frame_with(app, "to_crowd").set_index("model")
+    assert forecasts.loc["before", "to_crowd"] == len(_truth(autohelper_split))  # what round one sent
+    assert any(version_id in c.value for c in app.caption)
+    app.button(key=f"retrain.use.{version_id}").click().run()
+    assert not app.exception, app.exception
+    [next_run] = gateway.recent_runs(limit=1, flow_name=AUTOHELPER.split("/")[0])
+    split_parameters = gateway.run(UUID(autohelper_split)).parameters
+    assert next_run.parameters == {**split_parameters, "model": version_id, "model_mode": "auto"}
+    assert app.session_state["autohelper.run_id"] == next_run.id
+    wait_for_pending_input(next_run.id, timeout=240)
+    predictions = AutohelperStore.for_run(get_settings().data_dir, str(next_run.id)).read("predictions")
+    assert set(predictions.model_version) == {version_id}
+    gateway.resume(next_run.id, {"threshold": 0.9})
+    assert wait_for_status(next_run.id, {"completed", "failed"}).status == "completed"
+
+    picker = page_app("views/autohelper.py", timeout=120)
+    picker.run()
+    picker.radio(key="autohelper.model_kind").set_value("A saved version").run()
+    assert not picker.exception, picker.exception
+    version = load_version(get_settings().data_dir, version_id)
+    choice = picker.selectbox(key="autohelper.model_version")
+    assert version.describe() in choice.options
+    choice.set_value(version_id).run()
+    picker.button(key="autohelper.start").click().run()
+    [started] = gateway.recent_runs(limit=1, flow_name=AUTOHELPER.split("/")[0])
+    assert (started.parameters["model"], started.parameters["model_mode"]) == (version_id, "auto")
+    wait_for_pending_input(started.id, timeout=240)
+    gateway.resume(started.id, {"threshold": 0.9})
+    assert wait_for_status(started.id, {"completed", "failed"}).status == "completed"

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from dashboard import gateway
-from pipelines.catalog import CROWD_LOOP, RETRAIN, RETRAIN_PROGRESS_ARTIFACT_KEY, RETRAIN_REPORT_ARTIFACT_KEY
+from pipelines.catalog import (
+    AUTOHELPER,
+    CROWD_LOOP,
+    RETRAIN,
+    RETRAIN_PROGRESS_ARTIFACT_KEY,
+    RETRAIN_REPORT_ARTIFACT_KEY,
+)
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
+from pipelines.core.model_versions import load_model, load_version, training_data
 from pipelines.core.settings import get_settings
 from tests.conftest import wait_for_log, wait_for_pending_input, wait_for_status
 
@@ -14,7 +23,8 @@ def test_retraining_on_the_crowd_labels_forecasts_the_next_round(autohelper_spli
     crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": autohelper_split, "crowd": "simulated",
                                                "spammer_share": 0.0})
     assert wait_for_status(crowd_run, {"completed", "failed"}, timeout=120).status == "completed"
-    retrain = gateway.start_run(RETRAIN, {"autohelper_run_id": autohelper_split, "target_accuracy": 0.9})
+    retrain = gateway.start_run(RETRAIN, {"autohelper_run_id": autohelper_split, "target_accuracy": 0.9,
+                                          "round_one_threshold": 0.9})
     settled = wait_for_status(retrain, {"completed", "failed"}, timeout=180)
     assert settled.status == "completed", settled.message
 
@@ -22,6 +32,8 @@ def test_retraining_on_the_crowd_labels_forecasts_the_next_round(autohelper_spli
     store = AutohelperStore.for_run(get_settings().data_dir, autohelper_split)
     manual = store.read("manual")
     assert report["crowd_labels"] == len(manual) and report["golden"] == 20 and report["target_accuracy"] == 0.9
+    # "Before" is what round one sent at its confirmed threshold, not a forecast.
+    assert (report["before"]["threshold"], report["before"]["to_crowd"]) == (0.9, len(manual))
     for forecast in (report["before"], report["after"]):
         assert forecast["to_crowd"] + forecast["accepted"] == 60
     retrained = store.read("retrained")
@@ -32,6 +44,37 @@ def test_retraining_on_the_crowd_labels_forecasts_the_next_round(autohelper_spli
     assert f"{report['before']['to_crowd']} |" in artifacts[RETRAIN_REPORT_ARTIFACT_KEY].data
     assert "20 golden + " in artifacts[RETRAIN_REPORT_ARTIFACT_KEY].data
     assert "simulated crowd labels" in artifacts[RETRAIN_REPORT_ARTIFACT_KEY].data
+
+    version = load_version(get_settings().data_dir, report["model_version"])
+    assert f"`{version.version_id}`" in artifacts[RETRAIN_REPORT_ARTIFACT_KEY].data
+    assert (version.autohelper_run_id, version.n_trained) == (autohelper_split, 20 + len(manual))
+    assert version.parent == store.read("predictions").model_version.iloc[0]
+    assert version.golden_accuracy == report["golden_accuracy_after"]
+    assert set(training_data(version).item_id) == set(store.read("golden").item_id) | set(manual.item_id)
+
+
+def test_a_saved_version_labels_the_next_run_with_its_own_head(autohelper_split: str) -> None:
+    crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": autohelper_split, "crowd": "simulated",
+                                               "spammer_share": 0.0})
+    assert wait_for_status(crowd_run, {"completed", "failed"}, timeout=120).status == "completed"
+    retrain = gateway.start_run(RETRAIN, {"autohelper_run_id": autohelper_split, "target_accuracy": 0.9})
+    assert wait_for_status(retrain, {"completed", "failed"}, timeout=180).status == "completed"
+    version = load_version(get_settings().data_dir, gateway.result(retrain)["model_version"])
+
+    next_run = gateway.start_run(AUTOHELPER, {"n_tasks": 60, "n_golden": 20, "model": version.version_id})
+    pending = wait_for_pending_input(next_run, timeout=240)
+    assert version.name in pending.description
+    predictions = AutohelperStore.for_run(get_settings().data_dir, str(next_run)).read("predictions")
+    assert set(predictions.model_version) == {version.version_id}
+    tasks = predictions[predictions.split == "task"]
+    head = load_model(version).predict(list(tasks.text), list(tasks.item_id))
+    assert list(tasks.label) == [p.label for p in head]  # the version's head, no refit
+    # The golden items it learnt from keep its out-of-fold predictions: the threshold is calibrated honestly.
+    out_of_fold = pd.read_parquet(version.folder / "calibration.parquet").set_index("item_id")
+    golden = predictions[predictions.split == "golden"].set_index("item_id")
+    assert (golden.label == out_of_fold.loc[golden.index, "label"]).all()
+    gateway.resume(next_run, {"threshold": 0.9})
+    assert wait_for_status(next_run, {"completed", "failed"}).status == "completed"
 
 
 def test_retraining_before_any_crowd_answer_fails_with_a_plain_reason(backend, tmp_path) -> None:
