@@ -272,6 +272,7 @@ class BrowserOracle:
         self.given = 0
         self.gold: dict[str, str] = {}
         self.skipped: list[str] = []  # the reviews this annotator skipped, as read on screen
+        self.refused: list[str] = []  # the reviews whose answer came too late to be needed, as read on screen
         # The batch's last answer resumes the run, which may close the batch before the page draws again.
         self.finished = self.tab.get_by_text("Nothing left for you in this batch").or_(
             self.tab.get_by_text("No crowd batch is open"))
@@ -295,9 +296,14 @@ class BrowserOracle:
             self.tab.get_by_text(text, exact=True).wait_for(state="detached")
             return True
         self.tab.get_by_role("button", name=self.gold[text], exact=True).click()
-        self.given += 1
-        # The click's rerun has drawn.
-        self.tab.get_by_text(f"you gave {self.given}.").or_(self.finished).first.wait_for()
+        # The click's rerun has drawn: counted, or refused because others settled the review meanwhile.
+        refused = self.tab.get_by_text("Others gave that review its answers meanwhile")
+        self.tab.get_by_text(f"you gave {self.given + 1}.").or_(refused).or_(self.finished).first.wait_for()
+        self.tab.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+        if refused.count():
+            self.refused.append(text)
+        else:
+            self.given += 1
         return True
 
 
@@ -322,21 +328,25 @@ def _stored_answers(batch_id: int) -> pd.DataFrame:
     return answers.assign(text=answers.text.map(_squash))
 
 
-def test_two_oracle_annotators_in_two_tabs_take_reviews_to_the_final_table(served_app: ServedApp,
-                                                                           browser) -> None:
+def _two_oracles_label_a_local_batch(served_app: ServedApp, browser, crowd_form) -> tuple[dict, dict, pd.DataFrame]:
+    """The analyst sends 8 reviews to people (threshold 1.0), fills the crowd form with `crowd_form(tab)` and starts
+    the local crowd loop; two oracle annotators in tabs of their own answer until nothing is left for them.
+
+    Returns the crowd run's batch, the gold label of every review text, and the final table once Crowd results
+    shows it; checks on the way that the run ended by itself and every stored answer is the gold label.
+    """
     from pipelines.catalog import CROWD_LOOP
     from pipelines.core.autohelper_store import AutohelperStore
     from pipelines.core.settings import get_settings
 
     analyst = _new_tab(browser)
     analyst.goto(f"{served_app.url}/autohelper")
-    shown = _run_the_autohelper(analyst, n_tasks=8, slider_keys=["End"])
-    assert shown == "1.000"  # every task goes to people
+    assert _run_the_autohelper(analyst, n_tasks=8, slider_keys=["End"]) == "1.000"  # every task goes to people
     # the annotators are there before the batch: their pages pick it up when it opens
     oracles = {name: BrowserOracle(browser, served_app.url, name) for name in ("ana", "ben")}
     for oracle in oracles.values():
         oracle.tab.get_by_text("No crowd batch is open").wait_for()
-    analyst.get_by_label("Answers per item", exact=True).fill("2")
+    crowd_form(analyst)
     analyst.get_by_role("button", name="Start the crowd loop").click()
     analyst.get_by_text("Follow it on Crowd results").wait_for()
     [crowd_run] = gateway.recent_runs(limit=1, flow_name=CROWD_LOOP.split("/")[0])
@@ -356,6 +366,8 @@ def test_two_oracle_annotators_in_two_tabs_take_reviews_to_the_final_table(serve
     assert sum(o.tab.get_by_text("That was the batch's last answer").count() for o in oracles.values()) == 1
 
     assert wait_for_status(crowd_run.id, {"completed", "failed"}, timeout=120).status == "completed"
+    audit = [row for a in gateway.artifacts(crowd_run.id) if a.key == "audit-trail" for row in a.data]
+    assert audit[0]["resumed_by"].startswith("batch complete (last answer by ")  # nobody had to collect
     answers = _stored_answers(batch["id"])
     assert len(answers) == sum(oracle.given for oracle in oracles.values())
     assert (answers.label == answers.text.map(gold)).all(), answers  # every answer on the review shown
@@ -363,12 +375,42 @@ def test_two_oracle_annotators_in_two_tabs_take_reviews_to_the_final_table(serve
     analyst.get_by_text("Aggregated sentiment").first.wait_for(timeout=90_000)
     analyst.get_by_text("Aggregation methods on the same answers").first.wait_for()
     # Read from the store, not `gateway.result`: Playwright's event loop would make Prefect's result a coroutine.
-    final = split.read("final")
+    return batch, gold, split.read("final")
+
+
+def test_two_oracle_annotators_in_two_tabs_take_reviews_to_the_final_table(served_app: ServedApp,
+                                                                           browser) -> None:
+    def overlap_two(analyst) -> None:
+        analyst.get_by_label("Answers per item", exact=True).fill("2")
+
+    batch, gold, final = _two_oracles_label_a_local_batch(served_app, browser, overlap_two)
     crowd = final[final.source == "crowd"]
     assert len(crowd) == 8
     assert (crowd.label == crowd.text.map(_squash).map(gold)).all(), crowd  # the final labels are the truth
-    audit = [row for a in gateway.artifacts(crowd_run.id) if a.key == "audit-trail" for row in a.data]
-    assert audit[0]["resumed_by"].startswith("batch complete (last answer by ")
+    per_task = _stored_answers(batch["id"]).pipe(lambda a: a[a.task.isin(crowd.item)]).groupby("task").size()
+    assert (per_task == 2).all(), per_task
+
+
+def test_an_adaptive_batch_in_two_tabs_ends_by_itself_once_every_item_is_confident(served_app: ServedApp,
+                                                                                    browser) -> None:
+    def adaptive_one_to_three(analyst) -> None:
+        # One answer an item is where Dawid-Skene's full confusion matrices cannot be learnt (see
+        # `one_label_workers_warning`): the one-coin model is the method for it.
+        analyst.get_by_role("combobox", name="Aggregation").click()
+        analyst.get_by_role("option", name="OneCoinDawidSkene").click()
+        analyst.get_by_text("Adaptive overlap", exact=True).click()
+        analyst.get_by_label("First answers per item", exact=True).fill("1")
+        analyst.get_by_label("Most answers per item", exact=True).fill("3")
+        analyst.get_by_label("Stop at confidence", exact=True).fill("0.800")
+
+    batch, gold, final = _two_oracles_label_a_local_batch(served_app, browser, adaptive_one_to_three)
+    crowd = final[final.source == "crowd"]
+    assert len(crowd) == 8
+    assert (crowd.label == crowd.text.map(_squash).map(gold)).all(), crowd  # the final labels are the truth
+    # Both people were right on their golden items, so one answer made each review confident (posterior above
+    # 0.8): half the answers a fixed overlap of 2 would have asked for.
+    per_task = _stored_answers(batch["id"]).pipe(lambda a: a[a.task.isin(crowd.item)]).groupby("task").size()
+    assert (per_task == 1).all(), per_task
 
 
 def test_one_oracle_annotator_skipping_some_reviews(served_app: ServedApp, browser) -> None:

@@ -92,11 +92,12 @@ else:
     workers = worker_table(answers, golden, dawid_skene["DawidSkene"].worker_skills, labels=labels)
     excluded = workers_section(workers, chance_level(labels))
 model_votes = bool(run.parameters.get("model_votes"))
-shown = (reaggregated(final, answers, run.parameters.get("method", "DawidSkene"),
+method = run.parameters.get("method", "DawidSkene")
+shown = (reaggregated(final, answers, method,
                       run.parameters.get("crowd") == "simulated", excluded,
                       manual_predictions(outcome) if model_votes else None) if excluded else final)
 show_warnings(alerts, batch_warnings(shown.label[shown.source != "model"], without_workers(answers, excluded),
-                                     golden, labels))
+                                     golden, labels, method=method))
 final_section(final, shown, excluded, model_votes)
 if not answers.empty:
     agreement_section(outcome["batch_id"], answers, shown)

@@ -213,8 +213,27 @@ def one_class_warning(crowd_labels: pd.Series, gold: pd.Series, min_items: int =
             "labels look wrong. Check the workers' golden accuracy before using them.")
 
 
+def one_label_workers_warning(answers: pd.DataFrame, gold: pd.Series) -> str | None:
+    """Why Dawid-Skene may overrule good answers: a worker who gave only one label (on two or more non-golden
+    items) has a confusion matrix it cannot learn, so it reads them as giving that label whatever the truth, and
+    an item only they answered takes the class prior instead. Seen with two oracle annotators and one answer per
+    item: perfect answers came out flipped in about 1 of 5 small batches. One-coin models are not affected."""
+    on_items = validate_answers(answers)
+    on_items = on_items[~on_items.task.isin(gold.index)]
+    per_worker = on_items.groupby("worker").label.agg(["nunique", "size"])
+    one_label = per_worker.index[(per_worker["nunique"] == 1) & (per_worker["size"] >= 2)]
+    answers_per_item = on_items.groupby("task").size()
+    alone = on_items[on_items.worker.isin(one_label) & on_items.task.map(answers_per_item).eq(1)]
+    if alone.empty:
+        return None
+    return (f"{len(one_label)} worker(s) gave only one label, and {alone.task.nunique()} items have only their "
+            "answer: Dawid-Skene cannot tell them from workers who give that label whatever the review, so those "
+            "items may take the most common label instead of the answer. Use OneCoinDawidSkene or MajorityVote "
+            "for this batch, or give every item at least two answers.")
+
+
 def batch_warnings(crowd_labels: pd.Series, answers: pd.DataFrame, gold: pd.Series, labels: Sequence[str],
-                   min_items: int = MIN_ITEMS_FOR_ONE_CLASS) -> list[str]:
+                   min_items: int = MIN_ITEMS_FOR_ONE_CLASS, method: AggregationMethod | None = None) -> list[str]:
     """Reasons to doubt a batch's crowd labels, in plain words; empty when there are none.
 
     Args:
@@ -222,13 +241,15 @@ def batch_warnings(crowd_labels: pd.Series, answers: pd.DataFrame, gold: pd.Seri
         answers: the answers they were aggregated from, golden items' included.
         gold: golden labels indexed by task.
         labels: the batch's labels (chance is 1 / how many).
+        method: the aggregation used, for the warnings that concern one method only.
     """
     if crowd_labels.empty:
         return []  # nothing went to people: no label of theirs to doubt
     if answers.empty:
         return ["No answers to judge: every crowd item is unlabelled."]
     reasons = [one_class_warning(crowd_labels, gold, min_items),
-               golden_chance_warning(*golden_agreement(answers, gold), labels)]
+               golden_chance_warning(*golden_agreement(answers, gold), labels),
+               one_label_workers_warning(answers, gold) if method == "DawidSkene" else None]
     workers = worker_table(answers, gold, labels=labels)
     flagged = int(workers.flag.isin(UNRELIABLE_FLAGS).sum())
     if flagged > len(workers) / 2:

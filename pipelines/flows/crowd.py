@@ -161,7 +161,7 @@ def crowd_loop(
         logger.info("Crowd batch %d: the model's vote changed %d of %d crowd labels.", batch_id, influenced,
                     len(crowd_labelled(table)))
     warnings = batch_warnings(table.label[table.source != "model"], answers, store.golden_labels(batch_id),
-                              batch.labels)
+                              batch.labels, method=method)
     for warning in warnings:
         logger.warning("Crowd batch %d: %s", batch_id, warning)
     final_path = source.write("final", table)

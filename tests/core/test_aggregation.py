@@ -22,6 +22,7 @@ from pipelines.core.aggregation import (
     golden_agreement,
     golden_flag,
     one_class_warning,
+    one_label_workers_warning,
     worker_table,
 )
 from pipelines.core.simulated_crowd import SimulatedCrowd
@@ -179,3 +180,29 @@ def test_a_batch_without_golden_answers_says_nothing_checks_it() -> None:
     assert batch_warnings(pd.Series([UNLABELLED] * 3), answers.iloc[:0], GOLD, ["neg", "pos"]) == [
         "No answers to judge: every crowd item is unlabelled."]
     assert batch_warnings(pd.Series([], dtype=str), answers.iloc[:0], GOLD, ["neg", "pos"]) == []  # none sent
+
+
+def test_dawid_skene_on_one_answer_per_item_from_one_label_workers_is_warned_about_and_one_coin_keeps_the_answers(
+        ) -> None:
+    # Two oracle annotators, one answer per item (adaptive overlap that stopped at min_answers=1): ben happened
+    # to see only positive reviews. Every answer equals the truth.
+    truth = pd.Series({"r1": "neg", "r2": "pos", "r3": "neg", "r4": "pos", "r5": "neg", "r6": "pos", "r7": "pos",
+                       "r8": "neg"})
+    golden = pd.Series({"g1": "pos", "g2": "neg"})
+    who = {"r1": "ana", "r2": "ana", "r3": "ana", "r4": "ben", "r5": "ana", "r6": "ben", "r7": "ben", "r8": "ana"}
+    answers = pd.DataFrame([(task, who[task], label) for task, label in truth.items()]
+                           + [("g1", "ana", "pos"), ("g2", "ben", "neg")], columns=["task", "worker", "label"])
+    on_items = answers[answers.task.isin(truth.index)]
+    dawid_skene = aggregate(on_items, "DawidSkene").labels
+    assert (dawid_skene[truth.index] != truth).any()  # the degenerate case the warning is about
+    one_coin = aggregate(on_items, "OneCoinDawidSkene").labels
+    assert (one_coin[truth.index] == truth).all()
+    # (Two golden answers cannot show anyone beats chance: that warning comes too, and is not the point here.)
+    warnings = batch_warnings(dawid_skene, answers, golden, ["neg", "pos"], method="DawidSkene")
+    [warning] = [w for w in warnings if "only one label" in w]
+    assert warning.startswith("1 worker(s) gave only one label, and 3 items have only their answer")
+    assert not [w for w in batch_warnings(one_coin, answers, golden, ["neg", "pos"], method="OneCoinDawidSkene")
+                if "only one label" in w]
+    # Two answers an item: nobody's answer stands alone, nothing to warn about.
+    doubled = pd.concat([answers, on_items.assign(worker=on_items.worker.map({"ana": "ben", "ben": "ana"}))])
+    assert one_label_workers_warning(doubled, golden) is None
