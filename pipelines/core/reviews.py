@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import random
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,18 +70,35 @@ _BAD = ["stopped working after a week", "feels cheap and flimsy", "was a waste o
 _OPENERS = ["Honestly, this {p}", "The {p}", "Our new {p}", "This {p} I ordered", "My {p}"]
 _GOOD_ENDINGS = ["", " I would buy it again.", " Recommended.", " Five stars from me."]
 _BAD_ENDINGS = ["", " I am returning it.", " Avoid.", " Not recommended."]
+# How long the reviewer has had it: variety enough for 100,000 distinct reviews (opener, product, phrase and
+# ending alone give 3,840).
+_USAGE = ["", *(f" Had it for {count} {unit}." for unit in ("days", "weeks", "months") for count in range(2, 13))]
+_TEMPLATE_SIZES = (len(_OPENERS), len(_PRODUCTS), len(_GOOD), len(_GOOD_ENDINGS), len(_USAGE))
+SAMPLE_MAX_REVIEWS = 2 * int(np.prod(_TEMPLATE_SIZES))  # as many good as bad
 
 
 def sample_reviews(n: int = 320, seed: int = 7) -> pd.DataFrame:
-    """A balanced, generated set of distinct product reviews in the seed dataset's columns."""
-    rng = random.Random(seed)
-    rows: dict[str, bool] = {}
-    while len(rows) < n:
-        good = len(rows) % 2 == 0
-        phrases, endings = (_GOOD, _GOOD_ENDINGS) if good else (_BAD, _BAD_ENDINGS)
-        opener = rng.choice(_OPENERS).format(p=rng.choice(_PRODUCTS))
-        rows.setdefault(f"{opener} {rng.choice(phrases)}.{rng.choice(endings)}", good)
-    return pd.DataFrame({DEFAULT_TEXT_COLUMN: list(rows), DEFAULT_LABEL_COLUMN: list(rows.values())})
+    """A balanced, generated set of `n` distinct product reviews in the seed dataset's columns.
+
+    Raises:
+        DatasetProblem: `n` is more than the templates can make distinct (`SAMPLE_MAX_REVIEWS`).
+    """
+    if n > SAMPLE_MAX_REVIEWS:
+        raise DatasetProblem(f"The generated sample holds at most {SAMPLE_MAX_REVIEWS} distinct reviews, "
+                             f"not {n}: ask for fewer, or load a file of reviews.")
+    rng = np.random.default_rng(seed)
+    n_good = -(-n // 2)
+    good = _generated(rng, n_good, _GOOD, _GOOD_ENDINGS)
+    bad = _generated(rng, n - n_good, _BAD, _BAD_ENDINGS)
+    texts = [text for pair in itertools.zip_longest(good, bad) for text in pair if text is not None]
+    return pd.DataFrame({DEFAULT_TEXT_COLUMN: texts, DEFAULT_LABEL_COLUMN: [i % 2 == 0 for i in range(n)]})
+
+
+def _generated(rng: np.random.Generator, n: int, phrases: list[str], endings: list[str]) -> list[str]:
+    """`n` distinct reviews: template combinations drawn without replacement, so every draw is a new text."""
+    drawn = rng.choice(int(np.prod(_TEMPLATE_SIZES)), size=n, replace=False)
+    return [f"{_OPENERS[o].format(p=_PRODUCTS[p])} {phrases[s]}.{endings[e]}{_USAGE[u]}"
+            for o, p, s, e, u in zip(*np.unravel_index(drawn, _TEMPLATE_SIZES))]
 
 
 def load_reviews(source: str | Path | bytes, *, delimiter: str | None = None, header: bool = True) -> pd.DataFrame:
