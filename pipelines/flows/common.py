@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, TypeVar
+from uuid import UUID
 
 import pandas as pd
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import ArtifactUpdate
 from prefect.flow_runs import pause_flow_run
 
 from pipelines.catalog import AUDIT_ARTIFACT_KEY
 from pipelines.core.audit import Decision, decision_from_answer
+from pipelines.core.progress import ThrottledProgress
 from pipelines.core.settings import get_settings
 from pipelines.inputs import AuditedInput
 
@@ -44,3 +50,14 @@ def record_decision(decision: Decision) -> None:
 def table_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows for a table artifact: JSON-ready values, missing ones as null."""
     return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
+@contextmanager
+def published_progress(artifact_id: UUID) -> Iterator[ThrottledProgress]:
+    """A progress callback (a percentage) that moves a progress artifact at most once a second, through one Prefect
+    client for the whole block (Prefect's `update_progress_artifact` builds a client per call); the last value
+    reported is published on leaving the block."""
+    with get_client(sync_client=True) as client:
+        progress = ThrottledProgress(lambda percent: client.update_artifact(artifact_id, ArtifactUpdate(data=percent)))
+        yield progress
+        progress.flush()

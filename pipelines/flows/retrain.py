@@ -14,6 +14,7 @@ from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import crowd_labelled
 from pipelines.core.retrain import RoundForecast, retrain_on_human_labels
 from pipelines.core.settings import get_settings
+from pipelines.flows.common import published_progress
 
 REPORT = """\
 ### Retrained on {golden} golden + {crowd} {source} labels
@@ -61,10 +62,10 @@ def retrain_autohelper(autohelper_run_id: str, target_accuracy: float, batch_id:
         answers_store = AnswerStore(database_url or get_settings().answer_store_url)
         crowd_golden = golden_agreement(answers_store.answers(batch_id), answers_store.golden_labels(batch_id))
     progress_id = create_progress_artifact(0.0, key=RETRAIN_PROGRESS_ARTIFACT_KEY, description="Embedding reviews")
-    report = retrain_on_human_labels(
-        predictions, golden, crowd_labels, target_accuracy,
-        progress=lambda done, total: update_progress_artifact(progress_id, progress=100 * done / max(total, 1)),
-        crowd_golden=crowd_golden)
+    with published_progress(progress_id) as progress:
+        report = retrain_on_human_labels(
+            predictions, golden, crowd_labels, target_accuracy,
+            progress=lambda done, total: progress(100 * done / max(total, 1)), crowd_golden=crowd_golden)
     update_progress_artifact(progress_id, progress=100.0, description="Retrained")
     store.write("retrained", report.predictions)
     logger = get_run_logger()
