@@ -34,7 +34,7 @@ from pipelines.core.reviews import (
 )
 from pipelines.core.settings import get_settings
 from pipelines.core.threshold import CrowdCost, ThresholdCurve, seed_threshold
-from pipelines.flows.common import ask, published_progress, table_rows
+from pipelines.flows.common import ask, published_progress, table_preview
 from pipelines.inputs import ThresholdInput, with_defaults
 
 SAMPLE_DATASET = "sample"
@@ -179,12 +179,13 @@ def sentiment_autohelper(
                            "threshold")
     accepted = task_rows[task_rows.confidence >= answer.threshold]
     manual = task_rows[task_rows.confidence < answer.threshold]
-    store.write("accepted", accepted)
+    accepted_path = store.write("accepted", accepted)
     store.write("manual", manual)
     point = curve.at(answer.threshold)
-    create_table_artifact(key=AUTOHELPER_SUMMARY_ARTIFACT_KEY, table=table_rows(
-        accepted[["item_id", "text", "label", "confidence", "model_version"]]),
-        description=f"{len(accepted)} accepted from the model at threshold {answer.threshold:.3f}. {summary}")
+    rows, preview_note = table_preview(accepted[["item_id", "text", "label", "confidence", "model_version"]],
+                                       accepted_path)
+    create_table_artifact(key=AUTOHELPER_SUMMARY_ARTIFACT_KEY, table=rows, description="\n\n".join(filter(None, [
+        f"{len(accepted)} accepted from the model at threshold {answer.threshold:.3f}. {summary}", preview_note])))
     create_markdown_artifact(markdown=(
         f"Threshold **{answer.threshold:.3f}** (seed rule {seed_value:.3f}), chosen by {decision.resumed_by}: "
         f"{len(accepted)} accepted, {len(manual)} to people; golden accuracy of accepted {point.accuracy_text()}; "

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+import json
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -23,6 +25,11 @@ from pipelines.core.settings import get_settings
 from pipelines.inputs import AuditedInput
 
 InputT = TypeVar("InputT", bound=AuditedInput)
+# A table artifact's rows travel in one server event, which the server drops above 1.5 MB: a preview stays
+# well under it (description and event envelope included), and names where the whole table is.
+PREVIEW_MAX_ROWS = 1_000
+PREVIEW_MAX_BYTES = 500_000
+PREVIEW_MAX_CELL_CHARS = 1_000
 
 
 def ask(input_type: type[InputT], step: str) -> tuple[InputT, Decision]:
@@ -50,6 +57,34 @@ def record_decision(decision: Decision) -> None:
 def table_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows for a table artifact: JSON-ready values, missing ones as null."""
     return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
+def table_preview(frame: pd.DataFrame, *where: Path) -> tuple[list[dict[str, Any]], str]:
+    """A table artifact's rows, bounded, and a sentence to add to its description ("" when the table is whole).
+
+    At most `PREVIEW_MAX_ROWS` rows and `PREVIEW_MAX_BYTES` of JSON, texts over `PREVIEW_MAX_CELL_CHARS` cut
+    with an ellipsis; when anything is left out, the sentence says how much is shown and names `where` the whole
+    table is (its Parquet file, its CSV copy).
+    """
+    rows: list[dict[str, Any]] = []
+    size, cut = 0, False
+    for row in table_rows(frame.head(PREVIEW_MAX_ROWS)):
+        shown = {column: _cut(value) for column, value in row.items()}
+        size += len(json.dumps(shown, default=str))
+        if size > PREVIEW_MAX_BYTES:
+            break
+        cut = cut or shown != row
+        rows.append(shown)
+    if len(rows) == len(frame) and not cut:
+        return rows, ""
+    shown = f"the first {len(rows)} of {len(frame)} rows" + (", long texts cut" if cut else "")
+    return rows, f"This artifact shows {shown}; the whole table is in {' and '.join(f'`{p}`' for p in where)}."
+
+
+def _cut(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > PREVIEW_MAX_CELL_CHARS:
+        return value[:PREVIEW_MAX_CELL_CHARS] + "…"
+    return value
 
 
 @contextmanager
