@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
