@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import random
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,15 +71,19 @@ _BAD = ["stopped working after a week", "feels cheap and flimsy", "was a waste o
 _OPENERS = ["Honestly, this {p}", "The {p}", "Our new {p}", "This {p} I ordered", "My {p}"]
 _GOOD_ENDINGS = ["", " I would buy it again.", " Recommended.", " Five stars from me."]
 _BAD_ENDINGS = ["", " I am returning it.", " Avoid.", " Not recommended."]
-# How long the reviewer has had it: variety enough for 100,000 distinct reviews (opener, product, phrase and
-# ending alone give 3,840).
-_USAGE = ["", *(f" Had it for {count} {unit}." for unit in ("days", "weeks", "months") for count in range(2, 13))]
-_TEMPLATE_SIZES = (len(_OPENERS), len(_PRODUCTS), len(_GOOD), len(_GOOD_ENDINGS), len(_USAGE))
-SAMPLE_MAX_REVIEWS = 2 * int(np.prod(_TEMPLATE_SIZES))  # as many good as bad
+# How long the reviewer has had it: beyond the 3,840 reviews opener, product, phrase and ending make, the sample
+# goes on with this clause, up to `SAMPLE_MAX_REVIEWS`.
+_USAGE = [f" Had it for {count} {unit}." for unit in ("days", "weeks", "months") for count in range(2, 13)]
+_PLAIN_SIZES = (len(_OPENERS), len(_PRODUCTS), len(_GOOD), len(_GOOD_ENDINGS))
+_PLAIN_PER_CLASS = int(np.prod(_PLAIN_SIZES))
+SAMPLE_MAX_REVIEWS = 2 * _PLAIN_PER_CLASS * (1 + len(_USAGE))  # as many good as bad
 
 
 def sample_reviews(n: int = 320, seed: int = 7) -> pd.DataFrame:
     """A balanced, generated set of `n` distinct product reviews in the seed dataset's columns.
+
+    Up to 3,840 reviews are drawn from opener, product, phrase and ending; beyond that, the rest get a clause
+    saying how long the reviewer has had the product, drawn without replacement so every one is new.
 
     Raises:
         DatasetProblem: `n` is more than the templates can make distinct (`SAMPLE_MAX_REVIEWS`).
@@ -86,19 +91,29 @@ def sample_reviews(n: int = 320, seed: int = 7) -> pd.DataFrame:
     if n > SAMPLE_MAX_REVIEWS:
         raise DatasetProblem(f"The generated sample holds at most {SAMPLE_MAX_REVIEWS} distinct reviews, "
                              f"not {n}: ask for fewer, or load a file of reviews.")
-    rng = np.random.default_rng(seed)
-    n_good = -(-n // 2)
-    good = _generated(rng, n_good, _GOOD, _GOOD_ENDINGS)
-    bad = _generated(rng, n - n_good, _BAD, _BAD_ENDINGS)
-    texts = [text for pair in itertools.zip_longest(good, bad) for text in pair if text is not None]
-    return pd.DataFrame({DEFAULT_TEXT_COLUMN: texts, DEFAULT_LABEL_COLUMN: [i % 2 == 0 for i in range(n)]})
+    rng = random.Random(seed)
+    rows: dict[str, bool] = {}
+    while len(rows) < min(n, 2 * _PLAIN_PER_CLASS):
+        good = len(rows) % 2 == 0
+        phrases, endings = (_GOOD, _GOOD_ENDINGS) if good else (_BAD, _BAD_ENDINGS)
+        opener = rng.choice(_OPENERS).format(p=rng.choice(_PRODUCTS))
+        rows.setdefault(f"{opener} {rng.choice(phrases)}.{rng.choice(endings)}", good)
+    more = n - len(rows)
+    if more > 0:
+        generator = np.random.default_rng(seed)
+        good = _with_usage(generator, -(-more // 2), _GOOD, _GOOD_ENDINGS)
+        bad = _with_usage(generator, more // 2, _BAD, _BAD_ENDINGS)
+        for pair in itertools.zip_longest(good, bad):
+            rows.update((text, label) for text, label in zip(pair, (True, False)) if text is not None)
+    return pd.DataFrame({DEFAULT_TEXT_COLUMN: list(rows), DEFAULT_LABEL_COLUMN: list(rows.values())})
 
 
-def _generated(rng: np.random.Generator, n: int, phrases: list[str], endings: list[str]) -> list[str]:
-    """`n` distinct reviews: template combinations drawn without replacement, so every draw is a new text."""
-    drawn = rng.choice(int(np.prod(_TEMPLATE_SIZES)), size=n, replace=False)
+def _with_usage(rng: np.random.Generator, n: int, phrases: list[str], endings: list[str]) -> list[str]:
+    """`n` distinct reviews with a usage clause: combinations drawn without replacement, so each is new."""
+    sizes = (*_PLAIN_SIZES, len(_USAGE))
+    drawn = rng.choice(int(np.prod(sizes)), size=n, replace=False)
     return [f"{_OPENERS[o].format(p=_PRODUCTS[p])} {phrases[s]}.{endings[e]}{_USAGE[u]}"
-            for o, p, s, e, u in zip(*np.unravel_index(drawn, _TEMPLATE_SIZES))]
+            for o, p, s, e, u in zip(*np.unravel_index(drawn, sizes))]
 
 
 def load_reviews(source: str | Path | bytes, *, delimiter: str | None = None, header: bool = True) -> pd.DataFrame:
