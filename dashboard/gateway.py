@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -117,15 +118,36 @@ def connect() -> BackendStatus:
     return ensure_backend()
 
 
+# One started client per API URL, shared by every call and every Streamlit thread: building one (and the
+# settings it is built under) costs tens of milliseconds of CPU, and httpx's client may be shared between threads.
+_clients: dict[str, SyncPrefectClient] = {}
+_clients_lock = threading.Lock()
+
+
 @contextmanager
-def _client() -> Iterator[SyncPrefectClient]:
+def _settings() -> Iterator[None]:
+    """Prefect's settings pointed at the dashboard's API, for calls that read them (block loads, run results)."""
     url = api_url()
     updates: dict[Any, Any] = {PREFECT_API_URL: url}
     if url.rstrip("/") == get_settings().embedded_api_url:
         # Results of embedded runs are files in the embedded backend's storage folder.
         updates[PREFECT_LOCAL_STORAGE_PATH] = get_settings().prefect_home / "storage"
-    with temporary_settings(updates=updates), get_client(sync_client=True) as client:
-        yield client
+    with temporary_settings(updates=updates):
+        yield
+
+
+@contextmanager
+def _client() -> Iterator[SyncPrefectClient]:
+    """The shared client for the dashboard's current API URL, built on first use."""
+    url = api_url()
+    with _clients_lock:
+        client = _clients.get(url)
+        if client is None:
+            with _settings():
+                client = get_client(sync_client=True)
+            client.__enter__()  # started once, left open for the life of the process
+            _clients[url] = client
+    yield client
 
 
 def _summary(flow_run: FlowRun, flow_names: dict[UUID, str]) -> RunSummary:
@@ -332,7 +354,7 @@ def parent_run(run_id: UUID) -> RunSummary | None:
 
 def result(run_id: UUID) -> Any:
     """The return value of a completed run, or None when it has none (not completed, not persisted)."""
-    with _client() as client:
+    with _client() as client, _settings():  # the result is read from the storage the settings name
         flow_run = client.read_flow_run(run_id)
         if flow_run.state is None or not flow_run.state.is_completed():
             return None
@@ -363,7 +385,7 @@ def secret_stored(name: str) -> bool:
 
 def secret_value(name: str) -> str | None:
     """A Secret block's value, for a client the dashboard itself must authenticate (never shown on a page)."""
-    with _client():  # points Block.load at the dashboard's Prefect API
+    with _settings():  # points Block.load at the dashboard's Prefect API
         try:
             return str(Secret.load(name).get())
         except ValueError:  # Prefect's answer for a missing block
@@ -374,13 +396,13 @@ def store_secret(name: str, value: str) -> None:
     """Create or replace a Secret block; the value is written once and never returned."""
     if not value.strip():
         raise ValueError("The key is empty.")
-    with _client():  # points Block.save at the dashboard's Prefect API
+    with _settings():  # points Block.save at the dashboard's Prefect API
         Secret(value=value.strip()).save(name, overwrite=True)
 
 
 def json_block(name: str) -> Any:
     """The value of one of the project's JSON blocks, or None when it does not exist."""
-    with _client():
+    with _settings():
         try:
             return JSON.load(name).value
         except ValueError:  # Prefect's answer for a missing block

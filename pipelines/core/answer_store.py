@@ -1,6 +1,7 @@
 """Crowd answers in a real database: an SQLite file by default, PostgreSQL through a URL.
 
-One transaction per answer; a UNIQUE (batch, task, worker) constraint makes a double submit store one answer.
+One transaction per answer (or per bulk of answers, `record_answers`); a UNIQUE (batch, task, worker) constraint
+makes a double submit store one answer.
 Annotators work blind: what they are served never shows others' answers, nor whether an item is golden.
 
 A batch has a fixed overlap (every task item gets `overlap` answers), or an adaptive one (`min_answers`,
@@ -82,6 +83,35 @@ def _adaptive(batch: Any) -> AdaptiveOverlap | None:
     if batch.max_answers is None:
         return None
     return AdaptiveOverlap(int(batch.min_answers), int(batch.max_answers), float(batch.stop_confidence))
+
+
+class _Tally:
+    """A batch's answers so far, as `record_answers` needs them to judge the next one like `record_answer`."""
+
+    def __init__(self, labels: list[str], golden: dict[str, str | None]) -> None:
+        self.index = {label: i for i, label in enumerate(labels)}
+        self.golden = golden  # golden item -> its known label
+        self.pairs: set[tuple[str, str]] = set()
+        self.counts: dict[str, list[int]] = {}
+        self.golden_right = self.golden_answered = 0
+
+    def add(self, task: str, worker: str, label: str) -> None:
+        self.pairs.add((task, worker))
+        self.counts.setdefault(task, [0] * len(self.index))[self.index[label]] += 1
+        if task in self.golden:
+            self.golden_answered += 1
+            self.golden_right += label == self.golden[task]
+
+    def outcome(self, task: str, worker: str, overlap: int, rule: AdaptiveOverlap | None) -> AnswerOutcome:
+        if (task, worker) in self.pairs:
+            return "duplicate"
+        if task in self.golden:
+            return "stored"  # golden items take everyone's answer
+        counts = self.counts.get(task, [0] * len(self.index))
+        if rule is None:
+            return "stored" if sum(counts) < overlap else "full"
+        accuracy = answer_accuracy(self.golden_right, self.golden_answered)
+        return "stored" if rule.needs_answer(counts, accuracy) else "full"
 
 
 def _sqlite_pragmas(connection: Any, _: Any) -> None:
@@ -276,6 +306,52 @@ class AnswerStore:
                     return "closed"
             if rule is None or not needed:
                 return "full"
+
+    def record_answers(self, batch_id: int, given: pd.DataFrame) -> list[AnswerOutcome]:
+        """Store many answers (`task, worker, label`, in the order given) in one transaction, each kept or refused
+        exactly as `record_answer` would one after the other; returns their outcomes in that order.
+
+        Nothing is stored when a label or a task is unknown (the error names it). The batch row is locked for
+        writing first (a no-op update: on SQLite it takes the database's write lock, on PostgreSQL the row lock
+        `record_answer` and `close` wait for), so no answer or close lands between the reads and the insert.
+        """
+        given = given[["task", "worker", "label"]].astype(str)  # the store keeps them as text
+        if given.empty:
+            return []
+        with self.engine.begin() as connection:
+            locked = connection.execute(batches.update().where(batches.c.id == batch_id)
+                                        .values(closed=batches.c.closed)).rowcount
+            if not locked:
+                raise ValueError(f"No batch {batch_id}.")
+            batch = self._batch(connection, batch_id)
+            allowed, rule = json.loads(batch.labels), _adaptive(batch)
+            unknown = sorted(set(given.label) - set(allowed))
+            if unknown:
+                raise ValueError(f"Labels {unknown} should be among {', '.join(allowed)}; nothing was stored.")
+            if batch.closed:
+                return ["closed"] * len(given)
+            rows = connection.execute(sa.select(items.c.task, items.c.is_golden, items.c.golden_label)
+                                      .where(items.c.batch_id == batch_id)).all()
+            missing = sorted(set(given.task) - {row.task for row in rows})
+            if missing:
+                raise ValueError(f"Batch {batch_id} has no items {missing[:5]}; nothing was stored.")
+            tally = _Tally(allowed, {row.task: row.golden_label for row in rows if row.is_golden})
+            for row in connection.execute(sa.select(answers_table.c.task, answers_table.c.worker,
+                                                    answers_table.c.label).where(answers_table.c.batch_id == batch_id)):
+                tally.add(row.task, row.worker, row.label)
+            outcomes: list[AnswerOutcome] = []
+            stored = []
+            now = datetime.now(timezone.utc)
+            for task, worker, label in given.itertuples(index=False):
+                outcome = tally.outcome(task, worker, batch.overlap, rule)
+                outcomes.append(outcome)
+                if outcome == "stored":
+                    tally.add(task, worker, label)
+                    stored.append({"batch_id": batch_id, "task": task, "worker": worker, "label": label,
+                                   "created_at": now})
+            if stored:
+                connection.execute(answers_table.insert(), stored)
+        return outcomes
 
     def answers(self, batch_id: int) -> pd.DataFrame:
         """Every answer as `task, worker, label`, oldest first."""

@@ -203,9 +203,10 @@ class MiniLMSentimentModel:
             progress(len(texts), len(texts))
         return np.stack([self._cache[k] for k in keys]) if keys else np.empty((0, 384))
 
-    def fit(self, texts: Sequence[str], labels: Sequence[str], item_ids: Sequence[str] | None = None
-            ) -> MiniLMSentimentModel:
-        """Train the head on labelled items and keep out-of-fold predictions for calibration."""
+    def fit(self, texts: Sequence[str], labels: Sequence[str], item_ids: Sequence[str] | None = None,
+            progress: Progress | None = None) -> MiniLMSentimentModel:
+        """Train the head on labelled items and keep out-of-fold predictions for calibration; `progress` hears how
+        many texts are embedded."""
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
@@ -213,7 +214,7 @@ class MiniLMSentimentModel:
         classes, counts = np.unique(y, return_counts=True)
         if len(classes) < 2 or counts.min() < 2:
             raise ValueError("Few-shot training needs at least two labelled items of each of two labels.")
-        x = self.embed(texts)
+        x = self.embed(texts, progress)
         head = LogisticRegression(C=4.0, max_iter=2000)
         folds = StratifiedKFold(n_splits=min(self.folds, int(counts.min())), shuffle=True, random_state=self.seed)
         out_of_fold = cross_val_predict(head, x, y, cv=folds, method="predict_proba")
@@ -289,12 +290,14 @@ def fit_offline(
     mode: OfflineMode = "auto",
     *,
     seed: int = 0,
+    progress: Progress | None = None,
 ) -> OfflineChoice:
     """The offline MiniLM in the mode asked for, or under `auto` the better of zero-shot and few-shot.
 
     Each mode is judged on the golden items it never trained on: zero-shot on all of them, few-shot on its
     out-of-fold predictions. `auto` picks the higher accuracy (a tie goes to zero-shot, the simpler), and uses the
-    only possible mode when one cannot work on these labels. Embeddings are computed once for both.
+    only possible mode when one cannot work on these labels. Embeddings are computed once for both, and
+    `progress` hears how many of the texts are embedded (the slow part) as it goes.
 
     Raises:
         ModeUnavailable: the mode asked for (or, under `auto`, both) cannot work on these labels.
@@ -316,9 +319,10 @@ def fit_offline(
     base = MiniLMSentimentModel(seed=seed)  # zero-shot as long as it is not fitted
     evaluated: dict[str, tuple[MiniLMSentimentModel, list[Prediction]]] = {}
     if "zero-shot" in possible:
-        evaluated["zero-shot"] = base, base.predict(texts, ids)
+        evaluated["zero-shot"] = base, base.predict(texts, ids, progress)
     if "few-shot" in possible:
-        few_shot = base.untrained_copy().fit(texts, labels, ids)  # reuses the embeddings zero-shot computed
+        # Reuses the embeddings zero-shot computed; when zero-shot did not run, its embedding is the progress.
+        few_shot = base.untrained_copy().fit(texts, labels, ids, None if evaluated else progress)
         evaluated["few-shot"] = few_shot, few_shot.calibration_predictions()
     accuracy = {m: _accuracy(predictions, labels) for m, (_, predictions) in evaluated.items()}
     chosen = max(accuracy, key=lambda m: (accuracy[m], m == "zero-shot"))

@@ -134,19 +134,19 @@ class SimulatedCrowdBackend(LocalCrowd):
         truth = pd.concat([batch.tasks.set_index("task")[column], batch.golden.set_index("task")["label"]])
         rule = batch.adaptive
         if rule is None:
-            for row in self.crowd.answer(truth, batch.labels, batch.overlap).itertuples():
-                self.store.record_answer(batch_id, str(row.task), row.worker, row.label)
+            self.store.record_answers(batch_id, self.crowd.answer(truth, batch.labels, batch.overlap))
             return batch_id
         drawn = self.crowd.answer(truth, batch.labels, rule.max_answers)
         drawn = drawn.assign(task=drawn.task.astype(str), turn=drawn.groupby("task").cumcount())
-        for row in drawn[drawn.turn < rule.min_answers].itertuples():  # golden items too: the batch learns p
-            self.store.record_answer(batch_id, row.task, row.worker, row.label)
+        # Golden items too get their first answers: the batch learns p.
+        self.store.record_answers(batch_id, drawn[drawn.turn < rule.min_answers])
         given = dict.fromkeys(drawn.task, rule.min_answers)
         by_turn = drawn.set_index(["task", "turn"])
         while needing := self.store.tasks_needing_answers(batch_id):
+            # A round: one more answer on each item that needed one when the round began, judged one by one.
+            turns = [(task, given[task]) for task in needing]
+            self.store.record_answers(batch_id, by_turn.loc[turns].reset_index())
             for task in needing:
-                answer = by_turn.loc[(task, given[task])]
-                self.store.record_answer(batch_id, task, answer.worker, answer.label)
                 given[task] += 1
         return batch_id
 

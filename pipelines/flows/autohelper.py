@@ -7,12 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import (
-    create_markdown_artifact,
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
-)
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from pipelines.catalog import AUTOHELPER_PROGRESS_ARTIFACT_KEY, AUTOHELPER_SUMMARY_ARTIFACT_KEY
@@ -21,6 +16,7 @@ from pipelines.core.autohelper import (
     HFSentimentModel,
     MiniLMSentimentModel,
     OfflineMode,
+    Progress,
     baseline_warning,
     fit_offline,
     majority_baseline,
@@ -39,7 +35,7 @@ from pipelines.core.reviews import (
 )
 from pipelines.core.settings import get_settings
 from pipelines.core.threshold import CrowdCost, ThresholdCurve, seed_threshold
-from pipelines.flows.common import ask, table_rows
+from pipelines.flows.common import ask, published_progress, table_preview
 from pipelines.inputs import ThresholdInput, with_defaults
 
 SAMPLE_DATASET = "sample"
@@ -79,33 +75,36 @@ def predict(prepared: PreparedDataset, model_name: str, model_mode: OfflineMode 
     """
     progress_id = create_progress_artifact(0.0, key=AUTOHELPER_PROGRESS_ARTIFACT_KEY, description="Predicting")
     total = len(prepared.golden) + len(prepared.tasks)
-
-    def report(offset: int) -> Any:
-        return lambda done, _: update_progress_artifact(progress_id, progress=100 * (offset + done) / total)
-
     golden, tasks = prepared.golden, prepared.tasks
     model: HFSentimentModel | MiniLMSentimentModel
-    if model_name == OFFLINE_MODEL_NAME:
-        # Golden confidences never come from a head that saw those items (few-shot scores them out-of-fold),
-        # so the threshold is calibrated honestly whichever mode wins.
-        choice = fit_offline(list(golden.text), list(golden.label), list(golden.item_id), model_mode, seed=seed)
-        model, golden_predictions, mode, reason = choice.model, choice.golden_predictions, choice.mode, choice.reason
-        update_progress_artifact(progress_id, progress=100 * len(golden) / total)
-    elif is_version_id(model_name):
-        version = load_version(get_settings().data_dir, model_name)
-        model = load_model(version)
-        # Golden items the version learnt from keep its out-of-fold predictions: an honest threshold, no refit.
-        golden_predictions = predict_with_version(version, list(golden.text), list(golden.item_id), model, report(0))
-        mode, reason = "saved version", (f"{version.describe()}, used as it is; golden items it learnt from are "
-                                         "scored out-of-fold.")
-    else:
-        model = HFSentimentModel(model_name)
-        golden_predictions = model.predict(list(golden.text), list(golden.item_id), report(0))
-        mode, reason = None, "used as it is, never trained on the golden items, so its golden accuracy is honest."
-        if model_mode != "auto":
-            reason += f" The mode {model_mode!r} applies to the offline model only."
-    task_predictions = model.predict(list(tasks.text), list(tasks.item_id), report(len(golden)))
-    update_progress_artifact(progress_id, progress=100.0)
+    with published_progress(progress_id) as progress:
+
+        def report(offset: int) -> Progress:
+            return lambda done, _: progress(100 * (offset + done) / total)
+
+        if model_name == OFFLINE_MODEL_NAME:
+            # Golden confidences never come from a head that saw those items (few-shot scores them out-of-fold),
+            # so the threshold is calibrated honestly whichever mode wins.
+            choice = fit_offline(list(golden.text), list(golden.label), list(golden.item_id), model_mode, seed=seed,
+                                 progress=report(0))
+            model, golden_predictions, mode, reason = (choice.model, choice.golden_predictions, choice.mode,
+                                                       choice.reason)
+        elif is_version_id(model_name):
+            version = load_version(get_settings().data_dir, model_name)
+            model = load_model(version)
+            # Golden items the version learnt from keep its out-of-fold predictions: an honest threshold, no refit.
+            golden_predictions = predict_with_version(version, list(golden.text), list(golden.item_id), model,
+                                                      report(0))
+            mode, reason = "saved version", (f"{version.describe()}, used as it is; golden items it learnt from are "
+                                             "scored out-of-fold.")
+        else:
+            model = HFSentimentModel(model_name)
+            golden_predictions = model.predict(list(golden.text), list(golden.item_id), report(0))
+            mode, reason = None, "used as it is, never trained on the golden items, so its golden accuracy is honest."
+            if model_mode != "auto":
+                reason += f" The mode {model_mode!r} applies to the offline model only."
+        task_predictions = model.predict(list(tasks.text), list(tasks.item_id), report(len(golden)))
+        progress(100.0)
     return pd.concat([predictions_frame(golden_predictions, golden, "golden"),
                       predictions_frame(task_predictions, tasks, "task")], ignore_index=True), mode, reason
 
@@ -190,12 +189,13 @@ def sentiment_autohelper(
                            "threshold")
     accepted = task_rows[task_rows.confidence >= answer.threshold]
     manual = task_rows[task_rows.confidence < answer.threshold]
-    store.write("accepted", accepted)
+    accepted_path = store.write("accepted", accepted)
     store.write("manual", manual)
     point = curve.at(answer.threshold)
-    create_table_artifact(key=AUTOHELPER_SUMMARY_ARTIFACT_KEY, table=table_rows(
-        accepted[["item_id", "text", "label", "confidence", "model_version"]]),
-        description=f"{len(accepted)} accepted from the model at threshold {answer.threshold:.3f}. {summary}")
+    rows, preview_note = table_preview(accepted[["item_id", "text", "label", "confidence", "model_version"]],
+                                       accepted_path)
+    create_table_artifact(key=AUTOHELPER_SUMMARY_ARTIFACT_KEY, table=rows, description="\n\n".join(filter(None, [
+        f"{len(accepted)} accepted from the model at threshold {answer.threshold:.3f}. {summary}", preview_note])))
     create_markdown_artifact(markdown=(
         f"Threshold **{answer.threshold:.3f}** (seed rule {seed_value:.3f}), chosen by {decision.resumed_by}: "
         f"{len(accepted)} accepted, {len(manual)} to people; golden accuracy of accepted {point.accuracy_text()}; "

@@ -37,7 +37,7 @@ from pipelines.core.crowd import (
 from pipelines.core.settings import get_settings
 from pipelines.core.simulated_crowd import SimulatedCrowd
 from pipelines.core.toloka import TolokaConfig, TolokaCrowd
-from pipelines.flows.common import ask, table_rows
+from pipelines.flows.common import ask, table_preview
 from pipelines.inputs import CrowdCollectInput, with_defaults
 
 WHERE_PEOPLE_LABEL = {
@@ -165,10 +165,10 @@ def crowd_loop(
     for warning in warnings:
         logger.warning("Crowd batch %d: %s", batch_id, warning)
     final_path = source.write("final", table)
-    source.export_csv("final", spreadsheet_safe(table))
-    create_table_artifact(key=FINAL_TABLE_ARTIFACT_KEY, table=table_rows(table),
-                          description=_final_description(table, method, simulated, warnings, agreement,
-                                                          model_votes))
+    csv_path = source.export_csv("final", spreadsheet_safe(table))
+    rows, preview_note = table_preview(table, final_path, csv_path)
+    create_table_artifact(key=FINAL_TABLE_ARTIFACT_KEY, table=rows, description="\n\n".join(filter(None, [
+        _final_description(table, method, simulated, warnings, agreement, model_votes), preview_note])))
     return {"batch_id": batch_id, "answers": len(answers), "items": len(table), "final": str(final_path),
             "autohelper_run_id": autohelper_run_id, "labels": batch.labels,
             "unlabelled": int((table.source == NO_SOURCE).sum()), "warnings": warnings,

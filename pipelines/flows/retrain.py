@@ -17,6 +17,7 @@ from pipelines.core.crowd import crowd_labelled
 from pipelines.core.model_versions import save_version
 from pipelines.core.retrain import RoundForecast, retrain_on_human_labels
 from pipelines.core.settings import get_settings
+from pipelines.flows.common import published_progress
 
 REPORT = """\
 ### Retrained on {golden} golden + {crowd} {source} labels
@@ -70,10 +71,11 @@ def retrain_autohelper(autohelper_run_id: str, target_accuracy: float, batch_id:
         crowd_golden = golden_agreement(answers_store.answers(batch_id), answers_store.golden_labels(batch_id))
     progress_id = create_progress_artifact(0.0, key=RETRAIN_PROGRESS_ARTIFACT_KEY, description="Embedding reviews")
     model = MiniLMSentimentModel()
-    report = retrain_on_human_labels(
-        predictions, golden, crowd_labels, target_accuracy, model=model,
-        progress=lambda done, total: update_progress_artifact(progress_id, progress=100 * done / max(total, 1)),
-        crowd_golden=crowd_golden, sent_threshold=round_one_threshold)
+    with published_progress(progress_id) as progress:
+        report = retrain_on_human_labels(
+            predictions, golden, crowd_labels, target_accuracy, model=model,
+            progress=lambda done, total: progress(100 * done / max(total, 1)), crowd_golden=crowd_golden,
+            sent_threshold=round_one_threshold)
     update_progress_artifact(progress_id, progress=100.0, description="Retrained")
     store.write("retrained", report.predictions)
     version = save_version(

@@ -164,6 +164,78 @@ def test_twenty_concurrent_annotators_lose_and_duplicate_nothing(store_url: str)
     assert store.progress(batch)["answers"] == 500
 
 
+def _given(*answers: tuple[str, str, str]) -> pd.DataFrame:
+    return pd.DataFrame(answers, columns=["task", "worker", "label"])
+
+
+def _one_by_one(store: AnswerStore, batch: int, given: pd.DataFrame) -> list[str]:
+    return [store.record_answer(batch, *row) for row in given.itertuples(index=False)]
+
+
+def test_answers_in_bulk_are_kept_or_refused_exactly_as_one_by_one(store_url: str) -> None:
+    store = AnswerStore(store_url)
+    earlier = _given(("t0", "ana", "pos"))
+    given = _given(("t0", "ana", "neg"), ("t0", "ben", "neg"), ("t0", "cy", "pos"), ("t1", "ben", "pos"),
+                   ("t1", "ben", "neg"), ("g0", "ana", "pos"), ("g0", "ben", "neg"), ("g0", "cy", "pos"))
+    bulk, single = (store.create_batch(_items(2, 1), overlap=2, labels=LABELS) for _ in range(2))
+    store.record_answers(bulk, earlier)
+    _one_by_one(store, single, earlier)
+    outcomes = store.record_answers(bulk, given)
+    assert outcomes == _one_by_one(store, single, given) == [
+        "duplicate", "stored", "full", "stored", "duplicate", "stored", "stored", "stored"]
+    assert store.answers(bulk).equals(store.answers(single))
+    assert store.record_answers(bulk, given) == ["duplicate"] * 2 + ["full"] + ["duplicate"] * 5  # idempotent
+    store.close(bulk)
+    assert store.record_answers(bulk, _given(("t1", "cy", "pos"))) == ["closed"]
+    assert len(store.answers(bulk)) == 6
+
+
+def test_adaptive_answers_in_bulk_follow_the_rule_as_one_by_one(store_url: str) -> None:
+    store = AnswerStore(store_url)
+    # Golden answers first move the accuracy the rule judges t1 with; t0 settles at two agreeing answers.
+    given = _given(("g0", "ana", "pos"), ("g0", "ben", "pos"), ("t0", "ana", "pos"), ("t0", "ben", "pos"),
+                   ("t0", "cy", "pos"), ("t1", "ana", "pos"), ("t1", "ben", "neg"), ("t1", "cy", "pos"),
+                   ("t1", "dan", "pos"), ("t1", "eve", "pos"))
+    bulk, single = (store.create_batch(_items(3, 1), overlap=3, labels=LABELS, adaptive=RULE) for _ in range(2))
+    assert store.record_answers(bulk, given) == _one_by_one(store, single, given) == [
+        "stored", "stored", "stored", "stored", "full", "stored", "stored", "stored", "stored", "full"]
+    assert store.progress(bulk) == store.progress(single) == {"answers": 6, "needed": 8, "tasks": 3, "left": 2}
+
+
+@pytest.mark.parametrize("bad, message", [(("t1", "cy", "meh"), r"Labels \['meh'\] should be among pos, neg"),
+                                          (("nope", "cy", "pos"), r"has no items \['nope'\]")])
+def test_answers_in_bulk_with_one_bad_answer_store_none(store_url: str, bad: tuple, message: str) -> None:
+    store = AnswerStore(store_url)
+    batch = store.create_batch(_items(2, 1), overlap=2, labels=LABELS)
+    with pytest.raises(ValueError, match=f"{message}.*nothing was stored"):
+        store.record_answers(batch, _given(("t0", "ana", "pos"), bad, ("t1", "ana", "pos")))
+    assert store.answers(batch).empty
+
+
+def _annotate_in_bulk_or_one_by_one(url: str, batch_id: int, worker: str) -> int:
+    """Even-numbered workers answer every item in bulks of 7; the others one by one as they are served."""
+    if int(worker[1:]) % 2:
+        return _annotate(url, batch_id, worker)
+    store = AnswerStore(url)
+    tasks = sorted(set(store.answers(batch_id).task) | {f"t{i}" for i in range(100)} | {f"g{i}" for i in range(10)})
+    random.Random(worker).shuffle(tasks)
+    stored = 0
+    for start in range(0, len(tasks), 7):
+        chunk = _given(*((task, worker, "pos") for task in tasks[start:start + 7]))
+        stored += store.record_answers(batch_id, chunk).count("stored")
+    return stored
+
+
+def test_bulk_and_single_writers_at_once_never_overfill_a_task_nor_lose_an_answer(store_url: str) -> None:
+    store = AnswerStore(store_url)
+    batch = store.create_batch(_items(100, 10), overlap=5, labels=LABELS)
+    stored = _at_once(_annotate_in_bulk_or_one_by_one, store_url, batch, per_kind=6)
+    answers = store.answers(batch)
+    assert len(answers) == stored and not answers.duplicated(["task", "worker"]).any()
+    per_task = answers[answers.task.str.startswith("t")].groupby("task").size()
+    assert len(per_task) == 100 and (per_task == 5).all()
+
+
 RULE = AdaptiveOverlap(min_answers=2, max_answers=5, stop_confidence=0.95)
 
 

@@ -188,3 +188,13 @@ def test_majority_baseline_and_its_warning() -> None:
     warning = baseline_warning(0.74, ("pos", 0.91))
     assert warning is not None and "74.0%" in warning and "'pos' (91.0%)" in warning
     assert baseline_warning(0.9, ("pos", 0.9)) is not None  # equal is not better
+
+
+@pytest.mark.parametrize("labels", [TONE_LABELS, ["pos", "pos", "meh", "meh", "pos", "neg", "neg"]],
+                         ids=["auto-both-modes", "few-shot-only"])
+def test_the_golden_fit_reports_its_embedding_progress_as_it_goes(labels: list[str]) -> None:
+    # 140 golden items: three batches of 64, so the bar moves three times, whichever modes run.
+    texts = [f"{text} (copy {i})" for i in range(20) for text in TONES]
+    reports: list[tuple[int, int]] = []
+    fit_offline(texts, labels * 20, [f"g{i}" for i in range(len(texts))], progress=lambda *r: reports.append(r))
+    assert reports == [(64, 140), (128, 140), (140, 140)]

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from pipelines.core.reviews import (
+    SAMPLE_MAX_REVIEWS,
     SEED_PRESET,
     DatasetProblem,
     DatasetUnavailable,
@@ -48,6 +49,20 @@ def test_the_seed_preset_keeps_200_tasks_20_balanced_golden_and_warns_about_thin
     assert prepared.tasks.label.value_counts().to_dict() == {"pos": 100, "neg": 100}
     assert prepared.warnings == ["Only 20 golden items: under the recommended max(100, 10% of rows) = 100; "
                                  "thresholds will rest on thin evidence."]
+
+
+def test_the_generated_sample_makes_100k_distinct_balanced_reviews_that_all_survive_the_split() -> None:
+    sample = sample_reviews(100_000)
+    assert sample["reviews.text"].is_unique and len(sample) == 100_000
+    assert sample["reviews.doRecommend"].value_counts().to_dict() == {True: 50_000, False: 50_000}
+    prepared = prepare_dataset(sample)
+    assert prepared.report["duplicates"] == 0 and len(prepared.tasks) + len(prepared.golden) == 100_000
+
+
+def test_a_sample_larger_than_the_templates_allow_is_refused_at_once() -> None:
+    assert sample_reviews(SAMPLE_MAX_REVIEWS)["reviews.text"].is_unique
+    with pytest.raises(DatasetProblem, match=f"at most {SAMPLE_MAX_REVIEWS} distinct reviews, not "):
+        sample_reviews(SAMPLE_MAX_REVIEWS + 1)
 
 
 def test_empty_and_duplicate_texts_are_dropped_and_counted() -> None:

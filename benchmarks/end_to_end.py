@@ -1,0 +1,256 @@
+"""End to end at scale: n reviews through the autohelper and crowd-loop deployments, against the core alone.
+
+The flow part drives a fresh embedded backend through `dashboard.gateway` the way the pages do: start the
+autohelper on a review file, watch it each second as its page does (run, subflows, artifacts, progress), confirm
+the threshold the form proposes as soon as it asks, then start the crowd loop with a simulated crowd (10
+workers, 20% spammers, overlap 3, Dawid-Skene) and watch it to completion. The direct part does the same work
+with the core in this process: read and split, fit the offline model on the golden items, predict the tasks,
+the seed-rule threshold, simulated answers, aggregation, the final table. `overhead_share` is
+(flow - direct) / flow: what orchestration, storage and publishing cost on top of the work.
+
+Reviews are generated (`sample_reviews(n)`), or with `--shared` drawn from the shared sentences (repeated with
+a numbered suffix when n is larger). Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import pandas as pd  # noqa: E402
+
+from pipelines.core.reviews import DEFAULT_LABEL_COLUMN, DEFAULT_TEXT_COLUMN, sample_reviews  # noqa: E402
+
+POLL_S = 0.2  # how often the benchmark looks for the next state (finer than a page, so stages are not rounded up)
+WATCH_S = 1.0  # how often a watching page redraws (components.live_until_settled)
+CROWD = {"crowd": "simulated", "method": "DawidSkene", "overlap": 3}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def reviews(n: int, shared: bool) -> pd.DataFrame:
+    """n distinct labelled reviews in the seed dataset's columns."""
+    if not shared:
+        return sample_reviews(n)
+    from _shared_reviews import shared_reviews
+
+    data = shared_reviews()
+    if data is None:
+        raise SystemExit("--shared needs ../shared/data/reviews, which is absent.")
+    texts, labels = data.iloc[:, 0].astype(str).str.strip(), data.iloc[:, 1].astype(int) == 1
+    data = pd.DataFrame({DEFAULT_TEXT_COLUMN: texts, DEFAULT_LABEL_COLUMN: labels}).drop_duplicates(DEFAULT_TEXT_COLUMN)
+    copies = -(-n // len(data))
+    repeated = pd.concat([data.assign(**{DEFAULT_TEXT_COLUMN: data[DEFAULT_TEXT_COLUMN] + (f" ({copy})" if copy else "")})
+                          for copy in range(copies)], ignore_index=True)
+    return repeated.sample(n=n, random_state=0, ignore_index=True)
+
+
+class TreeMemory:
+    """The peak resident memory of any one process in this process's tree (flow runs included), sampled."""
+
+    def __init__(self) -> None:
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            for pid in _descendants(os.getpid()):
+                self.peak_kb = max(self.peak_kb, _status_kb(pid, "VmHWM"))
+
+
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Stages:
+    """Named wall-clock stages, in order."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - started, 2)
+
+
+def _watch_until(gateway: Any, run_id: Any, done: Callable[[Any], bool], counter: dict[str, float]) -> Any:
+    """Poll the run until `done(summary)`, redrawing a watching page each second; count its gateway calls."""
+    next_watch = time.monotonic()
+    while True:
+        summary = gateway.run(run_id)
+        counter["calls"] += 1
+        if done(summary):
+            return summary
+        if summary.status in {"failed", "crashed", "cancelled"}:
+            raise SystemExit(f"Run {run_id} {summary.status}: {summary.message}")
+        if time.monotonic() >= next_watch:
+            started = time.perf_counter()
+            gateway.child_runs(run_id)
+            gateway.artifacts(run_id)
+            gateway.artifacts(run_id)  # the progress bar reads them again
+            counter["calls"] += 3
+            counter["watch_s"] += time.perf_counter() - started
+            next_watch += WATCH_S
+        time.sleep(POLL_S)
+
+
+def through_flows(gateway: Any, dataset: Path, stages: Stages) -> dict[str, Any]:
+    """The pages' path: autohelper, threshold confirmed at once, simulated crowd loop."""
+    from pipelines.catalog import AUTOHELPER, CROWD_LOOP
+
+    counter = {"calls": 0, "watch_s": 0.0}
+    with stages("flow_autohelper_until_running"):
+        run_id = gateway.start_run(AUTOHELPER, {"dataset": str(dataset)})
+        _watch_until(gateway, run_id, lambda s: s.status != "scheduled", counter)
+    with stages("flow_autohelper_until_threshold_asked"):
+        _watch_until(gateway, run_id, lambda s: s.status == "paused", counter)
+        while (pending := gateway.pending_input(run_id)) is None:
+            time.sleep(POLL_S)
+    with stages("flow_autohelper_threshold_to_completed"):
+        threshold = pending.schema["properties"]["threshold"]["default"]
+        gateway.resume(run_id, {"threshold": threshold})
+        autohelper = _watch_until(gateway, run_id, lambda s: s.status == "completed", counter)
+    with stages("flow_crowd_until_running"):
+        crowd_id = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": str(autohelper.id), **CROWD})
+        _watch_until(gateway, crowd_id, lambda s: s.status != "scheduled", counter)
+    with stages("flow_crowd_to_completed"):
+        _watch_until(gateway, crowd_id, lambda s: s.status == "completed", counter)
+    outcome = gateway.result(crowd_id)
+    return {"threshold": threshold, "answers": outcome["answers"], "items": outcome["items"],
+            "gateway_calls": int(counter["calls"]), "page_watch_s": round(counter["watch_s"], 2)}
+
+
+def direct(dataset: Path, stages: Stages) -> dict[str, Any]:
+    """The same work with the core in this process, answers kept in memory."""
+    from pipelines.core.aggregation import AggregationMethod
+    from pipelines.core.autohelper import fit_offline
+    from pipelines.core.autohelper_store import predictions_frame
+    from pipelines.core.crowd import final_table_from_answers
+    from pipelines.core.reviews import load_reviews, prepare_dataset
+    from pipelines.core.simulated_crowd import SimulatedCrowd
+    from pipelines.core.threshold import seed_threshold
+
+    with stages("direct_prepare"):
+        prepared = prepare_dataset(load_reviews(dataset))
+    golden, tasks = prepared.golden, prepared.tasks
+    with stages("direct_golden_fit"):
+        choice = fit_offline(list(golden.text), list(golden.label), list(golden.item_id), "auto")
+    with stages("direct_predict_tasks"):
+        task_predictions = choice.model.predict(list(tasks.text), list(tasks.item_id))
+    with stages("direct_threshold_and_split"):
+        golden_frame = predictions_frame(choice.golden_predictions, golden, "golden")
+        task_frame = predictions_frame(task_predictions, tasks, "task")
+        threshold = round(seed_threshold(golden_frame.confidence.to_numpy(), golden_frame.correct.to_numpy()), 3)
+        accepted, manual = (task_frame[task_frame.confidence >= threshold],
+                            task_frame[task_frame.confidence < threshold])
+    with stages("direct_crowd_and_aggregate"):
+        items = manual.rename(columns={"item_id": "task", "label": "model_label"})
+        truth = pd.concat([items.set_index("task").true_label, golden.set_index("item_id").label])
+        answers = SimulatedCrowd(n_workers=10, spammer_share=0.2, seed=0).answer(
+            truth, sorted(golden.label.unique()), CROWD["overlap"])
+        method: AggregationMethod = CROWD["method"]  # type: ignore[assignment]
+        table, _ = final_table_from_answers(accepted, items, answers, method, simulated=True)
+    return {"threshold": threshold, "answers": len(answers), "items": len(table)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000, help="reviews (10%% golden, at least 100)")
+    parser.add_argument("--shared", action="store_true", help="draw from the shared sentences, not generated ones")
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="hitl-e2e-"))
+    dataset = data_dir / "uploads" / f"reviews-{args.n}.tsv"
+    dataset.parent.mkdir(parents=True)
+    reviews(args.n, args.shared).to_csv(dataset, sep="\t", index=False)
+    os.environ.pop("PREFECT_API_URL", None)
+    os.environ.update(HITL_DATA_DIR=str(data_dir), HITL_SERVER_PORT=str(_free_port()),
+                      HITL_RANDOMUSER_URL="http://127.0.0.1:9/unreachable")
+    from dashboard import gateway
+    from pipelines.backend import stop_backend
+
+    stages = Stages()
+    started = time.perf_counter()
+    gateway.connect()
+    startup_s = time.perf_counter() - started
+    try:
+        with TreeMemory() as tree:
+            started = time.perf_counter()
+            flows = through_flows(gateway, dataset, stages)
+            flow_wall = time.perf_counter() - started
+    finally:
+        stop_backend()
+    started = time.perf_counter()
+    core = direct(dataset, stages)
+    direct_wall = time.perf_counter() - started
+    own_peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({
+        "benchmark": "end_to_end",
+        "n": args.n,
+        "reviews": "shared sentences" if args.shared else "generated sample",
+        "flow_wall_s": round(flow_wall, 2),
+        "direct_wall_s": round(direct_wall, 2),
+        "overhead_share": round((flow_wall - direct_wall) / flow_wall, 3),
+        "stages": stages.seconds,
+        "peak_rss_mb": round(max(own_peak_kb, tree.peak_kb) / 1024, 1),
+        "peak_rss_mb_flow_process": round(tree.peak_kb / 1024, 1),
+        "peak_rss_mb_direct": round(own_peak_kb / 1024, 1),
+        "backend_startup_s": round(startup_s, 2),
+        "flows": flows,
+        "direct": core,
+        "cpus": os.cpu_count(),
+    }))
+
+
+if __name__ == "__main__":
+    main()

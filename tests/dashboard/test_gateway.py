@@ -1,0 +1,60 @@
+"""The gateway on a real backend: one Prefect client per API URL, shared by every call and every page thread."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from dashboard import gateway
+
+
+@pytest.fixture
+def counted_clients(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """No client built yet; every client the gateway builds from here on is listed."""
+    built: list[object] = []
+    real = gateway.get_client
+
+    def counting(*args: object, **kwargs: object) -> object:
+        built.append(client := real(*args, **kwargs))
+        return client
+
+    monkeypatch.setattr(gateway, "_clients", {})
+    monkeypatch.setattr(gateway, "get_client", counting)
+    return built
+
+
+def test_calls_from_many_threads_share_one_client_and_all_get_their_answers(backend: object,
+                                                                            counted_clients: list[object]) -> None:
+    from pipelines.catalog import INGESTION
+
+    run_id = gateway.start_run(INGESTION)
+    seen: list[tuple[object, int]] = []
+    failures: list[BaseException] = []
+
+    def page() -> None:
+        try:
+            for _ in range(5):
+                seen.append((gateway.run(run_id).id, len(gateway.artifacts(run_id))))
+                gateway.waiting_count()
+        except BaseException as exc:  # noqa: BLE001  # reported below, with the thread's other calls
+            failures.append(exc)
+
+    threads = [threading.Thread(target=page) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(seen) == 40 and {run for run, _ in seen} == {run_id}
+    assert len(counted_clients) == 1
+
+
+def test_another_api_url_gets_its_own_client(backend: object, counted_clients: list[object],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    with gateway._client() as first, gateway._client() as again:
+        assert first is again
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    with gateway._client() as other:
+        assert other is not first and str(other._client.base_url).startswith("http://127.0.0.1:9/api")
+    assert len(counted_clients) == 2
