@@ -27,9 +27,13 @@ EXPLANATION = (
 )
 
 
-def _latest_retrain(autohelper_run_id: str) -> gateway.RunSummary | None:
+def _latest_retrain(autohelper_run_id: str, batch_id: int | None, database_url: str | None
+                    ) -> gateway.RunSummary | None:
+    """The newest retrain on this crowd loop's labels: the same autohelper run may have had other crowd loops."""
     runs = gateway.recent_runs(limit=20, flow_name=RETRAIN.split("/")[0])
-    return next((r for r in runs if r.parameters.get("autohelper_run_id") == autohelper_run_id), None)
+    return next((r for r in runs if (r.parameters.get("autohelper_run_id"), r.parameters.get("batch_id"),
+                                     r.parameters.get("database_url")) == (autohelper_run_id, batch_id, database_url)),
+                None)
 
 
 def _forecasts(report: dict[str, Any]) -> pd.DataFrame:
@@ -123,7 +127,7 @@ def retrain_section(outcome: dict[str, Any], database_url: str | None = None) ->
     # Keyed by run: a target typed for one run never carries over to another.
     target = st.number_input("Target golden accuracy", 0.5, 1.0, round(default, 4), 0.01, format="%.4f",
                              key=f"retrain.target.{autohelper_run_id}", help=why)
-    latest = _latest_retrain(autohelper_run_id)
+    latest = _latest_retrain(autohelper_run_id, outcome.get("batch_id"), database_url)
     running = latest is not None and latest.status in {"scheduled", "running"}
     if st.button("Retrain the autohelper on human labels", key="retrain.start", disabled=running,
                  icon=":material/model_training:"):
