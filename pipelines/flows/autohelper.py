@@ -116,8 +116,9 @@ def model_summary(model: str, mode: str | None, reason: str, golden_accuracy: fl
     name = model.replace("`", "'")  # a typed model path is shown as code, never as markdown
     warning = baseline_warning(golden_accuracy, baseline)
     return (f"Model `{name}`{f' ({mode})' if mode else ''}: {reason} Golden accuracy at full coverage "
-            f"**{golden_accuracy:.1%}**; always answering {baseline[0]!r} would score {baseline[1]:.1%}."
-            + (f"\n\n**Warning:** {warning}" if warning else ""))
+            f"**{golden_accuracy:.1%}**; always answering "
+            f"{escape_markdown(repr(baseline[0]))} would score {baseline[1]:.1%}."
+            + (f"\n\n**Warning:** {escape_markdown(warning)}" if warning else ""))
 
 
 def threshold_description(curve: ThresholdCurve, seed: float, golden: pd.DataFrame, summary: str) -> str:
