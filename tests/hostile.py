@@ -28,6 +28,16 @@ def rendered(markdown: str) -> tuple[set[str], str]:
     return active, "".join(shown)
 
 
+def active_elements(markdown: str) -> list[str]:
+    """Every image, link and HTML tag CommonMark makes of `markdown`, with its address or tag."""
+    found = []
+    for block in MarkdownIt("commonmark").enable("table").parse(markdown):
+        for token in [block, *(block.children or [])]:
+            if token.type in ACTIVE_TOKENS:
+                found.append(f"{token.type} {token.attrs.get('src') or token.attrs.get('href') or token.content}")
+    return found
+
+
 def assert_shown_as_text(markdown: str, text: str = HOSTILE) -> None:
     """`markdown` renders with no image, link or HTML tag, and shows `text` exactly as given."""
     active, shown = rendered(markdown)

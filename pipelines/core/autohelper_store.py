@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.core.autohelper import Prediction
+from pipelines.core.crowd import spreadsheet_csv
 
 TABLES = ("tasks", "golden", "predictions", "accepted", "manual", "final", "retrained")
 
@@ -41,10 +42,11 @@ class AutohelperStore:
         return final
 
     def export_csv(self, table: str, frame: pd.DataFrame) -> Path:
-        """A CSV copy of a table next to its Parquet file, also written whole or not at all."""
+        """A CSV copy of a table next to its Parquet file, also written whole or not at all; cells a spreadsheet
+        would run as formulas are kept text (`spreadsheet_csv`)."""
         final = self.path(table).with_suffix(".csv")
         partial = final.with_suffix(".csv.partial")
-        frame.to_csv(partial, index=False)
+        partial.write_bytes(spreadsheet_csv(frame).encode())
         os.replace(partial, final)
         return final
 
