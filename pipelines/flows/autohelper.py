@@ -33,6 +33,7 @@ from pipelines.core.reviews import (
     DEFAULT_TEXT_COLUMN,
     GoldenDraw,
     PreparedDataset,
+    check_dataset_location,
     load_reviews,
     prepare_dataset,
     sample_reviews,
@@ -65,6 +66,7 @@ def prepare(dataset: str, text_column: str, label_column: str, label_map: dict[s
     if dataset == SAMPLE_DATASET:
         frame = sample_reviews()
     else:
+        check_dataset_location(dataset, get_settings().allowed_dataset_folders)
         frame = load_reviews(dataset, delimiter=delimiter, header=header)
     return prepare_dataset(frame, text_column, label_column, label_map, n_tasks=n_tasks, n_golden=n_golden, seed=seed,
                            golden_draw=golden_draw)

@@ -38,7 +38,7 @@ def _hostile_users() -> list[dict]:
     return users
 
 
-def test_approval_question_shows_hostile_user_fields_as_text() -> None:
+def test_approval_question_shows_hostile_user_fields_as_text(prefect_api) -> None:
     JSON(value=_hostile_users()).save(CLEANED_USERS_BLOCK_NAME, overwrite=True)
     app = page_app("views/approval.py", "Robin")
     app.run()
