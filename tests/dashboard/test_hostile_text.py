@@ -34,7 +34,7 @@ def _assert_nothing_active_from(app: AppTest) -> None:
 def _hostile_users() -> list[dict]:
     users = generate_fake_users(2, seed=9)
     for user in users:
-        user["name"]["first"], user["name"]["last"], user["location"]["city"], user["email"] = HOSTILE_PARTS
+        user["name"]["title"], user["name"]["first"], user["name"]["last"], user["email"] = HOSTILE_PARTS
     return users
 
 
@@ -73,7 +73,7 @@ def test_hostile_llm_answer_is_shown_as_written_and_the_key_nowhere(fake_llm, pr
     _assert_nothing_active_from(app)
 
     page = " ".join(str(getattr(element, "value", "")) for element in [*app.main, *app.sidebar])
-    logs = " ".join(line.message for line in gateway.logs(run_id, limit=500))
+    logs = " ".join(line.message for line in gateway.logs(run_id, limit=200))
     artifacts = " ".join(f"{artifact.data} {artifact.description}" for artifact in gateway.artifacts(run_id))
     said = " ".join([page, logs, artifacts, str(gateway.result(run_id)), gateway.run(run_id).message or ""])
     assert canary not in said
