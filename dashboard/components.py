@@ -77,7 +77,7 @@ def backend_sidebar() -> None:
 def run_header(run: gateway.RunSummary, show_failure: bool = True) -> None:
     st.markdown(f"**{run.flow_name}** · `{run.name}` · {STATUS_BADGES[run.status]} · [open in Prefect]({run.ui_url})")
     if show_failure and run.message and run.status in {"failed", "crashed", "cancelled"}:
-        st.error(run.message)
+        st.error(escape_markdown(run.message))  # a failure message may quote data
 
 
 def audit_trail(run_id: UUID) -> None:
@@ -165,7 +165,7 @@ def resume_or_explain(run_id: UUID, values: dict, pause_key: str) -> None:
     try:
         gateway.resume(run_id, values, pause_key=pause_key, analyst=analyst_name())
     except InputInvalid as exc:
-        st.error("\n".join(f"- {error.message}" for error in exc.errors))
+        st.error("\n".join(f"- {escape_markdown(error.message)}" for error in exc.errors))
     except gateway.PauseStale as exc:
         st.warning(f"{exc} Nothing was sent; the page now shows where the run is.")
     else:

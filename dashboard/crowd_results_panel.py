@@ -20,7 +20,7 @@ from pipelines.core.aggregation import (
 )
 from pipelines.core.agreement import Agreement, batch_agreement, disagreement_list, item_uncertainty
 from pipelines.core.autohelper_store import AutohelperStore
-from pipelines.core.crowd import spreadsheet_safe
+from pipelines.core.crowd import spreadsheet_csv
 from pipelines.core.markdown import escape_markdown
 from pipelines.core.settings import get_settings
 
@@ -129,7 +129,7 @@ def final_section(final: pd.DataFrame, shown: pd.DataFrame, excluded: Sequence[s
         if st.checkbox("Only labels the model's vote changed", key="crowd.influenced"):
             filtered = filtered[filtered.model_influenced]
     st.dataframe(filtered, hide_index=True, key="crowd.final")
-    st.download_button("CSV", spreadsheet_safe(filtered).to_csv(index=False), f"{name}.csv", key="crowd.csv")
+    st.download_button("CSV", spreadsheet_csv(filtered), f"{name}.csv", key="crowd.csv")
     st.download_button("Parquet", filtered.to_parquet(index=False), f"{name}.parquet", key="crowd.parquet")
     st.plotly_chart(px.histogram(shown, x="label", color="source", title="Label distribution"),
                     key="crowd.labels_chart")

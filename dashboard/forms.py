@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from pipelines.core.markdown import escape_markdown
 from pipelines.core.schema_input import FieldSpec, InputInvalid, coerce_and_validate, resolve_field_specs
 
 _NONE = "—"
@@ -90,7 +91,7 @@ def render_pause_form(
     try:
         return coerce_and_validate(schema, values)
     except InputInvalid as exc:
-        st.error("\n".join(f"- {error.message}" for error in exc.errors))
+        st.error("\n".join(f"- {escape_markdown(error.message)}" for error in exc.errors))
         return None
 
 

@@ -32,6 +32,7 @@ from pipelines.core.reviews import (
     SAMPLE_NOTE,
     SEED_PRESET,
     DatasetProblem,
+    check_dataset_location,
     format_label_map,
     load_reviews,
     parse_label_map,
@@ -66,6 +67,8 @@ def _load(source: str) -> tuple[pd.DataFrame | None, dict[str, Any]]:
                "header": right.checkbox("First row is a header", True, key="autohelper.header")}
     if source == SOURCES[1]:
         location = st.text_input("Path or URL (CSV, TSV or TXT)", key="autohelper.location").strip()
+        if location:
+            check_dataset_location(location, get_settings().allowed_dataset_folders)
         return (load_reviews(location, **reading), {"dataset": location, **reading}) if location else (None, {})
     upload = st.file_uploader("Reviews file", type=["csv", "tsv", "txt"], key="autohelper.upload")
     if upload is None:

@@ -215,7 +215,10 @@ def fake_llm_server() -> Iterator[object]:
 @pytest.fixture
 def fake_llm(fake_llm_server: object) -> Iterator[object]:
     """The fake OpenAI-compatible server, answering normally and with an empty request log."""
+    from tests.fake_llm import TEXT
+
     fake_llm_server.mode = "ok"  # type: ignore[attr-defined]
+    fake_llm_server.text = TEXT  # type: ignore[attr-defined]
     fake_llm_server.requests.clear()  # type: ignore[attr-defined]
     fake_llm_server.auth_headers.clear()  # type: ignore[attr-defined]
     yield fake_llm_server

@@ -20,6 +20,7 @@ TEXT = "Most users live in France (3), then Spain (2)."
 class FakeLLM:
     base_url: str
     mode: str = "ok"  # "ok", "401", "429", "500" or "hang"
+    text: str = TEXT  # the answer's text, when the model is asked for text
     requests: list[dict[str, Any]] = field(default_factory=list)
     auth_headers: list[str] = field(default_factory=list)
 
@@ -27,13 +28,13 @@ class FakeLLM:
         return json.dumps([r.get("messages") for r in self.requests])
 
 
-def _final_tool(body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _final_tool(body: dict[str, Any], text: str) -> tuple[str, dict[str, Any]]:
     for tool in body.get("tools", []):
         function = tool["function"]
         if function["name"].startswith("MarkTaskSuccessful"):
             items = function["parameters"]["properties"]["result"].get("items", {})
             wants_rows = items.get("type") == "object" or "$ref" in items
-            return function["name"], {"result": ROWS if wants_rows else [TEXT]}
+            return function["name"], {"result": ROWS if wants_rows else [text]}
     raise AssertionError(f"no final-result tool in {[t['function']['name'] for t in body.get('tools', [])]}")
 
 
@@ -52,7 +53,7 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                                    "type": "invalid_request_error"}}
                 self._send(int(fake.mode), "application/json", json.dumps(error).encode())
                 return
-            name, arguments = _final_tool(body)
+            name, arguments = _final_tool(body, fake.text)
             call = {"index": 0, "id": "call_1", "type": "function",
                     "function": {"name": name, "arguments": json.dumps(arguments)}}
             if body.get("stream"):

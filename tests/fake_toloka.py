@@ -20,6 +20,7 @@ class FakeToloka:
     base_url: str
     api_key: str = "toloka-test-key"
     page_size: int = 2  # small, so every test crosses pages
+    failure: int | None = None  # an HTTP status every call fails with, its message echoing the key sent
     input_spec: frozenset[str] = frozenset({"text", "item"})  # the project's input fields, all strings
     pools: dict[str, dict[str, Any]] = field(default_factory=dict)
     tasks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -46,6 +47,7 @@ class FakeToloka:
             self.requests.clear()
             self.page_size = 2
             self.input_spec = frozenset({"text", "item"})
+            self.failure = None
 
 
 def _handler(fake: FakeToloka) -> type[BaseHTTPRequestHandler]:
@@ -64,6 +66,9 @@ def _handler(fake: FakeToloka) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length)) if length else None
             fake.requests.append((method, url.path, body))
+            if fake.failure is not None:  # as real APIs do, the message quotes the credentials it was sent
+                sent = self.headers.get("Authorization")
+                return self._reply(fake.failure, {"code": "ERROR", "message": f"Rejected {sent}"})
             if self.headers.get("Authorization") != f"ApiKey {fake.api_key}":
                 return self._reply(401, {"code": "AUTHENTICATION_ERROR", "message": "Invalid API key"})
             path = url.path.removeprefix("/api/v1")

@@ -34,7 +34,7 @@ if run is not None:
     elif run.status == "paused" and (pending := gateway.pending_input(run_id)) is not None:
         decision_form(pending, key=f"approval.{run_id}")
     elif run.status in {"failed", "crashed", "cancelled"}:
-        st.error(f"The approval run could not go on: {run.message}")
+        st.error(f"The approval run could not go on: {escape_markdown(run.message)}")
     elif run.state_name == "Rejected":
         st.warning(f"Rejected. {escape_markdown(run.message)} Nothing was published.", icon=":material/block:")
     elif run.status == "completed":
@@ -69,8 +69,8 @@ if len(versions) >= 2:
     diff = diff_tables(versions[len(versions) - old].data, versions[len(versions) - new].data)
     if diff.unchanged:
         st.info("The two versions are identical.")
-    st.markdown(f"Columns added: {', '.join(diff.columns_added) or '—'} · "
-                f"removed: {', '.join(diff.columns_removed) or '—'} · "
+    st.markdown(f"Columns added: {escape_markdown(', '.join(diff.columns_added)) or '—'} · "
+                f"removed: {escape_markdown(', '.join(diff.columns_removed)) or '—'} · "
                 f"rows added: **{len(diff.rows_added)}** · rows removed: **{len(diff.rows_removed)}**")
     if diff.rows_added:
         st.markdown(f"**Rows in v{new} that are not in v{old}** ({len(diff.rows_added)})")

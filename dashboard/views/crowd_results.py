@@ -30,6 +30,7 @@ from pipelines.catalog import CROWD_LOOP
 from pipelines.core.aggregation import batch_warnings, chance_level, without_workers, worker_table
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.crowd import CrowdProgress, reaggregated
+from pipelines.core.markdown import escape_markdown
 from pipelines.core.settings import get_settings
 from pipelines.core.toloka import TolokaError
 
@@ -49,11 +50,12 @@ if run.status == "paused":
         try:
             fetched = fetch_toloka_answers(store, waiting)  # on every visit, and on the button's rerun
         except TolokaError as exc:
-            st.error(str(exc))
+            st.error(escape_markdown(str(exc)))
         else:
             st.caption(f"{fetched.new_answers} new answers fetched from Toloka.")
             if fetched.refused:
-                st.warning(f"{len(fetched.refused)} Toloka answers were not stored, e.g.: {fetched.refused[0]}")
+                st.warning(f"{len(fetched.refused)} Toloka answers were not stored, e.g.: "
+                           f"{escape_markdown(str(fetched.refused[0]))}")
     if waiting is not None:
         finisher = "Toloka" if is_toloka_batch(waiting) else analyst_name()
 

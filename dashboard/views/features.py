@@ -22,6 +22,7 @@ from pipelines.catalog import (
     USERS_ARTIFACT_KEY,
 )
 from pipelines.core.features import preview_drop
+from pipelines.core.markdown import escape_markdown
 
 st.title(":material/filter_alt: Feature dropping")
 st.caption("After an ingestion run has fetched users, its subflow asks which columns to drop. "
@@ -60,7 +61,7 @@ elif run.status == "paused" and (pending := gateway.pending_input(run.id)) is no
               args=(run.id, {"features_to_drop": f"features.{run.id}.drop"}, pending.pause_key))
 elif run.status == "completed" and CLEANED_USERS_ARTIFACT_KEY in artifacts:
     cleaned = artifacts[CLEANED_USERS_ARTIFACT_KEY]
-    st.success(cleaned.description)
+    st.success(escape_markdown(cleaned.description))
     st.dataframe(pd.DataFrame(cleaned.data), hide_index=True, key="features.cleaned")
 st.caption(f"Answers are recorded as **{analyst_name()}**.")
 audit_trail(run.id)

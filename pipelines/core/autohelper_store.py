@@ -7,12 +7,21 @@ them. Files are written to a temporary name and renamed, so a reader never sees 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from pipelines.core.autohelper import Prediction
+from pipelines.core.crowd import spreadsheet_csv
+
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+
+
+class UnsafeRunId(ValueError):
+    """A run id that is not one, such as a path: it would name a folder outside the data folder."""
+
 
 TABLES = ("tasks", "golden", "predictions", "accepted", "manual", "final", "retrained")
 
@@ -25,6 +34,14 @@ class AutohelperStore:
 
     @classmethod
     def for_run(cls, data_dir: Path, run_id: str) -> AutohelperStore:
+        """The folder of run `run_id`, which must be a run id, never a path.
+
+        Raises:
+            UnsafeRunId: `run_id` has anything but letters, digits and dashes (a `/` or `..` would leave the folder).
+        """
+        if not _RUN_ID.fullmatch(str(run_id)):
+            raise UnsafeRunId(f"{str(run_id)[:80]!r} is not a run id: give the autohelper run's id, like "
+                              "'0b6e1c2a-5d1e-4f7e-9a47-3c1f2a9d8e10'.")
         return cls(Path(data_dir) / "autohelper" / str(run_id))
 
     def path(self, table: str) -> Path:
@@ -41,10 +58,11 @@ class AutohelperStore:
         return final
 
     def export_csv(self, table: str, frame: pd.DataFrame) -> Path:
-        """A CSV copy of a table next to its Parquet file, also written whole or not at all."""
+        """A CSV copy of a table next to its Parquet file, also written whole or not at all; cells a spreadsheet
+        would run as formulas are kept text (`spreadsheet_csv`)."""
         final = self.path(table).with_suffix(".csv")
         partial = final.with_suffix(".csv.partial")
-        frame.to_csv(partial, index=False)
+        partial.write_bytes(spreadsheet_csv(frame).encode())
         os.replace(partial, final)
         return final
 

@@ -237,9 +237,17 @@ def crowd_labelled(final: pd.DataFrame) -> pd.DataFrame:
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that a spreadsheet would run as formulas, prefixed with a quote so they stay text."""
+    """Text cells and column names that a spreadsheet would run as formulas, prefixed with a quote so they stay
+    text. Applying it twice changes nothing more."""
     def neutralise(value: object) -> object:
         return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
 
-    return frame.apply(lambda column: column.map(neutralise)
+    safe = frame.apply(lambda column: column.map(neutralise)
                        if column.dtype == object or pd.api.types.is_string_dtype(column) else column)
+    return safe.rename(columns=neutralise)
+
+
+def spreadsheet_csv(frame: pd.DataFrame) -> str:
+    """`frame` as CSV text for spreadsheets: formula cells neutralised (`spreadsheet_safe`), and every cell with a
+    line break quoted (CRLF rows), so a carriage return inside a cell cannot start a row with a formula."""
+    return spreadsheet_safe(frame).to_csv(index=False, lineterminator="\r\n")

@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines.core.markdown import escape_markdown
+
 # Seed 000's default: identifying and contact fields an analyst usually removes.
 DEFAULT_FEATURES_TO_DROP = ("email", "login", "dob", "registered", "phone", "cell", "id", "nat")
 
@@ -91,11 +93,11 @@ def preview_drop(flat: pd.DataFrame, features_to_drop: Sequence[str]) -> pd.Data
 
 
 def markdown_table(frame: pd.DataFrame, max_rows: int = 5, max_columns: int = 8) -> str:
-    """A short Markdown preview of a table, for pause descriptions."""
+    """A short Markdown preview of a table, for pause descriptions; names and values show as text, escaped."""
     shown = frame.iloc[:max_rows, :max_columns]
-    header = "| " + " | ".join(map(str, shown.columns)) + " |"
+    header = "| " + " | ".join(escape_markdown(str(column)) for column in shown.columns) + " |"
     rule = "| " + " | ".join("---" for _ in shown.columns) + " |"
-    body = ["| " + " | ".join(_short(value, 30).replace("|", "/") for value in row) + " |"
+    body = ["| " + " | ".join(escape_markdown(_short(value, 30).replace("\n", " ")) for value in row) + " |"
             for row in shown.itertuples(index=False)]
     more = f"\n\n…and {len(frame.columns) - max_columns} more columns." if len(frame.columns) > max_columns else ""
     return "\n".join([header, rule, *body]) + more

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from pipelines.core.markdown import escape_markdown
 from pipelines.core.users import flatten_users
 
 DEFAULT_INSTRUCTIONS = "Group by location and count the number of users in each location."
@@ -70,9 +71,11 @@ class InsightAnswer:
         table = ""
         if self.rows:
             table = "\n\n| group | count |\n| --- | --- |\n" + "\n".join(
-                f"| {row.group.replace('|', '/')} | {row.count} |" for row in self.rows
+                f"| {escape_markdown(row.group)} | {row.count} |" for row in self.rows
             )
-        return f"**Question:** {self.instructions}\n\n**Answer:** {self.text}{table}\n\n*{self.footnote}*"
+        # The question is typed and the answer generated: both shown as written, never as links or images.
+        return (f"**Question:** {escape_markdown(self.instructions)}\n\n**Answer:** {escape_markdown(self.text)}"
+                f"{table}\n\n*{self.footnote}*")
 
 
 def age_bands(ages: pd.Series) -> pd.Series:

@@ -11,7 +11,7 @@ import io
 import itertools
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -48,6 +48,31 @@ class DatasetProblem(ValueError):
 
 class DatasetUnavailable(DatasetProblem):
     """The dataset could not be read from where it was asked for."""
+
+
+class DatasetLocationRefused(DatasetProblem):
+    """A local dataset path that climbs out with `..` or lies outside the folders datasets may be read from."""
+
+
+def check_dataset_location(location: str, allowed_folders: Sequence[Path] | None) -> None:
+    """Refuse a local path with a `..` part, and, when `allowed_folders` is given, one outside all of them.
+
+    URLs pass (they are fetched, not opened). Symlinks are resolved first, so a link cannot lead outside.
+
+    Raises:
+        DatasetLocationRefused: the message names the path and the folders it may be in.
+    """
+    if location.startswith(("http://", "https://")):
+        return
+    if ".." in Path(location).parts:
+        raise DatasetLocationRefused(f"The dataset path {location!r} contains '..': give the file's own path.")
+    if allowed_folders is None:
+        return
+    resolved = Path(location).expanduser().resolve()
+    if not any(resolved.is_relative_to(Path(folder).expanduser().resolve()) for folder in allowed_folders):
+        raise DatasetLocationRefused(
+            f"The dataset path {location!r} is outside the folders datasets may be read from "
+            f"({', '.join(str(folder) for folder in allowed_folders)}): move the file there or upload it.")
 
 
 @dataclass(frozen=True)

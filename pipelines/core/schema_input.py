@@ -6,12 +6,17 @@ deserves every problem at once, named by the field's title, before the run is to
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from jsonschema import Draft202012Validator
+
+# No pause asks for more than a few kilobytes; these bound what a resume (a form or a script) can make a run hold.
+MAX_INPUT_BYTES = 256 * 1024
+MAX_INPUT_DEPTH = 16
 
 FieldKind = Literal["integer", "number", "string", "boolean", "choice", "multi_choice", "string_list", "json"]
 
@@ -180,12 +185,37 @@ def _message(spec: FieldSpec | None, field: str, error: Any) -> str:
     return f"{title}: {error.message}."
 
 
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in `value`, counted without recursion (so any depth is measurable)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, Mapping | list | tuple):
+            deepest = max(deepest, level)
+            if level > MAX_INPUT_DEPTH:
+                break
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, Mapping) else node))
+    return deepest
+
+
+def _check_size(values: Mapping[str, Any]) -> None:
+    """Refuse an answer nested deeper than MAX_INPUT_DEPTH or larger than MAX_INPUT_BYTES as JSON."""
+    if _depth(values) > MAX_INPUT_DEPTH:
+        raise InputInvalid([FieldError("", f"The answer nests lists or objects more than {MAX_INPUT_DEPTH} deep; "
+                                           "no pause asks for that. Nothing was sent.")])
+    size = len(json.dumps(values, default=str).encode())
+    if size > MAX_INPUT_BYTES:
+        raise InputInvalid([FieldError("", f"The answer is {size / 1024:,.0f} KiB; a pause takes at most "
+                                           f"{MAX_INPUT_BYTES // 1024} KiB. Nothing was sent.")])
+
+
 def coerce_and_validate(schema: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
     """Coerce obvious text forms, then validate against the schema, reporting every problem.
 
     Raises:
         InputInvalid: one `FieldError` per problem, each a sentence naming the field by its title.
     """
+    _check_size(values)
     specs = {spec.name: spec for spec in resolve_field_specs(schema)}
     errors = [FieldError(name, f"Unknown field {name!r}.") for name in values if name not in specs]
     clean: dict[str, Any] = {}

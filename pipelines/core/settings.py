@@ -42,6 +42,9 @@ class Settings(BaseSettings):
                                      "key; the TOLOKA_API_KEY environment variable is used when it is absent.")
     runner_process_limit: int = Field(default=25, ge=1, description="Flow runs the runner executes at once.")
     backend_start_timeout_seconds: float = Field(default=90.0, gt=0)
+    dataset_folders: list[Path] | None = Field(
+        default=None, description="Folders local review files may be read from, besides the data folder's uploads; "
+                                  "unset: any local path (laptop mode). Set it on a shared server.")
 
     @property
     def prefect_home(self) -> Path:
@@ -50,6 +53,11 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return f"sqlite+aiosqlite:///{self.prefect_home / 'prefect.db'}"
+
+    @property
+    def allowed_dataset_folders(self) -> list[Path] | None:
+        """Where local datasets may be read from: the uploads folder and `dataset_folders`; None when unrestricted."""
+        return None if self.dataset_folders is None else [self.data_dir / "uploads", *self.dataset_folders]
 
     @property
     def answer_store_url(self) -> str:

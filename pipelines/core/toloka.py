@@ -92,6 +92,7 @@ class TolokaCrowd(LocalCrowd):
                 detail = response.json().get("message", "")
             except ValueError:
                 detail = response.text[:200]
+            detail = str(detail).replace(self.config.api_key, "<API key>")  # servers may quote the key they got
             raise TolokaError(f"Toloka answered {response.status_code} to {method} {path}: {detail}")
         return response.json() if response.content else None
 

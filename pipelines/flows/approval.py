@@ -15,6 +15,7 @@ from pipelines.catalog import (
     CLEANED_USERS_BLOCK_NAME,
 )
 from pipelines.core.features import markdown_table
+from pipelines.core.markdown import escape_markdown
 from pipelines.core.users import flatten_users
 from pipelines.flows.common import ask, table_rows
 from pipelines.inputs import ApprovalInput, with_defaults
@@ -73,8 +74,8 @@ def create_artifact(source_block: str = CLEANED_USERS_BLOCK_NAME) -> dict[str, A
     create_markdown_artifact(
         key=APPROVAL_NOTE_ARTIFACT_KEY,
         markdown=(
-            f"**Approved** by {decision.resumed_by} at {decision.resumed_at:%Y-%m-%d %H:%M:%S UTC}: "
-            f"{len(frame)} rows, columns {', '.join(frame.columns)}."
+            f"**Approved** by {escape_markdown(decision.resumed_by)} at {decision.resumed_at:%Y-%m-%d %H:%M:%S UTC}: "
+            f"{len(frame)} rows, columns {escape_markdown(', '.join(frame.columns))}."
         ),
         description="What was approved",
     )

@@ -29,6 +29,7 @@ from pipelines.core.reviews import (
     DEFAULT_TEXT_COLUMN,
     GoldenDraw,
     PreparedDataset,
+    check_dataset_location,
     load_reviews,
     prepare_dataset,
     sample_reviews,
@@ -61,6 +62,7 @@ def prepare(dataset: str, text_column: str, label_column: str, label_map: dict[s
     if dataset == SAMPLE_DATASET:
         frame = sample_reviews()
     else:
+        check_dataset_location(dataset, get_settings().allowed_dataset_folders)
         frame = load_reviews(dataset, delimiter=delimiter, header=header)
     return prepare_dataset(frame, text_column, label_column, label_map, n_tasks=n_tasks, n_golden=n_golden, seed=seed,
                            golden_draw=golden_draw)
@@ -115,8 +117,9 @@ def model_summary(model: str, mode: str | None, reason: str, golden_accuracy: fl
     name = model.replace("`", "'")  # a typed model path is shown as code, never as markdown
     warning = baseline_warning(golden_accuracy, baseline)
     return (f"Model `{name}`{f' ({mode})' if mode else ''}: {reason} Golden accuracy at full coverage "
-            f"**{golden_accuracy:.1%}**; always answering {baseline[0]!r} would score {baseline[1]:.1%}."
-            + (f"\n\n**Warning:** {warning}" if warning else ""))
+            f"**{golden_accuracy:.1%}**; always answering "
+            f"{escape_markdown(repr(baseline[0]))} would score {baseline[1]:.1%}."
+            + (f"\n\n**Warning:** {escape_markdown(warning)}" if warning else ""))
 
 
 def threshold_description(curve: ThresholdCurve, seed: float, golden: pd.DataFrame, summary: str) -> str:

@@ -34,6 +34,7 @@ from pipelines.core.crowd import (
     final_table_from_answers,
     spreadsheet_safe,
 )
+from pipelines.core.markdown import escape_markdown
 from pipelines.core.settings import get_settings
 from pipelines.core.simulated_crowd import SimulatedCrowd
 from pipelines.core.toloka import TolokaConfig, TolokaCrowd
@@ -187,4 +188,5 @@ def _final_description(table: pd.DataFrame, method: AggregationMethod, simulated
                      f"{int(table.model_influenced.sum())} labels (column `model_influenced`).")
     if agreement is not None:
         parts.append(f"Agreement (Krippendorff's alpha, people only): {agreement.reading}")
-    return "\n\n".join([*parts, *(f"**Warning:** {warning}" for warning in warnings)])
+    # Warnings quote label values from the data: escaped so a label never renders as a link, image or tag.
+    return "\n\n".join([*parts, *(f"**Warning:** {escape_markdown(warning)}" for warning in warnings)])

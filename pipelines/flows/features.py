@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
@@ -16,6 +17,7 @@ from pipelines.catalog import (
     USERS_BLOCK_NAME,
 )
 from pipelines.core.features import available_columns, default_drop, drop_features, profile_columns
+from pipelines.core.markdown import escape_markdown
 from pipelines.core.users import flatten_users
 from pipelines.flows.common import ask, table_rows
 from pipelines.inputs import features_to_drop_input
@@ -30,6 +32,14 @@ At least one column must stay. Each column's type, an example and its missing sh
 """
 
 
+def profile_description(profile: pd.DataFrame) -> str:
+    """Each column's type, example and missing share as a Markdown list; the example, a user's value, as text."""
+    return "\n".join(
+        f"- `{row.column}` ({row.type}), e.g. {escape_markdown(str(row.example))}, missing {row.null_share:.0%}"
+        for row in profile.itertuples()
+    )
+
+
 @flow(name=FEATURE_SELECTION, persist_result=True)
 def remove_features(source_block: str = USERS_BLOCK_NAME) -> list[dict[str, Any]]:
     """Show the columns of the stored users, pause for the ones to drop, and store the cleaned users."""
@@ -38,10 +48,7 @@ def remove_features(source_block: str = USERS_BLOCK_NAME) -> list[dict[str, Any]
     columns = available_columns(users)
     profile = profile_columns(users)
     create_table_artifact(key=FEATURE_PROFILE_ARTIFACT_KEY, table=table_rows(profile), description="Columns")
-    profile_lines = "\n".join(
-        f"- `{row.column}` ({row.type}), e.g. {row.example}, missing {row.null_share:.0%}"
-        for row in profile.itertuples()
-    )
+    profile_lines = profile_description(profile)
     preselected = default_drop(columns)
     description = FEATURES_DESCRIPTION.format(users=len(users), columns=len(columns), profile=profile_lines,
                                               default=", ".join(f"`{column}`" for column in preselected) or "none")

@@ -114,3 +114,14 @@ def test_reaggregating_without_a_worker_is_aggregating_the_answers_left() -> Non
     assert crowd.to_dict() == expected.to_dict() == truth.to_dict()
     nobody_left = reaggregated(stored, answers, "MajorityVote", False, ["ana", "spam1", "spam2", "flip"])
     assert (nobody_left[nobody_left.source != "model"].label == UNLABELLED).all()
+
+
+FORMULAS = ("=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1", '=HYPERLINK("http://example.invalid")')
+
+
+def test_every_formula_start_is_neutralised_in_cells_and_column_names_once() -> None:
+    frame = pd.DataFrame({"text": [*FORMULAS, "fine"], "=cmd": [1.0] * (len(FORMULAS) + 1)})
+    safe = spreadsheet_safe(frame)
+    assert list(safe.text) == [*(f"'{value}" for value in FORMULAS), "fine"]
+    assert list(safe.columns) == ["text", "'=cmd"] and safe["'=cmd"].dtype == float
+    pd.testing.assert_frame_equal(spreadsheet_safe(safe), safe)

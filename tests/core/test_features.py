@@ -12,6 +12,7 @@ from pipelines.core.features import (
     preview_drop,
     profile_columns,
 )
+from tests.hostile import HOSTILE_PARTS, assert_shown_as_text
 
 USERS = [
     {"name": {"first": "Ada", "last": "Byron"}, "email": "ada@example.com", "nat": "GB", "phone": None},
@@ -57,8 +58,16 @@ def test_preview_drop_removes_flattened_children() -> None:
 def test_markdown_table_is_short_and_escapes_pipes() -> None:
     frame = pd.DataFrame({"a": ["x|y"] * 10, "b": range(10)})
     table = markdown_table(frame, max_rows=3)
-    assert table.splitlines()[:3] == ["| a | b |", "| --- | --- |", "| x/y | 0 |"]
+    assert table.splitlines()[:3] == ["| a | b |", "| --- | --- |", "| x\\|y | 0 |"]
     assert len(table.splitlines()) == 5
+
+
+def test_markdown_table_shows_hostile_names_and_values_as_text() -> None:
+    frame = pd.DataFrame({part: [part] for part in HOSTILE_PARTS} | {"multi": ["two\nlines"]})
+    table = markdown_table(frame)
+    for part in HOSTILE_PARTS:
+        assert_shown_as_text(table, part)
+    assert len(table.splitlines()) == 3  # a newline in a value does not break the table
 
 
 def test_examples_show_real_characters_not_json_escapes() -> None:

@@ -9,6 +9,8 @@ from pydantic_ai.models.function import AgentInfo, DeltaToolCall, FunctionModel
 
 from pipelines.core.insights import (
     DEFAULT_INSTRUCTIONS,
+    GroupCount,
+    InsightAnswer,
     ask_model,
     build_model,
     classify_provider_error,
@@ -19,6 +21,7 @@ from pipelines.core.insights import (
 )
 from pipelines.core.users import generate_fake_users
 from tests.fake_llm import ROWS, TEXT
+from tests.hostile import HOSTILE, HOSTILE_PARTS, assert_shown_as_text, rendered
 
 USERS = generate_fake_users(400, seed=3)
 
@@ -57,7 +60,8 @@ def test_instruction_and_summary_reach_the_model_and_rows_come_back() -> None:
     assert answer.text == TEXT and [row.model_dump() for row in answer.rows] == ROWS
     assert all(DEFAULT_INSTRUCTIONS in prompt and '"n_users": 400' in prompt for prompt in prompts)
     markdown = answer.as_markdown()
-    assert DEFAULT_INSTRUCTIONS in markdown and "| France | 3 |" in markdown and answer.footnote in markdown
+    shown = rendered(markdown)[1]
+    assert DEFAULT_INSTRUCTIONS in shown and "France\n3\n" in shown and answer.footnote in shown
 
 
 def test_plain_questions_get_text_only() -> None:
@@ -101,3 +105,12 @@ def test_unreachable_provider_and_configuration_gaps() -> None:
     assert "provider:model" in provider_gap("gpt-4o", None, key_available=True)
     with pytest.raises(ValueError, match="should look like"):
         build_model("gpt-4o", api_key=None, base_url=None, timeout_seconds=1)
+
+
+def test_answer_artifact_shows_a_hostile_question_answer_and_group_as_text() -> None:
+    answer = InsightAnswer(instructions=HOSTILE, text=HOSTILE, rows=[GroupCount(group=HOSTILE_PARTS[0], count=1)],
+                           footnote="Based on 1 user.")
+    markdown = answer.as_markdown()
+    assert_shown_as_text(markdown, f"Question: {HOSTILE}")
+    assert_shown_as_text(markdown, f"Answer: {HOSTILE}")
+    assert_shown_as_text(markdown, HOSTILE_PARTS[0])

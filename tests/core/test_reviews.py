@@ -9,8 +9,10 @@ import pytest
 from pipelines.core.reviews import (
     SAMPLE_MAX_REVIEWS,
     SEED_PRESET,
+    DatasetLocationRefused,
     DatasetProblem,
     DatasetUnavailable,
+    check_dataset_location,
     default_golden_size,
     format_label_map,
     load_reviews,
@@ -294,3 +296,17 @@ def test_columns_are_suggested_by_their_contents_when_the_seed_names_are_absent(
     assert suggest_columns(frame) == ("body", "liked")
     assert suggest_columns(sample_reviews(10)) == ("reviews.text", "reviews.doRecommend")
     assert suggest_columns(pd.DataFrame({"review": ["a", "b"]})) == ("review", "review")
+
+
+def test_dataset_paths_that_climb_out_or_lie_outside_the_allowed_folders_are_refused(tmp_path) -> None:
+    allowed, outside = tmp_path / "allowed", tmp_path / "outside"
+    allowed.mkdir(), outside.mkdir()
+    (outside / "r.csv").write_text("sentence,label\nfine,1\n")
+    (allowed / "link.csv").symlink_to(outside / "r.csv")
+    with pytest.raises(DatasetLocationRefused, match=r"contains '\.\.'"):
+        check_dataset_location(f"{allowed}/../outside/r.csv", None)  # refused even when any path is allowed
+    for path in (outside / "r.csv", allowed / "link.csv"):
+        with pytest.raises(DatasetLocationRefused, match="outside the folders datasets may be read from"):
+            check_dataset_location(str(path), [allowed])
+    check_dataset_location(str(allowed / "r.csv"), [allowed])
+    check_dataset_location("https://example.invalid/../r.csv", [allowed])  # a URL is fetched, not opened

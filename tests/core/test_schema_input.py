@@ -100,3 +100,17 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_required_field_without_default_is_reported() -> None:
     with pytest.raises(InputInvalid, match="X is required"):
         coerce_and_validate(Point.model_json_schema(), {"y": 1})
+
+
+def test_oversized_and_deeply_nested_answers_are_refused_before_anything_else() -> None:
+    from pipelines.core.schema_input import MAX_INPUT_DEPTH
+
+    schema = {"type": "object", "properties": {"note": {"type": "string", "title": "Note"}}}
+    with pytest.raises(InputInvalid, match="KiB; a pause takes at most 256 KiB"):
+        coerce_and_validate(schema, {"note": "x" * 5_000_000})
+    nested: list = []
+    for _ in range(100_000):  # deeper than json or Python's recursion could take
+        nested = [nested]
+    with pytest.raises(InputInvalid, match=f"more than {MAX_INPUT_DEPTH} deep"):
+        coerce_and_validate(schema, {"note": nested})
+    assert coerce_and_validate(schema, {"note": "x" * 1000}) == {"note": "x" * 1000}

@@ -67,3 +67,12 @@ def test_refusals_are_plain_messages_and_leave_no_open_batch(crowd, fake_toloka,
     with pytest.raises(TolokaError, match="Could not reach Toloka at http://127.0.0.1:9/api/v1"):
         unreachable.submit(BATCH)
     assert store.open_batches() == []
+
+
+@pytest.mark.parametrize("status", [400, 429, 500])
+def test_an_error_that_quotes_the_key_never_passes_it_on(crowd, fake_toloka, status: int) -> None:
+    fake_toloka.failure = status
+    with pytest.raises(TolokaError, match=f"Toloka answered {status}") as failed:
+        crowd.submit(BATCH)
+    assert fake_toloka.api_key not in str(failed.value) and "<API key>" in str(failed.value)
+    assert crowd.store.open_batches() == []

@@ -3,6 +3,7 @@ the form shows (counts, class shares, warnings) is exactly what the flow will pr
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -214,3 +215,26 @@ def test_the_run_prepares_exactly_the_split_the_form_showed(tmp_path: Path) -> N
     assert all(warning in _plain(pending.description) for warning in warnings)
     gateway.resume(run_id, {"threshold": 0.9})
     assert wait_for_status(run_id, {"completed", "failed"}).status == "completed"
+
+
+def test_an_upload_named_to_climb_out_lands_in_the_uploads_folder(form: AppTest, data_dir: Path, tmp_path: Path
+                                                                  ) -> None:
+    _upload(form, "../../escaped.csv", write_reviews(tmp_path / "r.csv", skewed_reviews(100)).read_bytes())
+    assert not form.error, [e.value for e in form.error]
+    written = Path(form.session_state["parameters"]["dataset"])
+    assert written.parent == data_dir / "uploads" and written.suffix == ".csv"
+    assert [path.name for path in tmp_path.rglob("escaped*")] == []
+
+
+def test_a_path_outside_the_dataset_folders_is_refused_on_the_page(form: AppTest, data_dir: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_reviews(tmp_path / "elsewhere.csv", skewed_reviews(100))
+    monkeypatch.setenv("HITL_DATASET_FOLDERS", json.dumps([str(tmp_path / "allowed")]))
+    get_settings.cache_clear()
+    form.radio(key="autohelper.source").set_value("Path or URL").run()
+    form.text_input(key="autohelper.location").input(str(path)).run()
+    assert not form.exception
+    assert any("outside the folders datasets may be read from" in e.value for e in form.error)
+    assert form.session_state["parameters"] is None  # nothing to start a run with
+    form.text_input(key="autohelper.location").input(f"{tmp_path}/allowed/../elsewhere.csv").run()
+    assert any("contains" in e.value and "give the file" in e.value for e in form.error)

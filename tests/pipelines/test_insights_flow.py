@@ -14,6 +14,7 @@ from pipelines.core.settings import get_settings
 from pipelines.core.users import generate_fake_users
 from tests.conftest import wait_for_pending_input, wait_for_status
 from tests.fake_llm import TEXT
+from tests.hostile import rendered
 
 CANARY = "sk-canary-7f3a9c"
 
@@ -46,7 +47,8 @@ def test_answer_table_and_question_reach_the_artifacts(fake_llm) -> None:
     assert DEFAULT_INSTRUCTIONS in fake_llm.prompts() and '\\"n_users\\": 30' in fake_llm.prompts()
     assert fake_llm.auth_headers[0] == f"Bearer {CANARY}"  # the key came from the Secret block
     by_key = {a.key: a for a in gateway.artifacts(run_id)}
-    assert DEFAULT_INSTRUCTIONS in by_key[INSIGHT_ARTIFACT_KEY].data and TEXT in by_key[INSIGHT_ARTIFACT_KEY].data
+    shown = rendered(by_key[INSIGHT_ARTIFACT_KEY].data)[1]  # the artifact's Markdown escapes the text it quotes
+    assert DEFAULT_INSTRUCTIONS in shown and TEXT in shown
     assert by_key[INSIGHT_TABLE_ARTIFACT_KEY].data[0] == {"group": "France", "count": 3}
     assert gateway.result(run_id)["text"] == TEXT
     assert CANARY not in _everything_said(run_id)
