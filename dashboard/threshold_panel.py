@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -194,11 +193,6 @@ def _curve(run_id: str) -> tuple[ThresholdCurve, pd.DataFrame, pd.DataFrame]:
     return curve, golden, curve.curve()
 
 
-def _escaped(text: str) -> str:
-    """Text with markdown's punctuation escaped, for st.warning and the like (labels may come from the data)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!<>|~$:])", r"\\\1", text)
-
-
 def model_quality(golden: pd.DataFrame) -> None:
     """The model's golden accuracy beside always answering the majority label, warning when it does not beat it."""
     accuracy = float(golden.correct.mean())
@@ -209,7 +203,7 @@ def model_quality(golden: pd.DataFrame) -> None:
     right.metric("Majority-class baseline", f"{baseline:.1%}", help="Always answering the most common golden label.")
     st.text(f"Model {golden.model_version.iloc[0]}; the baseline always answers {label!r}.")
     if warning := baseline_warning(accuracy, (label, baseline)):
-        st.warning(_escaped(warning), icon=":material/warning:")
+        st.warning(escape_markdown(warning), icon=":material/warning:")
 
 
 def _solve_for_target(curve: ThresholdCurve, key: str) -> None:
