@@ -272,7 +272,7 @@ class BrowserOracle:
         self.given = 0
         self.gold: dict[str, str] = {}
         self.skipped: list[str] = []  # the reviews this annotator skipped, as read on screen
-        self.refused: list[str] = []  # the reviews whose answer came too late to be needed, as read on screen
+        self.refused: list[str] = []  # reviews whose answer came too late (settled or closed meanwhile)
         # The batch's last answer resumes the run, which may close the batch before the page draws again.
         self.finished = self.tab.get_by_text("Nothing left for you in this batch").or_(
             self.tab.get_by_text("No crowd batch is open"))
@@ -296,11 +296,12 @@ class BrowserOracle:
             self.tab.get_by_text(text, exact=True).wait_for(state="detached")
             return True
         self.tab.get_by_role("button", name=self.gold[text], exact=True).click()
-        # The click's rerun has drawn: counted, or refused because others settled the review meanwhile.
-        refused = self.tab.get_by_text("Others gave that review its answers meanwhile")
-        self.tab.get_by_text(f"you gave {self.given + 1}.").or_(refused).or_(self.finished).first.wait_for()
+        # The click's rerun has drawn once the review is gone (an answer and a refusal both serve another) and the
+        # page is idle; only then is a refusal on screen this click's, not a stale one from the click before.
+        self.tab.get_by_text(text, exact=True).wait_for(state="detached")
         self.tab.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
-        if refused.count():
+        refusals = re.compile("Others gave that review its answers meanwhile|The analyst closed this batch meanwhile")
+        if self.tab.get_by_text(refusals).count():
             self.refused.append(text)
         else:
             self.given += 1

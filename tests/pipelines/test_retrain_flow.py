@@ -116,7 +116,9 @@ def test_retraining_on_a_crowd_that_flips_labels_warns_and_skips_unlabelled_item
     assert report["crowd_labels"] == 5  # never the unlabelled items
     at_chance = "The crowd's answers on golden items are right 0% of the time (0 of 20"
     odds = "The crowd labels agree with the dataset's own labels on 0% of the 5 items that have one"
-    assert [w for w in report["warnings"] if w.startswith((at_chance, odds))] == report["warnings"][:2]
+    # Both said, whatever else is (all five labels one class is warned too when the five served happen to be).
+    said = report["warnings"]
+    assert any(w.startswith(at_chance) for w in said) and any(w.startswith(odds) for w in said), said
     markdown = next(a for a in gateway.artifacts(retrain) if a.key == RETRAIN_REPORT_ARTIFACT_KEY).data
     assert "**Warnings**" in markdown and all(f"- {w}" in markdown for w in report["warnings"])
     assert wait_for_log(retrain, at_chance)
