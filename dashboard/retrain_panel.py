@@ -30,7 +30,7 @@ EXPLANATION = (
 def _latest_retrain(autohelper_run_id: str, batch_id: int | None, database_url: str | None
                     ) -> gateway.RunSummary | None:
     """The newest retrain on this crowd loop's labels: the same autohelper run may have had other crowd loops."""
-    runs = gateway.recent_runs(limit=20, flow_name=RETRAIN.split("/")[0])
+    runs = gateway.recent_runs(limit=20, flow_name=RETRAIN.flow)
     return next((r for r in runs if (r.parameters.get("autohelper_run_id"), r.parameters.get("batch_id"),
                                      r.parameters.get("database_url")) == (autohelper_run_id, batch_id, database_url)),
                 None)

@@ -16,10 +16,10 @@ from pipelines.flows.retrain import retrain_autohelper
 def project_deployments() -> list[RunnerDeployment]:
     """Every deployment the project's runner serves."""
     return [
-        create_names.to_deployment(name=INGESTION.split("/")[1], tags=["hitl-studio"]),
-        create_artifact.to_deployment(name=APPROVAL.split("/")[1], tags=["hitl-studio"]),
-        extract_user_insights.to_deployment(name=INSIGHTS.split("/")[1], tags=["hitl-studio"]),
-        sentiment_autohelper.to_deployment(name=AUTOHELPER.split("/")[1], tags=["hitl-studio"]),
-        crowd_loop.to_deployment(name=CROWD_LOOP.split("/")[1], tags=["hitl-studio"]),
-        retrain_autohelper.to_deployment(name=RETRAIN.split("/")[1], tags=["hitl-studio"]),
+        create_names.to_deployment(name=INGESTION.name, tags=["hitl-studio"]),
+        create_artifact.to_deployment(name=APPROVAL.name, tags=["hitl-studio"]),
+        extract_user_insights.to_deployment(name=INSIGHTS.name, tags=["hitl-studio"]),
+        sentiment_autohelper.to_deployment(name=AUTOHELPER.name, tags=["hitl-studio"]),
+        crowd_loop.to_deployment(name=CROWD_LOOP.name, tags=["hitl-studio"]),
+        retrain_autohelper.to_deployment(name=RETRAIN.name, tags=["hitl-studio"]),
     ]

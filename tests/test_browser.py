@@ -244,7 +244,7 @@ def test_autohelper_on_an_uploaded_csv_slider_confirm_tables(served_app: ServedA
     shown = _run_the_autohelper(page, n_tasks=100, slider_keys=["ArrowRight"] * 20)
     page.get_by_text("Accepted from the model").first.wait_for()
     # The threshold the run split by is the one the slider showed when the person confirmed.
-    [run] = gateway.recent_runs(limit=1, flow_name=AUTOHELPER.split("/")[0])
+    [run] = gateway.recent_runs(limit=1, flow_name=AUTOHELPER.flow)
     [decision] = [row for a in gateway.artifacts(run.id) if a.key == "audit-trail" for row in a.data]
     used = float(decision["input"].removeprefix("threshold="))
     assert used == float(shown)  # no hidden decimals: the split follows exactly what was shown
@@ -350,7 +350,7 @@ def _two_oracles_label_a_local_batch(served_app: ServedApp, browser, crowd_form)
     crowd_form(analyst)
     analyst.get_by_role("button", name="Start the crowd loop").click()
     analyst.get_by_text("Follow it on Crowd results").wait_for()
-    [crowd_run] = gateway.recent_runs(limit=1, flow_name=CROWD_LOOP.split("/")[0])
+    [crowd_run] = gateway.recent_runs(limit=1, flow_name=CROWD_LOOP.flow)
     wait_for_pending_input(crowd_run.id)
     [batch] = [b for b in _answer_store().open_batches() if b["owner"] == str(crowd_run.id)]
     split = AutohelperStore.for_run(get_settings().data_dir, crowd_run.parameters["autohelper_run_id"])

@@ -25,7 +25,7 @@ st.caption("Review the latest cleaned users, choose approve (publish them as the
 if st.button("Start an approval run", key="approval.start", type="primary", icon=":material/play_arrow:"):
     st.session_state["approval.run_id"] = gateway.start_run(APPROVAL)
 
-run = current_run(APPROVAL.split("/")[0], key="approval")
+run = current_run(APPROVAL.flow, key="approval")
 if run is not None:
     run_id = run.id
     run_header(run, show_failure=False)
@@ -47,7 +47,7 @@ versions = gateway.artifact_versions(APPROVED_TABLE_ARTIFACT_KEY)
 if not versions:
     st.caption("Nothing approved yet.")
     st.stop()
-run_names = {r.id: r.name for r in gateway.recent_runs(limit=200, flow_name=APPROVAL.split("/")[0])}
+run_names = {r.id: r.name for r in gateway.recent_runs(limit=200, flow_name=APPROVAL.flow)}
 history = pd.DataFrame(
     [{"version": len(versions) - i, "created": v.created, "rows": len(v.data), "description": v.description,
       "approval run": run_names.get(v.flow_run_id, "an older run")} for i, v in enumerate(versions)]

@@ -19,7 +19,7 @@ ready = parameters is not None and bool(model["model"])
 if st.button("Run the autohelper", key="autohelper.start", type="primary", disabled=not ready):
     st.session_state["autohelper.run_id"] = gateway.start_run(AUTOHELPER, {**parameters, **model})
 
-run = current_run(AUTOHELPER.split("/")[0], key="autohelper")
+run = current_run(AUTOHELPER.flow, key="autohelper")
 if run is None:
     st.stop()
 run_id = run.id

@@ -36,7 +36,7 @@ from pipelines.core.toloka import TolokaError
 
 st.title(":material/table_chart: Crowd results")
 # The autohelper page pins the crowd loop it starts (`crowd.run_id`), so that run is the one shown here.
-run = current_run(CROWD_LOOP.split("/")[0], key="crowd",
+run = current_run(CROWD_LOOP.flow, key="crowd",
                   detail=lambda r: f"{r.parameters.get('crowd', 'local')} crowd")
 if run is None:
     st.info("No crowd loop yet: confirm an autohelper threshold, then send its manual items to the crowd.")

@@ -23,7 +23,7 @@ st.caption("Fetch user records from randomuser.me. The run pauses and asks you h
 if st.button("Start an ingestion run", key="ingestion.start", type="primary", icon=":material/play_arrow:"):
     st.session_state["ingestion.run_id"] = gateway.start_run(INGESTION)
 
-run = current_run(INGESTION.split("/")[0], key="ingestion")
+run = current_run(INGESTION.flow, key="ingestion")
 if run is None:
     st.info("No ingestion run yet. Start one above.")
     st.stop()

@@ -50,7 +50,7 @@ if not users:
 if st.button("Ask about the users", key="insights.start", type="primary", disabled=bool(gap) or not users):
     st.session_state["insights.run_id"] = gateway.start_run(INSIGHTS, {"model": model, "base_url": base_url or None})
 
-run = current_run(INSIGHTS.split("/")[0], key="insights")
+run = current_run(INSIGHTS.flow, key="insights")
 if run is not None:
     run_id = run.id
     run_header(run)

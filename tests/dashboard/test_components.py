@@ -63,7 +63,7 @@ def test_an_address_naming_no_run_of_the_flow_is_ignored_with_a_message(asked: s
     _completed_ingestion()
     other_flow = gateway.start_run(APPROVAL) if asked == "approval" else None  # a real run, of another flow
     asked = str(other_flow or asked)
-    [newest] = gateway.recent_runs(limit=1, flow_name=INGESTION.split("/")[0])
+    [newest] = gateway.recent_runs(limit=1, flow_name=INGESTION.flow)
     app = page_app("views/ingestion.py")
     app.query_params["run"] = asked
     app.run()

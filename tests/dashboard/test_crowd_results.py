@@ -118,7 +118,7 @@ def test_retraining_on_a_flipping_crowd_is_shown_as_a_drop(autohelper_split: str
     app = _results_page()
     assert any("right 0% of the time" in w.value for w in app.warning)
     app.button(key="retrain.start").click().run()
-    retrain = next(r for r in gateway.recent_runs(limit=5, flow_name=RETRAIN.split("/")[0])
+    retrain = next(r for r in gateway.recent_runs(limit=5, flow_name=RETRAIN.flow)
                    if r.parameters.get("database_url") == url)
     assert retrain.parameters["batch_id"] == gateway.result(crowd_run)["batch_id"]
     assert wait_for_status(retrain.id, {"completed", "failed"}, timeout=180).status == "completed"
@@ -212,7 +212,7 @@ def test_a_retrained_version_is_the_next_runs_model_in_one_click(autohelper_spli
     app = _results_page()
     assert app.number_input(key=f"retrain.target.{autohelper_split}")  # keyed by run: never carried over
     app.button(key="retrain.start").click().run()
-    [retrain] = gateway.recent_runs(limit=1, flow_name=RETRAIN.split("/")[0])
+    [retrain] = gateway.recent_runs(limit=1, flow_name=RETRAIN.flow)
     assert retrain.parameters["round_one_threshold"] == gateway.result(UUID(autohelper_split))["threshold"]
     assert wait_for_status(retrain.id, {"completed", "failed"}, timeout=180).status == "completed"
     version_id = gateway.result(retrain.id)["model_version"]
@@ -224,7 +224,7 @@ def test_a_retrained_version_is_the_next_runs_model_in_one_click(autohelper_spli
     assert any(version_id in c.value for c in app.caption)
     app.button(key=f"retrain.use.{version_id}").click().run()
     assert not app.exception, app.exception
-    [next_run] = gateway.recent_runs(limit=1, flow_name=AUTOHELPER.split("/")[0])
+    [next_run] = gateway.recent_runs(limit=1, flow_name=AUTOHELPER.flow)
     split_parameters = gateway.run(UUID(autohelper_split)).parameters
     assert next_run.parameters == {**split_parameters, "model": version_id, "model_mode": "auto"}
     assert app.session_state["autohelper.run_id"] == next_run.id
@@ -243,7 +243,7 @@ def test_a_retrained_version_is_the_next_runs_model_in_one_click(autohelper_spli
     assert version.describe() in choice.options
     choice.set_value(version_id).run()
     picker.button(key="autohelper.start").click().run()
-    [started] = gateway.recent_runs(limit=1, flow_name=AUTOHELPER.split("/")[0])
+    [started] = gateway.recent_runs(limit=1, flow_name=AUTOHELPER.flow)
     assert (started.parameters["model"], started.parameters["model_mode"]) == (version_id, "auto")
     wait_for_pending_input(started.id, timeout=240)
     gateway.resume(started.id, {"threshold": 0.9})

@@ -128,7 +128,7 @@ def test_approval_page_approves_rejects_and_renders_versions() -> None:
     versions = next(frame.value for frame in app.dataframe if "version" in frame.value.columns)
     assert len(versions) >= 2 and versions["rows"].iloc[0] == 2
     # Versions name the run that approved them, as Prefect names runs, not by id.
-    names = {run.name for run in gateway.recent_runs(limit=200, flow_name=APPROVAL.split("/")[0])}
+    names = {run.name for run in gateway.recent_runs(limit=200, flow_name=APPROVAL.flow)}
     assert set(versions["approval run"].head(2)) <= names
     assert app.selectbox(key="approval.diff.new").options[0].startswith(
         f"v{versions['version'].iloc[0]} · {versions['approval run'].iloc[0]} · ")
