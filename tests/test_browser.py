@@ -329,12 +329,12 @@ def _stored_answers(batch_id: int) -> pd.DataFrame:
     return answers.assign(text=answers.text.map(_squash))
 
 
-def _two_oracles_label_a_local_batch(served_app: ServedApp, browser, crowd_form) -> tuple[dict, dict, pd.DataFrame]:
+def _two_oracles_label_a_local_batch(served_app: ServedApp, browser, crowd_form) -> pd.Series:
     """The analyst sends 8 reviews to people (threshold 1.0), fills the crowd form with `crowd_form(tab)` and starts
     the local crowd loop; two oracle annotators in tabs of their own answer until nothing is left for them.
 
-    Returns the crowd run's batch, the gold label of every review text, and the final table once Crowd results
-    shows it; checks on the way that the run ended by itself and every stored answer is the gold label.
+    Checks that the run ended by itself, every stored answer is the gold label, and once Crowd results shows the
+    final table, all 8 crowd labels are the truth. Returns how many answers each of the 8 reviews got.
     """
     from pipelines.catalog import CROWD_LOOP
     from pipelines.core.autohelper_store import AutohelperStore
@@ -376,7 +376,11 @@ def _two_oracles_label_a_local_batch(served_app: ServedApp, browser, crowd_form)
     analyst.get_by_text("Aggregated sentiment").first.wait_for(timeout=90_000)
     analyst.get_by_text("Aggregation methods on the same answers").first.wait_for()
     # Read from the store, not `gateway.result`: Playwright's event loop would make Prefect's result a coroutine.
-    return batch, gold, split.read("final")
+    final = split.read("final")
+    crowd = final[final.source == "crowd"]
+    assert len(crowd) == 8
+    assert (crowd.label == crowd.text.map(_squash).map(gold)).all(), crowd  # the final labels are the truth
+    return answers[answers.task.isin(crowd.item)].groupby("task").size()
 
 
 def test_two_oracle_annotators_in_two_tabs_take_reviews_to_the_final_table(served_app: ServedApp,
@@ -384,11 +388,7 @@ def test_two_oracle_annotators_in_two_tabs_take_reviews_to_the_final_table(serve
     def overlap_two(analyst) -> None:
         analyst.get_by_label("Answers per item", exact=True).fill("2")
 
-    batch, gold, final = _two_oracles_label_a_local_batch(served_app, browser, overlap_two)
-    crowd = final[final.source == "crowd"]
-    assert len(crowd) == 8
-    assert (crowd.label == crowd.text.map(_squash).map(gold)).all(), crowd  # the final labels are the truth
-    per_task = _stored_answers(batch["id"]).pipe(lambda a: a[a.task.isin(crowd.item)]).groupby("task").size()
+    per_task = _two_oracles_label_a_local_batch(served_app, browser, overlap_two)
     assert (per_task == 2).all(), per_task
 
 
@@ -404,13 +404,9 @@ def test_an_adaptive_batch_in_two_tabs_ends_by_itself_once_every_item_is_confide
         analyst.get_by_label("Most answers per item", exact=True).fill("3")
         analyst.get_by_label("Stop at confidence", exact=True).fill("0.800")
 
-    batch, gold, final = _two_oracles_label_a_local_batch(served_app, browser, adaptive_one_to_three)
-    crowd = final[final.source == "crowd"]
-    assert len(crowd) == 8
-    assert (crowd.label == crowd.text.map(_squash).map(gold)).all(), crowd  # the final labels are the truth
+    per_task = _two_oracles_label_a_local_batch(served_app, browser, adaptive_one_to_three)
     # Both people were right on their golden items, so one answer made each review confident (posterior above
     # 0.8): half the answers a fixed overlap of 2 would have asked for.
-    per_task = _stored_answers(batch["id"]).pipe(lambda a: a[a.task.isin(crowd.item)]).groupby("task").size()
     assert (per_task == 1).all(), per_task
 
 
