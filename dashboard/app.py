@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.components import backend_sidebar
+from dashboard.ui.components import backend_sidebar
 
 st.set_page_config(page_title="HITL Studio", page_icon=":material/handshake:", layout="wide")
 

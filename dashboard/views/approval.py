@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.components import (
+from dashboard.ui.components import (
     audit_trail,
     current_run,
     decision_form,

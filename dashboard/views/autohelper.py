@@ -5,8 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.components import audit_trail, current_run, live_until_settled, recent_logs, run_header
-from dashboard.threshold_panel import dataset_form, model_picker, results, threshold_panel
+from dashboard.panels.dataset import dataset_form
+from dashboard.panels.model import model_picker
+from dashboard.panels.split_results import results
+from dashboard.panels.threshold import threshold_panel
+from dashboard.ui.components import audit_trail, current_run, live_until_settled, recent_logs, run_header
 from pipelines.catalog import AUTOHELPER, AUTOHELPER_PROGRESS_ARTIFACT_KEY
 
 st.title(":material/sentiment_satisfied: Sentiment autohelper")

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.components import (
+from dashboard.ui.components import (
     analyst_name,
     audit_trail,
     current_run,
@@ -15,7 +15,7 @@ from dashboard.components import (
     pause_form,
     run_header,
 )
-from dashboard.crowd_results_panel import (
+from dashboard.panels.crowd_results import (
     agreement_section,
     final_section,
     manual_predictions,
@@ -25,7 +25,7 @@ from dashboard.crowd_results_panel import (
     workers_section,
 )
 from dashboard.crowd_sync import fetch_toloka_answers, is_toloka_batch, report_progress
-from dashboard.retrain_panel import retrain_section
+from dashboard.panels.retrain import retrain_section
 from pipelines.catalog import CROWD_LOOP
 from pipelines.core.aggregation import batch_warnings, chance_level, without_workers, worker_table
 from pipelines.core.answer_store import AnswerStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.components import runs_table
+from dashboard.ui.components import runs_table
 
 st.title(":material/handshake: HITL Studio")
 st.markdown(

@@ -7,7 +7,7 @@ from uuid import UUID
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.components import pause_form, run_header, runs_table
+from dashboard.ui.components import pause_form, run_header, runs_table
 
 st.title(":material/inbox: Inbox")
 st.button("Refresh", key="inbox.refresh", icon=":material/refresh:")

@@ -9,7 +9,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.components import (
+from dashboard.ui.components import (
     audit_trail,
     current_run,
     live_until_settled,

@@ -10,8 +10,8 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.components import live_until_settled, run_header
-from dashboard.crowd_results_panel import show_warnings
+from dashboard.ui.components import live_until_settled, run_header
+from dashboard.panels.crowd_results import show_warnings
 from pipelines.catalog import AUTOHELPER, RETRAIN
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.retrain import golden_accuracy_at

@@ -21,7 +21,7 @@ from pipelines.core.adaptive import AdaptiveOverlap
 from pipelines.core.answer_store import AnswerStore, items
 from pipelines.core.settings import get_settings
 
-PAGE = Path(__file__).resolve().parents[2] / "dashboard" / "views" / "labelling.py"
+PAGE = Path(__file__).resolve().parents[3] / "dashboard" / "views" / "labelling.py"
 FULL_MESSAGE = "Others gave that review its answers meanwhile"
 CLOSED_MESSAGE = "The analyst closed this batch meanwhile"
 

@@ -21,7 +21,7 @@ def _form_app(schema: dict) -> AppTest:
 
         import streamlit as st
 
-        from dashboard.forms import render_pause_form
+        from dashboard.ui.forms import render_pause_form
 
         values = render_pause_form(
             json.loads(st.session_state["schema"]), key="pause", description="### Question", hidden=("resumed_by",)

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 def _script() -> None:
     import streamlit as st
 
-    from dashboard.components import analyst_field, analyst_name
+    from dashboard.ui.components import analyst_field, analyst_name
 
     analyst_field()
     st.text(analyst_name())

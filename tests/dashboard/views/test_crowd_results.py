@@ -182,7 +182,7 @@ def test_aggregations_are_computed_once_per_batch_and_answer_count_and_the_slow_
         autohelper_split: str, tmp_path, monkeypatch) -> None:
     import streamlit as st
 
-    from dashboard import crowd_results_panel
+    from dashboard.panels import crowd_results as crowd_results_panel
 
     st.cache_data.clear()
     computed: list[tuple[str, tuple[str, ...]]] = []

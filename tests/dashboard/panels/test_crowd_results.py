@@ -8,13 +8,13 @@ import io
 from streamlit.testing.v1 import AppTest
 
 from tests.core.test_crowd import FORMULAS
-from tests.dashboard.test_crowd_results import _KeptMediaStorage
+from tests.dashboard.views.test_crowd_results import _KeptMediaStorage
 
 
 def _final_table_page() -> None:
     import pandas as pd
 
-    from dashboard.crowd_results_panel import final_section
+    from dashboard.panels.crowd_results import final_section
     from tests.core.test_crowd import FORMULAS
 
     final = pd.DataFrame({"item": [f"i{n}" for n in range(len(FORMULAS))], "text": list(FORMULAS),

@@ -253,7 +253,7 @@ def test_collect_now_closes_the_batch_with_the_answers_people_gave_on_screen(aut
     from pipelines.core.answer_store import AnswerStore
     from pipelines.core.autohelper_store import AutohelperStore
     from pipelines.core.settings import get_settings
-    from tests.dashboard.test_labelling import Oracle
+    from tests.dashboard.views.test_labelling import Oracle
 
     split = AutohelperStore.for_run(get_settings().data_dir, autohelper_split)
     truth = {**dict(zip(split.read("tasks").text, split.read("tasks").label)),

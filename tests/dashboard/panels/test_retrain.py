@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 def _report_page(agreement: float, warnings: list[str]) -> AppTest:
     def page(agreement: float, warnings: list[str]) -> None:
-        from dashboard.retrain_panel import _show_report
+        from dashboard.panels.retrain import _show_report
 
         forecast = {"threshold": 0.9, "to_crowd": 10, "accepted": 30, "golden_accepted": 40,
                     "golden_accuracy": 0.95, "dataset_accuracy": 0.94}

@@ -8,7 +8,7 @@ from uuid import UUID
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.forms import render_pause_form
+from dashboard.ui.forms import render_pause_form
 from pipelines.backend import BackendStartError, BackendStatus
 from pipelines.catalog import AUDIT_ARTIFACT_KEY
 from pipelines.core.markdown import escape_markdown

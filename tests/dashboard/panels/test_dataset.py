@@ -20,7 +20,7 @@ from tests.review_files import skewed_reviews, write_reviews
 def _form_page() -> None:
     import streamlit as st
 
-    from dashboard.threshold_panel import dataset_form
+    from dashboard.panels.dataset import dataset_form
 
     st.session_state["parameters"] = dataset_form()
 
@@ -183,7 +183,7 @@ def test_the_run_prepares_exactly_the_split_the_form_showed(tmp_path: Path) -> N
 
     reviews = skewed_reviews(300)
     path = write_reviews(tmp_path / "reviews.tsv", reviews)
-    app = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py"), default_timeout=90)
+    app = AppTest.from_file(str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py"), default_timeout=90)
     app.switch_page("views/autohelper.py")
     app.run()
     app.radio(key="autohelper.source").set_value("Path or URL").run()

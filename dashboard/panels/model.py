@@ -1,0 +1,44 @@
+"""The autohelper's model picker: the packaged MiniLM, a saved version, or a Hugging Face model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from pipelines.core.autohelper import DEFAULT_HF_MODEL, OFFLINE_MODEL_NAME, OfflineMode
+from pipelines.core.model_versions import list_versions
+from pipelines.core.settings import get_settings
+
+HF_MODEL = "A Hugging Face id or path"
+SAVED_VERSION = "A saved version"
+MODEL_MODES: dict[str, OfflineMode] = {"Auto": "auto", "Zero-shot": "zero-shot", "Few-shot": "few-shot"}
+
+
+def model_picker() -> dict[str, Any]:
+    """The flow's `model` and `model_mode`; `model` stays empty until a Hugging Face id or path is typed."""
+    versions = {version.version_id: version for version in list_versions(get_settings().data_dir)}
+    with st.expander("Model", expanded=True, icon=":material/model_training:"):
+        kind = st.radio("Model", [OFFLINE_MODEL_NAME, *([SAVED_VERSION] if versions else []), HF_MODEL],
+                        key="autohelper.model_kind", horizontal=True,
+                        help=f"`{OFFLINE_MODEL_NAME}`: the packaged MiniLM, works offline. A saved version: MiniLM "
+                             "retrained on a run's human labels. A Hugging Face sequence-classification model "
+                             "needs the hub or a local copy.")
+        if kind == SAVED_VERSION:
+            chosen = st.selectbox("Version", list(versions), key="autohelper.model_version",
+                                  format_func=lambda version_id: versions[version_id].describe(),
+                                  help="Newest first: name, when it was saved, the run whose labels it learnt "
+                                       "from, and its out-of-fold golden accuracy. Its head labels the run as "
+                                       "it is.")
+            return {"model": chosen, "model_mode": "auto"}
+        if kind == OFFLINE_MODEL_NAME:
+            mode = st.selectbox("Mode", list(MODEL_MODES), key="autohelper.model_mode",
+                                help="Zero-shot: the label whose example sentences are closest wins. Few-shot: a "
+                                     "head trained on the golden items (needs two of each label). Auto: whichever "
+                                     "is right more often on golden items it never trained on.")
+            return {"model": OFFLINE_MODEL_NAME, "model_mode": MODEL_MODES[mode]}
+        model = st.text_input("Hugging Face id or path", DEFAULT_HF_MODEL, key="autohelper.model",
+                              help="Any sequence-classification id or local path, used as it is.").strip()
+        if not model:
+            st.info("Type a model id or path to run the autohelper.")
+        return {"model": model, "model_mode": "auto"}

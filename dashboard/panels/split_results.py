@@ -1,0 +1,71 @@
+"""A completed autohelper run: the accepted and manual tables, and the form that sends the manual items to a crowd."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import streamlit as st
+
+from dashboard import gateway
+from dashboard.crowd_sync import toloka_configured
+from pipelines.catalog import CROWD_LOOP
+from pipelines.core.aggregation import METHODS
+from pipelines.core.autohelper_store import AutohelperStore
+from pipelines.core.settings import get_settings
+
+
+def results(run_id: UUID) -> None:
+    store = AutohelperStore.for_run(get_settings().data_dir, str(run_id))
+    columns = ["item_id", "text", "label", "confidence", "model_version"]
+    for table, title in (("accepted", "Accepted from the model"), ("manual", "For people to label")):
+        frame = store.read(table)
+        if frame is not None:
+            st.subheader(f"{title} ({len(frame)})")
+            st.dataframe(frame[columns], hide_index=True, key=f"autohelper.{table}")
+    with st.form("autohelper.crowd"):
+        st.markdown("**Send the items for people to a crowd**")
+        left, middle, right = st.columns(3)
+        crowd = left.selectbox("Crowd", ["local", "simulated"] + (["toloka"] if toloka_configured() else []),
+                               key="autohelper.crowd_kind",
+                               help="local: annotators on the Crowd labelling page; simulated: seeded simulated "
+                                    "workers, for demos (marked as simulated everywhere); toloka (when configured): "
+                                    "a pool in your Toloka project.")
+        method = middle.selectbox("Aggregation", list(METHODS), key="autohelper.method")
+        overlap = right.number_input("Answers per item", 1, 10, 3, key="autohelper.overlap")
+        model_votes = st.checkbox(
+            "Let the model vote", key="autohelper.model_votes",
+            help="The model's label on each item people answer joins their answers as one more worker, trusted as "
+                 "far as it agrees with them. It never counts as a person's answer; the final table marks the "
+                 "labels its vote changed.")
+        adaptive = adaptive_overlap_inputs()
+        if st.form_submit_button("Start the crowd loop", type="primary"):
+            if adaptive and crowd == "toloka":
+                st.error("Toloka keeps a fixed overlap: untick adaptive overlap to post this batch to Toloka with "
+                         f"{int(overlap)} answers per item, or choose the local or simulated crowd.")
+                return
+            if adaptive and adaptive["min_answers"] > adaptive["max_answers"]:
+                st.error(f"Adaptive overlap: the answers every item gets first ({adaptive['min_answers']}) cannot "
+                         f"exceed the most an item gets ({adaptive['max_answers']}).")
+                return
+            st.session_state["crowd.run_id"] = gateway.start_run(CROWD_LOOP, {
+                "autohelper_run_id": str(run_id), "crowd": crowd, "method": method, "overlap": int(overlap),
+                "model_votes": bool(model_votes), **({"adaptive": True, **adaptive} if adaptive else {})})
+            st.page_link("views/crowd_results.py", label="Follow it on Crowd results", icon=":material/table_chart:",
+                         query_params={"run": str(st.session_state["crowd.run_id"])})
+
+
+def adaptive_overlap_inputs() -> dict[str, int | float] | None:
+    """The crowd form's adaptive-overlap fields: the rule's parameters when ticked, else None."""
+    on, first, most, stop = st.columns(4)
+    adaptive = on.checkbox("Adaptive overlap", key="autohelper.adaptive",
+                           help="Ask people only as often as an item needs: every item gets the first answers, "
+                                "more only while they disagree, up to the most. Not for Toloka (fixed overlap).")
+    min_answers = first.number_input("First answers per item", 1, 10, 2, key="autohelper.min_answers")
+    max_answers = most.number_input("Most answers per item", 1, 10, 5, key="autohelper.max_answers")
+    stop_confidence = stop.number_input("Stop at confidence", 0.5, 0.999, 0.95, step=0.01, format="%.3f",
+                                        key="autohelper.stop_confidence",
+                                        help="An item takes no more answers once its leading label is this likely.")
+    if not adaptive:
+        return None
+    return {"min_answers": int(min_answers), "max_answers": int(max_answers),
+            "stop_confidence": float(stop_confidence)}
