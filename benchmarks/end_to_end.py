@@ -178,7 +178,7 @@ def direct(dataset: Path, stages: Stages) -> dict[str, Any]:
     from pipelines.core.crowd import final_table_from_answers
     from pipelines.core.reviews import load_reviews, prepare_dataset
     from pipelines.core.simulated_crowd import SimulatedCrowd
-    from pipelines.core.threshold import seed_threshold
+    from pipelines.core.threshold import seed_threshold, split_at_threshold
 
     with stages("direct_prepare"):
         prepared = prepare_dataset(load_reviews(dataset))
@@ -191,8 +191,7 @@ def direct(dataset: Path, stages: Stages) -> dict[str, Any]:
         golden_frame = predictions_frame(choice.golden_predictions, golden, "golden")
         task_frame = predictions_frame(task_predictions, tasks, "task")
         threshold = round(seed_threshold(golden_frame.confidence.to_numpy(), golden_frame.correct.to_numpy()), 3)
-        accepted, manual = (task_frame[task_frame.confidence >= threshold],
-                            task_frame[task_frame.confidence < threshold])
+        accepted, manual = split_at_threshold(task_frame, threshold)
     with stages("direct_crowd_and_aggregate"):
         items = manual.rename(columns={"item_id": "task", "label": "model_label"})
         truth = pd.concat([items.set_index("task").true_label, golden.set_index("item_id").label])

@@ -56,7 +56,7 @@ from pipelines.core.model_versions import load_model, predict_with_version, save
 from pipelines.core.retrain import retrain_on_human_labels  # noqa: E402
 from pipelines.core.reviews import load_reviews, parse_label_map, prepare_dataset  # noqa: E402
 from pipelines.core.simulated_crowd import SimulatedCrowd, real_worker_accuracies  # noqa: E402
-from pipelines.core.threshold import ThresholdCurve  # noqa: E402
+from pipelines.core.threshold import ThresholdCurve, split_at_threshold  # noqa: E402
 
 REAL_CROWD = "d_sentiment"  # D_PosSent in the paper's Table 6
 
@@ -147,8 +147,7 @@ def _split(task_predictions: pd.DataFrame, golden_predictions: pd.DataFrame, tar
     point = curve.for_target_accuracy(target, bound="lower")
     # No threshold meeting the target on golden means the model's labels cannot be trusted: all go to people.
     threshold = point.threshold if point is not None else float(np.nextafter(1.0, 2.0))
-    return (None if point is None else threshold, task_predictions[task_predictions.confidence >= threshold],
-            task_predictions[task_predictions.confidence < threshold])
+    return (None if point is None else threshold, *split_at_threshold(task_predictions, threshold))
 
 
 def _round(crowd: Crowd, golden: pd.DataFrame, task_predictions: pd.DataFrame, threshold: float | None,
@@ -257,8 +256,7 @@ def main() -> None:
                 "round2": _second_round(people, golden, round_one, first, choice.model, held_out, args.target,
                                         truth, args.model_votes),
                 "round2_without_retraining": _public(_round(
-                    people, golden, again, threshold, again[again.confidence >= cutoff],
-                    again[again.confidence < cutoff], truth, args.model_votes)),
+                    people, golden, again, threshold, *split_at_threshold(again, cutoff), truth, args.model_votes)),
             }
     final, human_answers, all_crowd_answers = run.final, run.human_answers, all_crowd.human_answers
     final_accuracy = _accuracy(final, truth)

@@ -24,7 +24,7 @@ from pipelines.core.autohelper import MiniLMSentimentModel  # noqa: E402
 from pipelines.core.autohelper_store import predictions_frame  # noqa: E402
 from pipelines.core.retrain import RoundForecast, golden_accuracy_at, retrain_on_human_labels  # noqa: E402
 from pipelines.core.simulated_crowd import SimulatedCrowd  # noqa: E402
-from pipelines.core.threshold import seed_threshold  # noqa: E402
+from pipelines.core.threshold import seed_threshold, split_at_threshold  # noqa: E402
 
 
 def _figures(forecast: RoundForecast) -> dict:
@@ -50,7 +50,7 @@ def main() -> None:
     golden = predictions[predictions.split == "golden"]
     threshold = seed_threshold(golden.confidence.to_numpy(), golden.correct.to_numpy())
     target = golden_accuracy_at(predictions, threshold)
-    manual = predictions[(predictions.split == "task") & (predictions.confidence < threshold)]
+    _, manual = split_at_threshold(predictions[predictions.split == "task"], threshold)
 
     crowd = SimulatedCrowd(n_workers=10, spammer_share=0.2, seed=0)
     answers = crowd.answer(manual.set_index("item_id").true_label, ["neg", "pos"], overlap=3)

@@ -12,6 +12,7 @@ from pipelines.catalog import CROWD_LOOP
 from pipelines.core.aggregation import METHODS
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.settings import get_settings
+from pipelines.core.threshold import DEFAULT_OVERLAP
 
 
 def results(run_id: UUID) -> None:
@@ -31,7 +32,7 @@ def results(run_id: UUID) -> None:
                                     "workers, for demos (marked as simulated everywhere); toloka (when configured): "
                                     "a pool in your Toloka project.")
         method = middle.selectbox("Aggregation", list(METHODS), key="autohelper.method")
-        overlap = right.number_input("Answers per item", 1, 10, 3, key="autohelper.overlap")
+        overlap = right.number_input("Answers per item", 1, 10, DEFAULT_OVERLAP, key="autohelper.overlap")
         model_votes = st.checkbox(
             "Let the model vote", key="autohelper.model_votes",
             help="The model's label on each item people answer joins their answers as one more worker, trusted as "

@@ -15,18 +15,23 @@ from pipelines.core.autohelper import baseline_warning, majority_baseline
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.markdown import escape_markdown
 from pipelines.core.settings import get_settings
-from pipelines.core.threshold import BOUND_LABELS, Bound, CrowdCost, ThresholdCurve
+from pipelines.core.threshold import (
+    BOUND_LABELS,
+    DEFAULT_OVERLAP,
+    DEFAULT_REWARD_PER_ANSWER,
+    Bound,
+    CrowdCost,
+    ThresholdCurve,
+)
 
 DECIMALS = 3  # the slider's resolution: every threshold set, shown and sent has this many decimals
 
 
 @st.cache_resource(max_entries=8)
-def _curve(run_id: str) -> tuple[ThresholdCurve, pd.DataFrame, pd.DataFrame]:
+def _curve(run_id: str, cost: CrowdCost) -> tuple[ThresholdCurve, pd.DataFrame, pd.DataFrame]:
     predictions = AutohelperStore.for_run(get_settings().data_dir, run_id).read("predictions")
-    golden = predictions[predictions.split == "golden"]
-    curve = ThresholdCurve(golden.confidence.to_numpy(), golden.correct.to_numpy(),
-                           predictions[predictions.split == "task"].confidence.to_numpy(), CrowdCost())
-    return curve, golden, curve.curve()
+    curve = ThresholdCurve.from_predictions(predictions, cost)
+    return curve, predictions[predictions.split == "golden"], curve.curve()
 
 
 def model_quality(golden: pd.DataFrame) -> None:
@@ -77,9 +82,14 @@ def _solve_controls(curve: ThresholdCurve, key: str, seed: float) -> None:
         st.warning(note)
 
 
-def threshold_panel(run_id: UUID, pending: gateway.PendingInput) -> None:
-    """A slider that updates counts, accuracy, cost and charts live; buttons that solve for a threshold."""
-    curve, golden, points = _curve(str(run_id))
+def threshold_panel(run: gateway.RunSummary, pending: gateway.PendingInput) -> None:
+    """A slider that updates counts, accuracy, cost and charts live; buttons that solve for a threshold.
+
+    Costs are priced as the run prices them: its own overlap and reward parameters."""
+    run_id = run.id
+    cost = CrowdCost(int(run.parameters.get("overlap", DEFAULT_OVERLAP)),
+                     float(run.parameters.get("reward_per_answer", DEFAULT_REWARD_PER_ANSWER)))
+    curve, golden, points = _curve(str(run_id), cost)
     key = f"autohelper.{run_id}.threshold"
     seed = round(float(pending.schema["properties"]["threshold"]["default"]), DECIMALS)
     st.session_state.setdefault(key, seed)

@@ -35,7 +35,7 @@ if run.status in {"scheduled", "running"}:
 
     live_until_settled(run, "Preparing and predicting…", body=progress_bar)
 elif run.status == "paused" and (pending := gateway.pending_input(run_id)) is not None:
-    threshold_panel(run_id, pending)
+    threshold_panel(run, pending)
 elif run.status == "completed":
     results(run_id)
 audit_trail(run_id)

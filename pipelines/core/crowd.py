@@ -19,6 +19,7 @@ from pipelines.core.aggregation import UNLABELLED, AggregationMethod, Aggregatio
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.model_votes import ModelVotesInvalid, with_model_votes
 from pipelines.core.simulated_crowd import SimulatedCrowd
+from pipelines.core.threshold import DEFAULT_OVERLAP, DEFAULT_REWARD_PER_ANSWER
 
 CrowdKind = Literal["local", "simulated", "toloka"]
 CROWD_SOURCES = ("crowd", "simulated crowd")  # final-table sources of labels people (or simulated people) gave
@@ -35,8 +36,8 @@ class CrowdBatch:
     tasks: pd.DataFrame
     golden: pd.DataFrame
     labels: list[str]
-    overlap: int = 3
-    reward_per_answer: float = 0.01
+    overlap: int = DEFAULT_OVERLAP
+    reward_per_answer: float = DEFAULT_REWARD_PER_ANSWER
     owner: str | None = None  # who waits for the batch (a flow run id), told of progress and completion
     # Adaptive overlap when all three are given (then `overlap` is not used); None: `overlap` answers per item.
     min_answers: int | None = None

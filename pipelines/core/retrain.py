@@ -18,7 +18,7 @@ import pandas as pd
 
 from pipelines.core.aggregation import chance_level, golden_chance_warning, one_class_warning
 from pipelines.core.autohelper import MiniLMSentimentModel, Progress
-from pipelines.core.threshold import ThresholdCurve, wilson_interval
+from pipelines.core.threshold import ThresholdCurve, split_at_threshold, wilson_interval
 
 
 class NothingToRetrainOn(ValueError):
@@ -59,7 +59,7 @@ def _forecast(curve: ThresholdCurve, target: float, tasks: pd.DataFrame) -> Roun
     point = curve.for_target_accuracy(target, bound="point")
     if point is None:
         return RoundForecast(None, len(tasks), 0, 0, math.nan, None)
-    accepted = tasks[tasks.confidence >= point.threshold]
+    accepted, _ = split_at_threshold(tasks, point.threshold)
     known = accepted.dropna(subset=["true_label"])
     dataset_accuracy = float((known.label == known.true_label).mean()) if len(known) else None
     return RoundForecast(point.threshold, point.manual, point.accepted, point.labelled_accepted, point.accuracy,
@@ -69,21 +69,15 @@ def _forecast(curve: ThresholdCurve, target: float, tasks: pd.DataFrame) -> Roun
 def _sent(curve: ThresholdCurve, threshold: float, tasks: pd.DataFrame) -> RoundForecast:
     """What a round actually did at the threshold it confirmed: its accepted and manual counts, not a forecast."""
     point = curve.at(threshold)
-    known = tasks[tasks.confidence >= threshold].dropna(subset=["true_label"])
+    known = split_at_threshold(tasks, threshold)[0].dropna(subset=["true_label"])
     dataset_accuracy = float((known.label == known.true_label).mean()) if len(known) else None
     return RoundForecast(float(threshold), point.manual, point.accepted, point.labelled_accepted, point.accuracy,
                          dataset_accuracy)
 
 
-def _curve(predictions: pd.DataFrame) -> ThresholdCurve:
-    golden = predictions[predictions.split == "golden"]
-    return ThresholdCurve(golden.confidence.to_numpy(), golden.correct.to_numpy(),
-                          predictions[predictions.split == "task"].confidence.to_numpy())
-
-
 def golden_accuracy_at(predictions: pd.DataFrame, threshold: float) -> float | None:
     """How often the golden items accepted at `threshold` are right; None when the threshold accepts none."""
-    accuracy = _curve(predictions).at(threshold).accuracy
+    accuracy = ThresholdCurve.from_predictions(predictions).at(threshold).accuracy
     return None if math.isnan(accuracy) else float(accuracy)
 
 
@@ -169,8 +163,8 @@ def retrain_on_human_labels(
                                  tasks_after.confidence.to_numpy())
     crowd_oof = out_of_fold.merge(crowd_labels[["item_id", "label"]].rename(columns={"label": "crowd_label"}),
                                   on="item_id")
-    before = (_forecast(_curve(predictions), target_accuracy, tasks_before) if sent_threshold is None
-              else _sent(_curve(predictions), sent_threshold, tasks_before))
+    before = (_forecast(ThresholdCurve.from_predictions(predictions), target_accuracy, tasks_before) if sent_threshold is None
+              else _sent(ThresholdCurve.from_predictions(predictions), sent_threshold, tasks_before))
     after_forecast = _forecast(after_curve, target_accuracy, tasks_after)
     golden_before = float(predictions[predictions.split == "golden"].correct.mean())
     golden_after_accuracy = float((golden_after.label == golden_after.golden_label).mean())

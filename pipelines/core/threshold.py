@@ -17,6 +17,9 @@ import pandas as pd
 
 SEED_RULE_PERCENTILE = 90
 SEED_RULE_NO_MISTAKES = 0.95
+# What an item sent to people costs unless a run says otherwise; the flows' and forms' defaults too.
+DEFAULT_OVERLAP = 3
+DEFAULT_REWARD_PER_ANSWER = 0.01
 WILSON_Z = 1.959963984540054  # two-sided 95%
 MIN_GOLDEN_MISTAKES = 5
 MIN_GOLDEN_SHARE = 0.10
@@ -67,8 +70,8 @@ def wilson_interval(successes: int, trials: int, z: float = WILSON_Z) -> tuple[f
 class CrowdCost:
     """What sending one item to people costs: `overlap` answers at `reward` each, plus golden overhead."""
 
-    overlap: int = 3
-    reward_per_answer: float = 0.01
+    overlap: int = DEFAULT_OVERLAP
+    reward_per_answer: float = DEFAULT_REWARD_PER_ANSWER
     golden_overhead: float = 0.1
 
     def __post_init__(self) -> None:
@@ -140,6 +143,14 @@ class ThresholdCurve:
         self._tasks = np.sort(_check_confidences(task_confidences, "Task confidences"))
         self.cost = cost or CrowdCost()
         self.golden_mistakes = int((~correct).sum())
+
+    @classmethod
+    def from_predictions(cls, predictions: pd.DataFrame, cost: CrowdCost | None = None) -> ThresholdCurve:
+        """The curve of an autohelper predictions table: golden rows (`split`, `confidence`, `correct`) score the
+        thresholds, task rows are what they split."""
+        golden = predictions[predictions.split == "golden"]
+        return cls(golden.confidence.to_numpy(), golden.correct.to_numpy(),
+                   predictions[predictions.split == "task"].confidence.to_numpy(), cost)
 
     @property
     def n_tasks(self) -> int:
@@ -246,3 +257,9 @@ class ThresholdCurve:
         for reason in reasons:
             warnings.warn(reason, ThinEvidenceWarning, stacklevel=2)
         return reasons
+
+
+def split_at_threshold(tasks: pd.DataFrame, threshold: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Tasks accepted from the model (confidence at or above `threshold`) and those left for people."""
+    accepted = tasks.confidence >= threshold
+    return tasks[accepted], tasks[~accepted]

@@ -35,7 +35,14 @@ from pipelines.core.reviews import (
     sample_reviews,
 )
 from pipelines.core.settings import get_settings
-from pipelines.core.threshold import CrowdCost, ThresholdCurve, seed_threshold
+from pipelines.core.threshold import (
+    DEFAULT_OVERLAP,
+    DEFAULT_REWARD_PER_ANSWER,
+    CrowdCost,
+    ThresholdCurve,
+    seed_threshold,
+    split_at_threshold,
+)
 from pipelines.flows.common import ask, published_progress, table_preview
 from pipelines.inputs import ThresholdInput, with_defaults
 
@@ -153,8 +160,8 @@ def sentiment_autohelper(
     model: str = OFFLINE_MODEL_NAME,
     model_mode: OfflineMode = "auto",
     seed: int = 0,
-    overlap: int = 3,
-    reward_per_answer: float = 0.01,
+    overlap: int = DEFAULT_OVERLAP,
+    reward_per_answer: float = DEFAULT_REWARD_PER_ANSWER,
 ) -> dict[str, Any]:
     """Prepare the dataset, predict, pause for the threshold, then split accepted from manual items.
 
@@ -174,8 +181,7 @@ def sentiment_autohelper(
     store.write("predictions", predictions)
     golden = predictions[predictions.split == "golden"]
     task_rows = predictions[predictions.split == "task"]
-    curve = ThresholdCurve(golden.confidence.to_numpy(), golden.correct.to_numpy(), task_rows.confidence.to_numpy(),
-                           CrowdCost(overlap=overlap, reward_per_answer=reward_per_answer))
+    curve = ThresholdCurve.from_predictions(predictions, CrowdCost(overlap, reward_per_answer))
     seed_value = seed_threshold(golden.confidence.to_numpy(), golden.correct.to_numpy())
     golden_accuracy = float(golden.correct.mean())
     baseline = majority_baseline(list(golden.true_label))
@@ -190,8 +196,7 @@ def sentiment_autohelper(
     description = threshold_description(curve, seed_value, golden, summary) + dataset_warnings(prepared.warnings)
     answer, decision = ask(with_defaults(ThresholdInput, description=description, threshold=round(seed_value, 3)),
                            "threshold")
-    accepted = task_rows[task_rows.confidence >= answer.threshold]
-    manual = task_rows[task_rows.confidence < answer.threshold]
+    accepted, manual = split_at_threshold(task_rows, answer.threshold)
     accepted_path = store.write("accepted", accepted)
     store.write("manual", manual)
     point = curve.at(answer.threshold)

@@ -38,6 +38,7 @@ from pipelines.core.markdown import escape_markdown
 from pipelines.core.settings import get_settings
 from pipelines.core.simulated_crowd import SimulatedCrowd
 from pipelines.core.toloka import TolokaConfig, TolokaCrowd
+from pipelines.core.threshold import DEFAULT_OVERLAP
 from pipelines.flows.common import ask, table_preview
 from pipelines.inputs import CrowdCollectInput, with_defaults
 
@@ -88,7 +89,7 @@ def crowd_loop(
     autohelper_run_id: str,
     crowd: CrowdKind = "local",
     method: AggregationMethod = "DawidSkene",
-    overlap: int = 3,
+    overlap: int = DEFAULT_OVERLAP,
     n_simulated_workers: int = 10,
     spammer_share: float = 0.2,
     seed: int = 0,

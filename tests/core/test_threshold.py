@@ -15,6 +15,7 @@ from pipelines.core.threshold import (
     ThresholdCurve,
     ThresholdInputInvalid,
     seed_threshold,
+    split_at_threshold,
     wilson_interval,
 )
 
@@ -159,3 +160,20 @@ def test_matches_a_naive_pandas_computation() -> None:
         assert point.accepted == int((tasks >= threshold).sum())
         assert point.labelled_accepted == len(kept)
         assert point.accuracy == pytest.approx(kept.right.mean())
+
+
+def test_split_at_threshold_accepts_at_or_above_and_sends_the_rest_to_people() -> None:
+    tasks = pd.DataFrame({"item_id": [1, 2, 3, 4], "confidence": [0.5, 0.8, 0.79999, 0.95]})
+    accepted, manual = split_at_threshold(tasks, 0.8)
+    assert list(accepted.item_id) == [2, 4] and list(manual.item_id) == [1, 3]
+
+
+def test_curve_from_predictions_scores_golden_rows_and_splits_task_rows() -> None:
+    predictions = pd.DataFrame({
+        "split": ["golden", "golden", "golden", "task", "task", "task"],
+        "confidence": [0.9, 0.6, 0.95, 0.7, 0.92, 0.99],
+        "correct": [True, False, True, False, False, False],
+    })
+    point = ThresholdCurve.from_predictions(predictions, CrowdCost(overlap=5, reward_per_answer=0.02)).at(0.9)
+    assert (point.accepted, point.manual, point.labelled_accepted, point.accuracy) == (2, 1, 2, 1.0)
+    assert point.crowd_cost == pytest.approx(1 * 5 * 0.02 * 1.1)
