@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install browser postgres bench clean
+.PHONY: run test test-fast install browser postgres bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ run: install
 
 test: install browser postgres
 	$(PY) -m pytest
+
+# The fast tier: the core and the pages (against tests/fake_gateway.py), no Prefect server, no browser.
+# `make test` runs these too, with everything else.
+test-fast: install postgres
+	$(PY) -m pytest -m "not backend" tests/core tests/dashboard
 
 bench: install
 	for script in benchmarks/[!_]*.py; do $(PY) $$script; done
