@@ -183,8 +183,8 @@ def message_body(message_format: MessageFormat, dashboard_url: str, reminder_aft
     return "\n".join([
         opening,
         f"Waits for: {waits_for}",
-        f"Timeout: {{% if flow_run.labels[{TIMEOUT_LABEL!r}] is defined %}}{timeout}; the run fails if nobody "
-        f"answers by {deadline}.{{% else %}}none stated.{{% endif %}}",
+        (f"Timeout: {{% if flow_run.labels[{TIMEOUT_LABEL!r}] is defined %}}{timeout}; the run fails if nobody "
+         f"answers by {deadline}.{{% else %}}none stated.{{% endif %}}"),
         f"Answer in the dashboard: {dashboard_url.rstrip('/')}/{page}?run={run_id}",
     ])
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 

@@ -15,8 +15,8 @@ from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.exceptions import ObjectNotFound
 from prefect.events.schemas.automations import Posture
+from prefect.exceptions import ObjectNotFound
 
 from dashboard import gateway
 from pipelines.catalog import FEATURE_SELECTION, INGESTION
@@ -61,7 +61,7 @@ def receiver() -> Iterator[Receiver]:
     found = Receiver(url=f"http://127.0.0.1:{port}/hook")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             found.messages.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
             self.send_response(204)
             self.end_headers()
@@ -115,7 +115,7 @@ def _notices(receiver: Receiver, run_id: UUID, reminder: bool) -> list[dict]:
     return [m for m in receiver.messages if _link_run(m) == str(run_id) and _is_reminder(m) == reminder]
 
 
-def _paused_state(run_id: UUID):  # noqa: ANN202 (a Prefect State)
+def _paused_state(run_id: UUID):
     with get_client(sync_client=True) as client:
         return next(s for s in client.read_flow_run_states(run_id) if s.name == "Paused")
 
