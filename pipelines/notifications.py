@@ -21,6 +21,7 @@ from prefect.blocks.core import Block
 from prefect.blocks.notifications import CustomWebhookNotificationBlock, MicrosoftTeamsWebhook, SlackWebhook
 from prefect.client.orchestration import get_client
 from prefect.events.schemas.automations import Posture
+from pydantic import SecretStr
 
 from pipelines.catalog import FORM_PAGES
 from pipelines.core.notify import DEADLINE_LABEL, TIMEOUT_LABEL, WAITS_FOR_LABEL, duration_text
@@ -43,6 +44,13 @@ FALLBACK_PAGE = "inbox"  # lists every waiting run with its form
 MessageFormat = Literal["text", "chat"]
 _FLATTEN = (("\r", " "), ("\n", " "))
 _CHAT_LOOKALIKES = (("<", "‹"), (">", "›"), ("[", "［"), ("]", "］"), ("*", "∗"), ("`", "ʼ"), ("~", "∼"))
+
+
+# Settings field, Prefect block type and the name the block is saved under, for the webhooks given by URL.
+_CHAT_WEBHOOKS: tuple[tuple[str, type[SlackWebhook | MicrosoftTeamsWebhook], str], ...] = (
+    ("notify_slack_url", SlackWebhook, SLACK_BLOCK),
+    ("notify_teams_url", MicrosoftTeamsWebhook, TEAMS_BLOCK),
+)
 
 
 class NotificationSetupError(RuntimeError):
@@ -123,17 +131,17 @@ def _upsert(automation: Automation) -> UUID:
 
 def _channels(settings: Settings) -> list[Channel]:
     channels = []
-    for setting, url, block_type, block_name in (("HITL_NOTIFY_SLACK_URL", settings.notify_slack_url, SlackWebhook,
-                                                  SLACK_BLOCK),
-                                                 ("HITL_NOTIFY_TEAMS_URL", settings.notify_teams_url,
-                                                  MicrosoftTeamsWebhook, TEAMS_BLOCK)):
+    for field, block_type, block_name in _CHAT_WEBHOOKS:
+        url: SecretStr | None = getattr(settings, field)
         if url is None:
             continue
+        wrong = f"HITL_{field.upper()} is not a {block_type.get_block_type_name()} URL"
         try:
             block = block_type(url=url)
-        except ValueError as exc:  # the block checks the URL's shape (not its secret parts) when built
-            raise NotificationSetupError(f"{setting} is not a {block_type.get_block_type_name()} URL: "
-                                         f"{str(exc).replace(url.get_secret_value(), '<URL>')}") from exc
+        except ValueError as exc:  # Teams' block checks the URL's shape when it is built
+            raise NotificationSetupError(f"{wrong}: {str(exc).replace(url.get_secret_value(), '<URL>')}") from exc
+        if not len(block._apprise_client):  # Apprise takes no service for a URL it cannot read, and says nothing
+            raise NotificationSetupError(f"{wrong}.")
         channels.append(Channel(block.save(block_name, overwrite=True), "chat"))
     if settings.notify_webhook_url:
         # The URL is a secret value of the block (it may carry a token), not shown in Prefect's UI.

@@ -204,7 +204,8 @@ def test_start_ups_keep_one_automation_of_each_and_only_removal_removes_them(
 
 
 @pytest.mark.parametrize(("setting", "message"), [
-    ({"notify_teams_url": "https://example.org/not-a-workflow"}, "HITL_NOTIFY_TEAMS_URL"),
+    ({"notify_teams_url": "https://example.org/not-a-workflow"}, "HITL_NOTIFY_TEAMS_URL is not a Microsoft Teams"),
+    ({"notify_slack_url": "https://example.org/hooks/x"}, "HITL_NOTIFY_SLACK_URL is not a Slack Webhook URL"),
     ({"notify_block": "slack-webhook/no-such-block"}, "names no saved block"),
 ])
 def test_a_wrong_channel_setting_is_named(setting: dict, message: str, notifications_off: None) -> None:
