@@ -67,6 +67,9 @@ def backend_env(settings: Settings) -> dict[str, str]:
         PREFECT_RUNNER_PROCESS_LIMIT=str(settings.runner_process_limit),
         # Start runs within a second of the click instead of Prefect's 10 s polling.
         PREFECT_RUNNER_POLL_FREQUENCY="1",
+        # The server's triggers service evaluates automations and runs their actions: the notifications that a
+        # run waits for a person (pipelines.notifications) depend on it, whatever a Prefect profile says.
+        PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED="true",
     )
     return env
 

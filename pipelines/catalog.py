@@ -46,3 +46,13 @@ FINAL_TABLE_ARTIFACT_KEY = "aggregated-sentiment"
 RETRAIN = Deployment("retrain-autohelper/retrain")
 RETRAIN_PROGRESS_ARTIFACT_KEY = "retrain-progress"
 RETRAIN_REPORT_ARTIFACT_KEY = "autohelper-retrain"
+
+# The dashboard page (its address path) that shows each pausing flow's form; the page takes `?run=<id>`.
+FORM_PAGES = {
+    INGESTION.flow: "ingestion",
+    FEATURE_SELECTION: "features",
+    APPROVAL.flow: "approval",
+    INSIGHTS.flow: "insights",
+    AUTOHELPER.flow: "autohelper",
+    CROWD_LOOP.flow: "crowd_results",
+}

@@ -1,10 +1,18 @@
-"""Runner entry point: `python -m pipelines.serve` serves every project deployment until stopped."""
+"""Runner entry point: `python -m pipelines.serve` sets up the notifications, then serves every project deployment
+until stopped."""
 
 from __future__ import annotations
 
 from prefect import serve
+from prefect.logging import get_logger
 
 from pipelines.deployments import project_deployments
+from pipelines.notifications import NotificationSetupError, ensure_notifications
 
 if __name__ == "__main__":
+    try:
+        ensure_notifications()
+    except NotificationSetupError as exc:
+        # A notification typo must not stop runs: say it in the runner's log and serve without them.
+        get_logger("hitl.notifications").error("Notifications are not set up: %s", exc)
     serve(*project_deployments())

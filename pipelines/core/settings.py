@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +45,19 @@ class Settings(BaseSettings):
     dataset_folders: list[Path] | None = Field(
         default=None, description="Folders local review files may be read from, besides the data folder's uploads; "
                                   "unset: any local path (laptop mode). Set it on a shared server.")
+    # Notifications when a run waits for a person; none of the four channels set: no notifications.
+    notify_slack_url: SecretStr | None = Field(default=None, description="Slack incoming webhook URL.")
+    notify_teams_url: SecretStr | None = Field(default=None, description="Microsoft Teams (Power Automate "
+                                               "Workflows) webhook URL.")
+    notify_webhook_url: SecretStr | None = Field(default=None, description="Any URL that takes a JSON POST "
+                                                 "`{\"title\": ..., \"text\": ...}`.")
+    notify_block: str | None = Field(default=None, description="An existing Prefect notification block, "
+                                     "`<block-type-slug>/<block-name>`, e.g. `slack-webhook/team-alerts`.")
+    notify_dashboard_url: str = Field(default="http://127.0.0.1:8501", description="The dashboard's address as "
+                                      "people open it; messages link to `<this>/<page>?run=<id>`.")
+    # Prefect's proactive triggers look at least 10 s ahead.
+    notify_reminder_hours: float = Field(default=4.0, ge=10 / 3600, description="Remind again when a pause has "
+                                         "waited this long.")
 
     @property
     def prefect_home(self) -> Path:
@@ -58,6 +71,11 @@ class Settings(BaseSettings):
     def allowed_dataset_folders(self) -> list[Path] | None:
         """Where local datasets may be read from: the uploads folder and `dataset_folders`; None when unrestricted."""
         return None if self.dataset_folders is None else [self.data_dir / "uploads", *self.dataset_folders]
+
+    @property
+    def notifications_configured(self) -> bool:
+        """Whether any notification channel is set."""
+        return any([self.notify_slack_url, self.notify_teams_url, self.notify_webhook_url, self.notify_block])
 
     @property
     def answer_store_url(self) -> str:

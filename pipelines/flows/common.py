@@ -16,10 +16,12 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import ArtifactUpdate
+from prefect.context import FlowRunContext
 from prefect.flow_runs import pause_flow_run
 
 from pipelines.catalog import AUDIT_ARTIFACT_KEY
 from pipelines.core.audit import Decision, decision_from_answer
+from pipelines.core.notify import pause_labels
 from pipelines.core.progress import ThrottledProgress
 from pipelines.core.settings import get_settings
 from pipelines.inputs import AuditedInput
@@ -35,6 +37,7 @@ PREVIEW_MAX_CELL_CHARS = 1_000
 def ask(input_type: type[InputT], step: str) -> tuple[InputT, Decision]:
     """Pause the current flow run for `input_type`, then record who answered, when and what."""
     settings = get_settings()
+    label_pause(step, getattr(input_type, "_description", None), settings.pause_timeout_seconds)
     answer = pause_flow_run(
         wait_for_input=input_type,
         timeout=settings.pause_timeout_seconds,
@@ -43,6 +46,15 @@ def ask(input_type: type[InputT], step: str) -> tuple[InputT, Decision]:
     decision = decision_from_answer(step, answer.model_dump(), datetime.now(timezone.utc))
     record_decision(decision)
     return answer, decision
+
+
+def label_pause(step: str, description: object, timeout_seconds: int) -> None:
+    """Write what the run is about to wait for, and its pause timeout, as the run's labels: the notification an
+    automation sends on the pause reads them (it cannot read the pause input's description)."""
+    labels = pause_labels(step, description if isinstance(description, str) else None, timeout_seconds,
+                          datetime.now(timezone.utc))
+    with get_client(sync_client=True) as client:
+        client.update_flow_run_labels(FlowRunContext.get().flow_run.id, labels)  # type: ignore[union-attr]
 
 
 @task
