@@ -53,6 +53,7 @@ from pipelines.core.crowd import (  # noqa: E402
     final_table_from_answers,
 )
 from pipelines.core.model_versions import load_model, predict_with_version, save_version  # noqa: E402
+from pipelines.core.model_votes import with_model_priors  # noqa: E402
 from pipelines.core.retrain import retrain_on_human_labels  # noqa: E402
 from pipelines.core.reviews import load_reviews, parse_label_map, prepare_dataset  # noqa: E402
 from pipelines.core.simulated_crowd import SimulatedCrowd, real_worker_accuracies  # noqa: E402
@@ -79,6 +80,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--max-answers", type=int, default=5, help="adaptive: answers an item gets at most")
     parser.add_argument("--stop-confidence", type=float, default=0.95,
                         help="adaptive: posterior of the leading label at which an item takes no more answers")
+    parser.add_argument("--model-prior", action="store_true",
+                        help="adaptive: start each item from the model's label, its confidence calibrated on golden")
     parser.add_argument("--rounds", type=int, default=1, choices=[1, 2],
                         help="2: round one on half the tasks, round two with the retrained version on the rest")
     return parser.parse_args()
@@ -99,14 +102,18 @@ class CrowdRun:
 
 def _final_labels(store: AnswerStore, crowd: SimulatedCrowd, accepted: pd.DataFrame, manual: pd.DataFrame,
                   golden: pd.DataFrame, labels: list[str], overlap: int, adaptive: AdaptiveOverlap | None = None,
-                  ) -> CrowdRun:
+                  prior_from: pd.DataFrame | None = None) -> CrowdRun:
     """The final table when the model keeps `accepted` and `manual` goes through the answer store to the simulated
     crowd (right or wrong about each item's true label), as the crowd loop does, with a fixed `overlap` or
-    `adaptive` overlap."""
+    `adaptive` overlap; with `prior_from` (the model's golden predictions), adaptive overlap starts each item from
+    the model's label, its confidence calibrated on them."""
     rule = {} if adaptive is None else {"min_answers": adaptive.min_answers, "max_answers": adaptive.max_answers,
                                         "stop_confidence": adaptive.stop_confidence}
-    batch = CrowdBatch(manual.rename(columns={"item_id": "task", "label": "model_label"}),
-                       golden.rename(columns={"item_id": "task"}), labels, overlap, **rule)
+    tasks = manual.rename(columns={"item_id": "task", "label": "model_label"})
+    if prior_from is not None:
+        tasks = with_model_priors(tasks, prior_from, labels)
+    batch = CrowdBatch(tasks, golden.rename(columns={"item_id": "task"}), labels, overlap,
+                       model_prior=prior_from is not None, **rule)
     batch_id = SimulatedCrowdBackend(store, crowd).submit(batch)
     answers = store.answers(batch_id)
     on_tasks = answers[answers.task.isin(set(batch.tasks.task))]
@@ -137,6 +144,7 @@ class Crowd:
     labels: list[str]
     overlap: int
     adaptive: AdaptiveOverlap | None
+    model_prior: bool = False
 
 
 def _split(task_predictions: pd.DataFrame, golden_predictions: pd.DataFrame, target: float
@@ -151,10 +159,11 @@ def _split(task_predictions: pd.DataFrame, golden_predictions: pd.DataFrame, tar
 
 
 def _round(crowd: Crowd, golden: pd.DataFrame, task_predictions: pd.DataFrame, threshold: float | None,
-           accepted: pd.DataFrame, manual: pd.DataFrame, truth: pd.Series, model_votes: bool) -> dict[str, object]:
+           accepted: pd.DataFrame, manual: pd.DataFrame, truth: pd.Series, model_votes: bool,
+           golden_predictions: pd.DataFrame) -> dict[str, object]:
     """One round's figures on its tasks: the run under the crowd's rule beside all of them to a fixed overlap."""
     run = _final_labels(crowd.store, crowd.people, accepted, manual, golden, crowd.labels, crowd.overlap,
-                        crowd.adaptive)
+                        crowd.adaptive, golden_predictions if crowd.model_prior else None)
     all_crowd = _final_labels(crowd.store, crowd.people, accepted.iloc[:0], task_predictions, golden, crowd.labels,
                               crowd.overlap)
     figures: dict[str, object] = {
@@ -194,7 +203,8 @@ def _second_round(crowd: Crowd, golden: pd.DataFrame, round_one: pd.DataFrame, f
     task_predictions = predictions_frame(retrained.predict(list(held_out.text), list(held_out.item_id)), held_out,
                                          "task")
     threshold, accepted, manual = _split(task_predictions, golden_predictions, target)
-    figures = _round(crowd, golden, task_predictions, threshold, accepted, manual, truth, model_votes)
+    figures = _round(crowd, golden, task_predictions, threshold, accepted, manual, truth, model_votes,
+                     golden_predictions)
     return {"model": {"trained_on": len(training), "crowd_labels": len(crowd_labels),
                       "golden_accuracy_out_of_fold": round(report.golden_accuracy_after, 4)}, **_public(figures)}
 
@@ -241,12 +251,14 @@ def main() -> None:
                        if args.model_votes else None)
         if args.adaptive:
             rule = AdaptiveOverlap(args.min_answers, args.max_answers, args.stop_confidence)
-            adaptive = _final_labels(
-                store, crowd, accepted, manual, golden, labels, args.overlap, rule)
+            adaptive = _final_labels(store, crowd, accepted, manual, golden, labels, args.overlap, rule,
+                                     golden_predictions if args.model_prior else None)
         if args.rounds == 2:
-            people = Crowd(store, crowd, labels, args.overlap, rule if args.adaptive else None)
+            people = Crowd(store, crowd, labels, args.overlap, rule if args.adaptive else None,
+                           args.adaptive and args.model_prior)
             round_one = pd.concat([golden_predictions, task_predictions], ignore_index=True)
-            first = _round(people, golden, task_predictions, threshold, accepted, manual, truth, args.model_votes)
+            first = _round(people, golden, task_predictions, threshold, accepted, manual, truth, args.model_votes,
+                           golden_predictions)
             again = predictions_frame(choice.model.predict(list(held_out.text), list(held_out.item_id)), held_out,
                                       "task")
             cutoff = threshold if threshold is not None else float(np.nextafter(1.0, 2.0))
@@ -256,7 +268,8 @@ def main() -> None:
                 "round2": _second_round(people, golden, round_one, first, choice.model, held_out, args.target,
                                         truth, args.model_votes),
                 "round2_without_retraining": _public(_round(
-                    people, golden, again, threshold, *split_at_threshold(again, cutoff), truth, args.model_votes)),
+                    people, golden, again, threshold, *split_at_threshold(again, cutoff), truth, args.model_votes,
+                    golden_predictions)),
             }
     final, human_answers, all_crowd_answers = run.final, run.human_answers, all_crowd.human_answers
     final_accuracy = _accuracy(final, truth)
@@ -267,7 +280,7 @@ def main() -> None:
                       "human_answers": human_answers,
                       "human_share": round(human_answers / all_crowd_answers, 4)},
             "adaptive": {"min_answers": rule.min_answers, "max_answers": rule.max_answers,
-                         "stop_confidence": rule.stop_confidence,
+                         "stop_confidence": rule.stop_confidence, "model_prior": args.model_prior,
                          "final_accuracy": round(_accuracy(adaptive.final, truth), 4),
                          "crowd_accuracy": round(_accuracy(adaptive.final[adaptive.final.source != "model"],
                                                            truth), 4) if len(manual) else None,

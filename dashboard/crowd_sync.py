@@ -5,15 +5,13 @@ their answers fetched here."""
 from __future__ import annotations
 
 import os
-from typing import Any
 from uuid import UUID
 
 import httpx
 
 from dashboard import gateway
 from pipelines.catalog import CROWD_PROGRESS_ARTIFACT_KEY
-from pipelines.core.answer_store import AnswerStore
-from pipelines.core.crowd import CrowdProgress
+from pipelines.core.answer_store import AnswerStore, Batch, BatchProgress
 from pipelines.core.settings import get_settings
 from pipelines.core.toloka import API_KEY_VARIABLE, SOURCE_PREFIX, SyncResult, TolokaConfig, TolokaCrowd
 
@@ -22,19 +20,18 @@ class OwnerUnreachable(RuntimeError):
     """The answer is stored, but the run waiting for the batch could not be told."""
 
 
-def report_progress(batch: dict[str, Any], progress: dict[str, int], by: str) -> bool:
+def report_progress(batch: Batch, progress: BatchProgress, by: str) -> bool:
     """Tell the batch's owner run how far the crowd is and resume it once complete; True when it was resumed.
 
     Several annotators may finish at once: only one resume is accepted, the others find the pause over.
     """
-    if not batch.get("owner"):
+    if not batch.owner:
         return False
-    run_id = UUID(batch["owner"])
-    answers, needed = progress["answers"], progress["needed"]
+    run_id = UUID(batch.owner)
     try:
-        gateway.update_progress(run_id, CROWD_PROGRESS_ARTIFACT_KEY, 100 * answers / max(needed, 1),
-                                f"Crowd batch {batch['id']}: {CrowdProgress.from_store(progress).describe()}")
-        if answers < needed:
+        gateway.update_progress(run_id, CROWD_PROGRESS_ARTIFACT_KEY, 100 * progress.share,
+                                f"Crowd batch {batch.id}: {progress.describe()}")
+        if not progress.complete:
             return False
         gateway.resume(run_id, {"collect_now": True}, analyst=f"batch complete (last answer by {by})")
     except gateway.PauseStale:
@@ -51,13 +48,13 @@ def toloka_configured() -> bool:
         bool(os.environ.get(API_KEY_VARIABLE)) or gateway.secret_stored(settings.toloka_secret_block))
 
 
-def is_toloka_batch(batch: dict[str, Any]) -> bool:
-    return str(batch.get("source") or "").startswith(SOURCE_PREFIX)
+def is_toloka_batch(batch: Batch) -> bool:
+    return batch.source.startswith(SOURCE_PREFIX)
 
 
-def fetch_toloka_answers(store: AnswerStore, batch: dict[str, Any]) -> SyncResult:
+def fetch_toloka_answers(store: AnswerStore, batch: Batch) -> SyncResult:
     """Copy the Tolokers' answers of a batch into the store (raises `TolokaError` with a plain message)."""
     settings = get_settings()
     config = TolokaConfig.from_settings(settings, gateway.secret_value(settings.toloka_secret_block))
     with TolokaCrowd(store, config) as toloka:
-        return toloka.sync(batch["id"])
+        return toloka.sync(batch.id)

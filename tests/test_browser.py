@@ -352,7 +352,7 @@ def _two_oracles_label_a_local_batch(served_app: ServedApp, browser, crowd_form)
     analyst.get_by_text("Follow it on Crowd results").wait_for()
     [crowd_run] = gateway.recent_runs(limit=1, flow_name=CROWD_LOOP.flow)
     wait_for_pending_input(crowd_run.id)
-    [batch] = [b for b in _answer_store().open_batches() if b["owner"] == str(crowd_run.id)]
+    [batch] = [b for b in _answer_store().open_batches() if b.owner == str(crowd_run.id)]
     split = AutohelperStore.for_run(get_settings().data_dir, crowd_run.parameters["autohelper_run_id"])
     truth = pd.concat([split.read("tasks"), split.read("golden")])  # the dataset's own labels
     gold = dict(zip(truth.text.map(_squash), truth.label))
@@ -369,7 +369,7 @@ def _two_oracles_label_a_local_batch(served_app: ServedApp, browser, crowd_form)
     assert wait_for_status(crowd_run.id, {"completed", "failed"}, timeout=120).status == "completed"
     audit = [row for a in gateway.artifacts(crowd_run.id) if a.key == "audit-trail" for row in a.data]
     assert audit[0]["resumed_by"].startswith("batch complete (last answer by ")  # nobody had to collect
-    answers = _stored_answers(batch["id"])
+    answers = _stored_answers(batch.id)
     assert len(answers) == sum(oracle.given for oracle in oracles.values())
     assert (answers.label == answers.text.map(gold)).all(), answers  # every answer on the review shown
     analyst.goto(f"{served_app.url}/crowd_results")

@@ -55,7 +55,7 @@ def results(run_id: UUID) -> None:
                          query_params={"run": str(st.session_state["crowd.run_id"])})
 
 
-def adaptive_overlap_inputs() -> dict[str, int | float] | None:
+def adaptive_overlap_inputs() -> dict[str, int | float | bool] | None:
     """The crowd form's adaptive-overlap fields: the rule's parameters when ticked, else None."""
     on, first, most, stop = st.columns(4)
     adaptive = on.checkbox("Adaptive overlap", key="autohelper.adaptive",
@@ -66,7 +66,12 @@ def adaptive_overlap_inputs() -> dict[str, int | float] | None:
     stop_confidence = stop.number_input("Stop at confidence", 0.5, 0.999, 0.95, step=0.01, format="%.3f",
                                         key="autohelper.stop_confidence",
                                         help="An item takes no more answers once its leading label is this likely.")
+    model_prior = st.checkbox(
+        "Start each item from the model's label", key="autohelper.model_prior",
+        help="Adaptive overlap only: the model's label counts as a prior, as likely as the model is right at its "
+             "confidence (calibrated on the golden items), so people agreeing with a likely label settle the item "
+             "with fewer answers; people disagreeing need a clearer majority.")
     if not adaptive:
         return None
     return {"min_answers": int(min_answers), "max_answers": int(max_answers),
-            "stop_confidence": float(stop_confidence)}
+            "stop_confidence": float(stop_confidence), "model_prior": bool(model_prior)}

@@ -29,7 +29,7 @@ from dashboard.panels.retrain import retrain_section
 from pipelines.catalog import CROWD_LOOP
 from pipelines.core.aggregation import batch_warnings, chance_level, without_workers, worker_table
 from pipelines.core.answer_store import AnswerStore
-from pipelines.core.crowd import CrowdProgress, reaggregated
+from pipelines.core.crowd import reaggregated
 from pipelines.core.markdown import escape_markdown
 from pipelines.core.settings import get_settings
 from pipelines.core.toloka import TolokaError
@@ -44,7 +44,7 @@ if run is None:
 run_header(run)
 store = AnswerStore(run.parameters.get("database_url") or get_settings().answer_store_url)
 if run.status == "paused":
-    waiting = next((b for b in store.open_batches() if b["owner"] == str(run.id)), None)
+    waiting = next((b for b in store.open_batches() if b.owner == str(run.id)), None)
     if waiting is not None and is_toloka_batch(waiting):
         st.button("Fetch answers from Toloka now", key="crowd.fetch", icon=":material/sync:")
         try:
@@ -61,13 +61,12 @@ if run.status == "paused":
 
         @st.fragment(run_every=3.0)
         def _batch_progress() -> None:
-            progress = store.progress(waiting["id"])
-            st.progress(min(1.0, progress["answers"] / max(progress["needed"], 1)),
-                        text=f"Batch {waiting['id']}: {CrowdProgress.from_store(progress).describe()}")
+            progress = store.progress(waiting.id)
+            st.progress(progress.share, text=f"Batch {waiting.id}: {progress.describe()}")
             # A local batch's last answer resumes the run from the labelling page; this catches a batch
             # completed before the run paused, and Toloka batches, whose answers arrive here.
-            complete = progress["answers"] >= progress["needed"]
-            if (complete and report_progress(waiting, progress, finisher)) or gateway.run(run.id).status != "paused":
+            if (progress.complete and report_progress(waiting, progress, finisher)
+                    or gateway.run(run.id).status != "paused"):
                 st.rerun(scope="app")
 
         _batch_progress()

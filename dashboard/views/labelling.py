@@ -7,13 +7,11 @@ go to whatever item the rerun would pick.
 
 from __future__ import annotations
 
-from typing import Any
 
 import streamlit as st
 
 from dashboard.crowd_sync import OwnerUnreachable, report_progress
-from pipelines.core.answer_store import AnswerStore
-from pipelines.core.crowd import CrowdProgress
+from pipelines.core.answer_store import AnswerStore, Batch
 from pipelines.core.settings import get_settings
 
 OUTCOME_MESSAGES = {
@@ -37,16 +35,16 @@ def _pin_key(batch_id: int, annotator: str) -> str:
     return f"labelling.{batch_id}.{annotator}.item"
 
 
-def _answer(batch: dict[str, Any], annotator: str, task: str, label: str) -> None:
+def _answer(batch: Batch, annotator: str, task: str, label: str) -> None:
     """Record `label` for the task shown with the button, then let the next run draw a new item."""
-    st.session_state.pop(_pin_key(batch["id"], annotator), None)
-    outcome = store.record_answer(batch["id"], task, annotator, label)  # a double click stores one
+    st.session_state.pop(_pin_key(batch.id, annotator), None)
+    outcome = store.record_answer(batch.id, task, annotator, label)  # a double click stores one
     if outcome in OUTCOME_MESSAGES:
         st.session_state["labelling.notice"] = OUTCOME_MESSAGES[outcome]
     if outcome != "stored":
         return
     try:
-        if report_progress(batch, store.progress(batch["id"]), annotator):
+        if report_progress(batch, store.progress(batch.id), annotator):
             st.session_state["labelling.notice"] = ("That was the batch's last answer: the crowd loop is "
                                                     "aggregating. Results appear on the Crowd results page.")
     except OwnerUnreachable as exc:
@@ -77,24 +75,23 @@ if not annotator:
     st.info("Type your annotator name to start.")
     st.stop()
 batch = (batches[0] if len(batches) == 1 else
-         st.selectbox("Batch", batches, format_func=lambda b: f"Batch {b['id']}", key="labelling.batch"))
-skipped = st.session_state.setdefault(f"labelling.{batch['id']}.{annotator}.skipped", set())
-pin = _pin_key(batch["id"], annotator)
-item = st.session_state.get(pin) or store.next_item_for(batch["id"], annotator, skip=skipped)
-progress = store.progress(batch["id"])
-st.progress(min(1.0, progress["answers"] / max(progress["needed"], 1)),
-            text=f"Batch {batch['id']}: {CrowdProgress.from_store(progress).describe()}; "
-                 f"you gave {store.worker_answered(batch['id'], annotator)}.")
+         st.selectbox("Batch", batches, format_func=lambda b: f"Batch {b.id}", key="labelling.batch"))
+skipped = st.session_state.setdefault(f"labelling.{batch.id}.{annotator}.skipped", set())
+pin = _pin_key(batch.id, annotator)
+item = st.session_state.get(pin) or store.next_item_for(batch.id, annotator, skip=skipped)
+progress = store.progress(batch.id)
+st.progress(progress.share, text=f"Batch {batch.id}: {progress.describe()}; "
+                 f"you gave {store.worker_answered(batch.id, annotator)}.")
 if item is None:
     st.success("Nothing left for you in this batch. Thank you!")
     st.stop()
 st.session_state[pin] = item
 with st.container(border=True, key="labelling.review"):
     st.text(item.text)  # untrusted text: never rendered as Markdown
-buttons = st.columns(len(batch["labels"]) + 1)
-for column, label in zip(buttons, batch["labels"]):
+buttons = st.columns(len(batch.labels) + 1)
+for column, label in zip(buttons, batch.labels):
     # Keyed by the task too: a late click on a button drawn for an earlier item never lands on this one.
-    column.button(label, key=f"labelling.{batch['id']}.{item.task}.{label}", type="primary", width="stretch",
+    column.button(label, key=f"labelling.{batch.id}.{item.task}.{label}", type="primary", width="stretch",
                   on_click=_answer, args=(batch, annotator, item.task, label))
-buttons[-1].button("Skip", key=f"labelling.{batch['id']}.{item.task}.skip", width="stretch",
-                   on_click=_skip, args=(batch["id"], annotator, item.task))
+buttons[-1].button("Skip", key=f"labelling.{batch.id}.{item.task}.skip", width="stretch",
+                   on_click=_skip, args=(batch.id, annotator, item.task))

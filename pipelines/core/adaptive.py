@@ -10,13 +10,17 @@ the true label, label `c`'s likelihood is `p^n_c ((1 - p)/(K - 1))^(N - n_c)`; d
     P(c | n_1..n_K) = r^n_c / sum_k r^n_k,      r = p (K - 1) / (1 - p)
 
 so only the differences between label counts matter: in a binary batch with p = 0.9 (r = 9), two agreeing
-answers give 81/82 = 0.988, a 2-1 split gives 9/10 = 0.9. `p` is the batch's golden accuracy so far, smoothed
+answers give 81/82 = 0.988, a 2-1 split gives 9/10 = 0.9. With the model's label as a prior (its calibrated
+probability of being right, `q`, on the label it chose, the rest shared by the others) the prior replaces the
+uniform one: P(c | n) = prior_c r^n_c / sum_k prior_k r^n_k. In a binary batch with p = 0.77, one answer agreeing
+with a model right 75% of the time gives 0.91; two give 0.97, where two people alone give 0.92. `p` is the batch's golden accuracy so far, smoothed
 towards a prior (`answer_accuracy`), so a batch starts from the prior and learns how good its crowd is; a crowd
 no better than chance (p <= 1/K) never makes an item confident, and every item then gets `max_answers`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,17 +39,34 @@ def answer_accuracy(right: int, answered: int, prior: float = ACCURACY_PRIOR, we
     return min(high, max(low, (right + prior * weight) / (answered + weight)))
 
 
-def leading_posterior(counts: Sequence[int], accuracy: float) -> float:
-    """The posterior of the label with most answers, given each label's answer count (one count per label of the
-    batch, zeros included) and the accuracy of one answer (see the module docstring)."""
+def posterior(counts: Sequence[int], accuracy: float, prior: Sequence[float] | None = None) -> list[float]:
+    """Each label's posterior, given each label's answer count (one count per label of the batch, zeros included),
+    the accuracy of one answer, and a prior over the labels (uniform when None; see the module docstring)."""
     if len(counts) < 2:
         raise ValueError("Counts are needed for every label of the batch, at least two.")
+    if prior is not None and (len(prior) != len(counts) or min(prior) <= 0):
+        raise ValueError("A prior needs one positive probability per label of the batch.")
     low, high = _ACCURACY_RANGE
     p = min(high, max(low, accuracy))
-    ratio = p * (len(counts) - 1) / (1 - p)
-    lead = max(counts)
-    # Divided through by r^lead so no power overflows however many answers an item has.
-    return 1.0 / sum(ratio ** (count - lead) for count in counts)
+    log_ratio = math.log(p * (len(counts) - 1) / (1 - p))
+    logs = [count * log_ratio + (0.0 if prior is None else math.log(prior[label]))
+            for label, count in enumerate(counts)]
+    # Shifted by the largest term so no power overflows however many answers an item has.
+    top = max(logs)
+    weights = [math.exp(value - top) for value in logs]
+    total = sum(weights)
+    return [weight / total for weight in weights]
+
+
+def leading_posterior(counts: Sequence[int], accuracy: float, prior: Sequence[float] | None = None) -> float:
+    """The posterior of the most likely label (see `posterior`)."""
+    return max(posterior(counts, accuracy, prior))
+
+
+def model_prior(model_label_index: int, model_confidence: float, n_labels: int) -> list[float]:
+    """The prior a model's label gives an item: its calibrated confidence on that label, the rest shared alike."""
+    rest = (1 - model_confidence) / (n_labels - 1)
+    return [model_confidence if label == model_label_index else rest for label in range(n_labels)]
 
 
 @dataclass(frozen=True)
@@ -63,19 +84,21 @@ class AdaptiveOverlap:
         if not 0 < self.stop_confidence < 1:
             raise ValueError(f"stop_confidence should lie between 0 and 1 (got {self.stop_confidence}).")
 
-    def needs_answer(self, counts: Sequence[int], accuracy: float) -> bool:
+    def needs_answer(self, counts: Sequence[int], accuracy: float, prior: Sequence[float] | None = None) -> bool:
         """Whether an item with these answer counts (one per label) takes another answer."""
         given = sum(counts)
         if given >= self.max_answers:
             return False
-        return given < self.min_answers or leading_posterior(counts, accuracy) < self.stop_confidence
+        return given < self.min_answers or leading_posterior(counts, accuracy, prior) < self.stop_confidence
 
-    def answers_left(self, counts: Sequence[int], accuracy: float) -> int:
-        """The fewest further answers that could settle the item: each agreeing with its leading label, at least
-        up to `min_answers`, at most up to `max_answers` (an optimistic estimate: disagreement adds more)."""
-        given, lead = sum(counts), counts.index(max(counts))
+    def answers_left(self, counts: Sequence[int], accuracy: float, prior: Sequence[float] | None = None) -> int:
+        """The fewest further answers that could settle the item: each agreeing with its most likely label, at
+        least up to `min_answers`, at most up to `max_answers` (an optimistic estimate: disagreement adds more)."""
+        given = sum(counts)
+        likely = posterior(counts, accuracy, prior)
+        lead = likely.index(max(likely))
         for more in range(self.max_answers - given + 1):
             settled = [count + more if label == lead else count for label, count in enumerate(counts)]
-            if not self.needs_answer(settled, accuracy):
+            if not self.needs_answer(settled, accuracy, prior):
                 return more
         return max(0, self.max_answers - given)

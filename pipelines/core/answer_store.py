@@ -22,7 +22,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy, leading_posterior
+from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy, leading_posterior, model_prior
 
 GOLDEN_SHARE = 0.10
 # What became of a submitted answer: kept; this worker had answered already; the item had its `overlap`
@@ -57,7 +57,12 @@ items = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("is_golden", sa.Boolean, nullable=False),
     sa.Column("golden_label", sa.String(100)),
+    # The model's label and its calibrated confidence, when the batch lets the model's label be an adaptive
+    # overlap's prior (NULL otherwise, and on golden items).
+    sa.Column("model_label", sa.String(100)),
+    sa.Column("model_confidence", sa.Float),
 )
+_ADDED_ITEM_COLUMNS = {"model_label": ("VARCHAR(100)", None), "model_confidence": ("FLOAT", None)}
 answers_table = sa.Table(
     "answers", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -68,6 +73,47 @@ answers_table = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("batch_id", "task", "worker", name="one_answer_per_worker"),
 )
+
+
+@dataclass(frozen=True)
+class Batch:
+    """An open batch as pages and crowd sync see it: its labels, overlap, the run waiting for it and its source."""
+
+    id: int
+    labels: tuple[str, ...]
+    overlap: int  # an adaptive batch's most answers per item
+    owner: str | None  # the run waiting for the batch (a flow run id), told of progress and completion
+    source: str  # `local`, `simulated`, or `toloka:<pool id>`
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Answers given and needed on a batch's task items (golden answers are extra)."""
+
+    answers: int
+    needed: int  # for an adaptive batch, the answers given plus an estimate of those left
+    tasks: int
+    left: int | None = None  # an adaptive batch's estimate of the answers still to come; None for a fixed overlap
+
+    @property
+    def adaptive(self) -> bool:
+        return self.left is not None
+
+    @property
+    def complete(self) -> bool:
+        """The batch's one completion rule: every answer it needs is in."""
+        return self.answers >= self.needed
+
+    @property
+    def share(self) -> float:
+        """How far along the batch is, 0 to 1, for a progress bar."""
+        return min(1.0, self.answers / max(self.needed, 1))
+
+    def describe(self) -> str:
+        """E.g. "12 of 30 answers", or for an adaptive batch "12 answers given, about 9 more expected"."""
+        if self.adaptive:
+            return f"{self.answers} answers given, about {max(0, self.needed - self.answers)} more expected"
+        return f"{self.answers} of {self.needed} answers"
 
 
 @dataclass(frozen=True)
@@ -88,9 +134,10 @@ def _adaptive(batch: Any) -> AdaptiveOverlap | None:
 class _Tally:
     """A batch's answers so far, as `record_answers` needs them to judge the next one like `record_answer`."""
 
-    def __init__(self, labels: list[str], golden: dict[str, str | None]) -> None:
+    def __init__(self, labels: list[str], golden: dict[str, str | None], priors: dict[str, list[float]]) -> None:
         self.index = {label: i for i, label in enumerate(labels)}
         self.golden = golden  # golden item -> its known label
+        self.priors = priors  # task item -> its prior over the labels, where the model's label gives one
         self.pairs: set[tuple[str, str]] = set()
         self.counts: dict[str, list[int]] = {}
         self.golden_right = self.golden_answered = 0
@@ -111,7 +158,7 @@ class _Tally:
         if rule is None:
             return "stored" if sum(counts) < overlap else "full"
         accuracy = answer_accuracy(self.golden_right, self.golden_answered)
-        return "stored" if rule.needs_answer(counts, accuracy) else "full"
+        return "stored" if rule.needs_answer(counts, accuracy, self.priors.get(task)) else "full"
 
 
 def _sqlite_pragmas(connection: Any, _: Any) -> None:
@@ -131,19 +178,24 @@ class AnswerStore:
         self._add_new_columns()
 
     def _add_new_columns(self) -> None:
-        """Stores created by an earlier release get the batch columns added since."""
-        present = {column["name"] for column in sa.inspect(self.engine).get_columns("batches")}
+        """Stores created by an earlier release get the batch and item columns added since."""
+        inspector = sa.inspect(self.engine)
         with self.engine.begin() as connection:
-            for name, (sql_type, old_value) in _ADDED_BATCH_COLUMNS.items():
-                if name not in present:
-                    connection.execute(sa.text(f"ALTER TABLE batches ADD COLUMN {name} {sql_type}"))
-                    if old_value is not None:
-                        connection.execute(batches.update().values({name: old_value}))
+            for table, added in ((batches, _ADDED_BATCH_COLUMNS), (items, _ADDED_ITEM_COLUMNS)):
+                present = {column["name"] for column in inspector.get_columns(table.name)}
+                for name, (sql_type, old_value) in added.items():
+                    if name not in present:
+                        connection.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {sql_type}"))
+                        if old_value is not None:
+                            connection.execute(table.update().values({name: old_value}))
 
     def create_batch(self, batch_items: pd.DataFrame, overlap: int, labels: list[str], owner: str | None = None,
                      source: str = "local", adaptive: AdaptiveOverlap | None = None) -> int:
         """Store items (`task, text, is_golden, golden_label`) to be answered by `overlap` people each, or, with
-        `adaptive`, by as many as each task item needs (its `max_answers` is then stored as the overlap)."""
+        `adaptive`, by as many as each task item needs (its `max_answers` is then stored as the overlap).
+
+        Task items may carry `model_label` and `model_confidence` (calibrated): an adaptive batch then starts each
+        item from the model's label as its prior, so people agreeing with a likely model settle it sooner."""
         if adaptive is not None:
             overlap = adaptive.max_answers
         if overlap < 1 or len(set(labels)) < 2:
@@ -154,7 +206,11 @@ class AnswerStore:
             batch_id = connection.execute(batches.insert().values(
                 created_at=datetime.now(timezone.utc), overlap=overlap, labels=json.dumps(labels), closed=False,
                 owner=owner, source=source, **rule)).inserted_primary_key[0]
-            rows = batch_items.assign(batch_id=batch_id)[["batch_id", "task", "text", "is_golden", "golden_label"]]
+            rows = batch_items.assign(batch_id=batch_id)
+            for column in ("model_label", "model_confidence"):
+                if column not in rows:
+                    rows[column] = None
+            rows = rows[["batch_id", "task", "text", "is_golden", "golden_label", "model_label", "model_confidence"]]
             connection.execute(items.insert(), rows.astype(object).where(rows.notna(), None).to_dict("records"))
         return int(batch_id)
 
@@ -194,6 +250,18 @@ class AnswerStore:
                 counts[row.task][index[row.label]] = int(row.n)
         return counts
 
+    def _task_priors(self, connection: Any, batch: Any, task: str | None = None) -> dict[str, list[float]]:
+        """The prior over labels of each task item (or only `task`) that carries the model's label; others have
+        none (a uniform prior)."""
+        labels = json.loads(batch.labels)
+        index = {label: i for i, label in enumerate(labels)}
+        query = sa.select(items.c.task, items.c.model_label, items.c.model_confidence).where(
+            items.c.batch_id == batch.id, items.c.is_golden.is_(False), items.c.model_label.is_not(None))
+        if task is not None:
+            query = query.where(items.c.task == task)
+        return {row.task: model_prior(index[row.model_label], float(row.model_confidence), len(labels))
+                for row in connection.execute(query) if row.model_label in index}
+
     def tasks_needing_answers(self, batch_id: int) -> list[str]:
         """The task items that still take an answer (none once the batch is closed)."""
         with self.engine.connect() as connection:
@@ -205,7 +273,8 @@ class AnswerStore:
             if rule is None:
                 return [task for task, given in counts.items() if sum(given) < batch.overlap]
             accuracy = self._accuracy(connection, batch_id)
-        return [task for task, given in counts.items() if rule.needs_answer(given, accuracy)]
+            priors = self._task_priors(connection, batch)
+        return [task for task, given in counts.items() if rule.needs_answer(given, accuracy, priors.get(task))]
 
     def next_item_for(self, batch_id: int, worker: str, skip: Collection[str] = ()) -> ServedItem | None:
         """An item this worker has not answered (nor skipped) that still needs answers; golden mixed in (>= 10%).
@@ -221,6 +290,7 @@ class AnswerStore:
             if rule is not None:
                 label_counts = self._task_counts(connection, batch)
                 accuracy = self._accuracy(connection, batch_id)
+                priors = self._task_priors(connection, batch)
             counts = sa.select(answers_table.c.task, sa.func.count().label("n")).where(
                 answers_table.c.batch_id == batch_id).group_by(answers_table.c.task).subquery()
             mine = sa.select(answers_table.c.task).where(answers_table.c.batch_id == batch_id,
@@ -242,7 +312,7 @@ class AnswerStore:
             tasks = [row for row in open_items if not row.is_golden and row.n < batch.overlap]
         else:
             tasks = [row for row in open_items
-                     if not row.is_golden and rule.needs_answer(label_counts[row.task], accuracy)]
+                     if not row.is_golden and rule.needs_answer(label_counts[row.task], accuracy, priors.get(row.task))]
         if not tasks:
             return None
         golden = [row for row in open_items if row.is_golden]
@@ -254,7 +324,8 @@ class AnswerStore:
         else:
             random.shuffle(tasks)  # ties go to a random one of them
             pick = min(tasks, key=lambda row: (min(row.n, rule.min_answers),
-                                               leading_posterior(label_counts[row.task], accuracy)))
+                                               leading_posterior(label_counts[row.task], accuracy,
+                                                                 priors.get(row.task))))
         return ServedItem(pick.task, pick.text)
 
     def record_answer(self, batch_id: int, task: str, worker: str, label: str) -> AnswerOutcome:
@@ -292,7 +363,8 @@ class AnswerStore:
                         row = row.where(answered < open_batch.scalar_subquery())
                     elif not item.is_golden:
                         counts = self._task_counts(connection, batch, task)[task]
-                        needed = rule.needs_answer(counts, self._accuracy(connection, batch_id))
+                        needed = rule.needs_answer(counts, self._accuracy(connection, batch_id),
+                                                   self._task_priors(connection, batch, task).get(task))
                         row = row.where(answered == sum(counts))
                     inserted = needed and connection.execute(answers_table.insert().from_select(
                         ["batch_id", "task", "worker", "label", "created_at"], row),
@@ -335,7 +407,8 @@ class AnswerStore:
             missing = sorted(set(given.task) - {row.task for row in rows})
             if missing:
                 raise ValueError(f"Batch {batch_id} has no items {missing[:5]}; nothing was stored.")
-            tally = _Tally(allowed, {row.task: row.golden_label for row in rows if row.is_golden})
+            tally = _Tally(allowed, {row.task: row.golden_label for row in rows if row.is_golden},
+                           self._task_priors(connection, batch) if rule is not None else {})
             for row in connection.execute(sa.select(answers_table.c.task, answers_table.c.worker,
                                                     answers_table.c.label).where(answers_table.c.batch_id == batch_id)):
                 tally.add(row.task, row.worker, row.label)
@@ -360,7 +433,7 @@ class AnswerStore:
         with self.engine.connect() as connection:
             return pd.DataFrame(connection.execute(query).all(), columns=["task", "worker", "label"])
 
-    def progress(self, batch_id: int) -> dict[str, int]:
+    def progress(self, batch_id: int) -> BatchProgress:
         """Answers given and needed on task items (golden answers are extra).
 
         For an adaptive batch `needed` is an estimate, the answers given plus `left`: the fewest further answers
@@ -376,24 +449,24 @@ class AnswerStore:
             rule = _adaptive(batch)
             if rule is not None:
                 accuracy = self._accuracy(connection, batch_id)
-                left = sum(rule.answers_left(counts, accuracy)
-                           for counts in self._task_counts(connection, batch).values())
-                return {"answers": int(given), "needed": int(given + left), "tasks": int(n_tasks), "left": int(left)}
-        return {"answers": int(given), "needed": int(n_tasks * batch.overlap), "tasks": int(n_tasks)}
+                priors = self._task_priors(connection, batch)
+                left = sum(rule.answers_left(counts, accuracy, priors.get(task))
+                           for task, counts in self._task_counts(connection, batch).items())
+                return BatchProgress(int(given), int(given + left), int(n_tasks), int(left))
+        return BatchProgress(int(given), int(n_tasks * batch.overlap), int(n_tasks))
 
     def close(self, batch_id: int) -> None:
         with self.engine.begin() as connection:
             connection.execute(batches.update().where(batches.c.id == batch_id).values(closed=True))
 
-    def open_batches(self, source: str | None = None) -> list[dict[str, Any]]:
+    def open_batches(self, source: str | None = None) -> list[Batch]:
         """Batches still taking answers (from `source`, when given), newest first, with their labels."""
         query = sa.select(batches).where(batches.c.closed.is_(False)).order_by(batches.c.id.desc())
         if source is not None:
             query = query.where(batches.c.source == source)
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
-        return [{"id": row.id, "labels": json.loads(row.labels), "overlap": row.overlap, "owner": row.owner,
-                 "source": row.source} for row in rows]
+        return [Batch(row.id, tuple(json.loads(row.labels)), row.overlap, row.owner, row.source) for row in rows]
 
     def batch_source(self, batch_id: int) -> str:
         with self.engine.connect() as connection:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from pipelines.core.adaptive import AdaptiveOverlap
 from pipelines.core.aggregation import UNLABELLED, AggregationMethod, AggregationResult, aggregate, without_workers
-from pipelines.core.answer_store import AnswerStore
+from pipelines.core.answer_store import AnswerStore, BatchProgress
 from pipelines.core.model_votes import ModelVotesInvalid, with_model_votes
 from pipelines.core.simulated_crowd import SimulatedCrowd
 from pipelines.core.threshold import DEFAULT_OVERLAP, DEFAULT_REWARD_PER_ANSWER
@@ -43,6 +43,9 @@ class CrowdBatch:
     min_answers: int | None = None
     max_answers: int | None = None
     stop_confidence: float | None = None
+    # Adaptive only: start each task item from the model's label as a prior (`tasks` then carry `model_label` and
+    # a calibrated `model_confidence`; see `pipelines.core.model_votes.with_model_priors`).
+    model_prior: bool = False
 
     @property
     def adaptive(self) -> AdaptiveOverlap | None:
@@ -55,65 +58,61 @@ class CrowdBatch:
 
 
 @dataclass(frozen=True)
-class CrowdProgress:
-    answers: int
-    needed: int  # for an adaptive batch, the answers given plus an estimate of those left
-    adaptive: bool = False
+class Closed:
+    """What closing a batch did: answers fetched from an outside crowd on the way, and why each refused one was not
+    stored (a label outside the batch's labels, an unknown item)."""
 
-    @classmethod
-    def from_store(cls, counts: dict[str, int]) -> CrowdProgress:
-        """From `AnswerStore.progress` (an adaptive batch's counts carry `left`)."""
-        return cls(counts["answers"], counts["needed"], "left" in counts)
-
-    @property
-    def complete(self) -> bool:
-        return self.answers >= self.needed
-
-    def describe(self) -> str:
-        """E.g. "12 of 30 answers", or for an adaptive batch "12 answers given, about 9 more expected"."""
-        if self.adaptive:
-            return f"{self.answers} answers given, about {max(0, self.needed - self.answers)} more expected"
-        return f"{self.answers} of {self.needed} answers"
+    fetched: int = 0
+    refused: tuple[str, ...] = ()
 
 
 class CrowdBackend(Protocol):
     kind: CrowdKind
 
     def submit(self, batch: CrowdBatch) -> int: ...
-    def progress(self, batch_id: int) -> CrowdProgress: ...
+    def progress(self, batch_id: int) -> BatchProgress: ...
     def answers(self, batch_id: int) -> pd.DataFrame: ...
-    def close(self, batch_id: int) -> None: ...
+    def close(self, batch_id: int) -> Closed: ...
 
 
 def _store_items(batch: CrowdBatch) -> pd.DataFrame:
-    tasks = batch.tasks.assign(is_golden=False, golden_label=None)[["task", "text", "is_golden", "golden_label"]]
+    columns = ["task", "text", "is_golden", "golden_label"]
+    if batch.model_prior:
+        if batch.adaptive is None or not {"model_label", "model_confidence"} <= set(batch.tasks.columns):
+            raise ValueError("The model's label as a prior needs adaptive overlap and tasks with model_label and "
+                             "model_confidence.")
+        columns += ["model_label", "model_confidence"]
+    tasks = batch.tasks.assign(is_golden=False, golden_label=None)[columns]
     golden = batch.golden.rename(columns={"label": "golden_label"}).assign(is_golden=True)
     return pd.concat([tasks, golden[["task", "text", "is_golden", "golden_label"]]], ignore_index=True)
 
 
 class LocalCrowd:
-    """Annotators in the dashboard, answers in a real database."""
+    """Annotators in the dashboard, answers in a real database. The other backends keep their batches through one
+    of these too, under their own `source`, and add what their crowd does."""
 
     kind: CrowdKind = "local"
 
-    def __init__(self, store: AnswerStore) -> None:
+    def __init__(self, store: AnswerStore, source: str | None = None) -> None:
         self.store = store
+        self.source = source or self.kind
 
     def submit(self, batch: CrowdBatch) -> int:
         return self.store.create_batch(_store_items(batch), batch.overlap, batch.labels, batch.owner,
-                                       source=self.kind, adaptive=batch.adaptive)
+                                       source=self.source, adaptive=batch.adaptive)
 
-    def progress(self, batch_id: int) -> CrowdProgress:
-        return CrowdProgress.from_store(self.store.progress(batch_id))
+    def progress(self, batch_id: int) -> BatchProgress:
+        return self.store.progress(batch_id)
 
     def answers(self, batch_id: int) -> pd.DataFrame:
         return self.store.answers(batch_id)
 
-    def close(self, batch_id: int) -> None:
+    def close(self, batch_id: int) -> Closed:
         self.store.close(batch_id)
+        return Closed()
 
 
-class SimulatedCrowdBackend(LocalCrowd):
+class SimulatedCrowdBackend:
     """Simulated workers answer the whole batch at once, through the same store as people would.
 
     With adaptive overlap they answer in rounds: `min_answers` on every item, then one more answer on each item
@@ -124,11 +123,21 @@ class SimulatedCrowdBackend(LocalCrowd):
     kind: CrowdKind = "simulated"
 
     def __init__(self, store: AnswerStore, crowd: SimulatedCrowd) -> None:
-        super().__init__(store)
+        self.store = store
+        self.batches = LocalCrowd(store, source=self.kind)
         self.crowd = crowd
 
+    def progress(self, batch_id: int) -> BatchProgress:
+        return self.batches.progress(batch_id)
+
+    def answers(self, batch_id: int) -> pd.DataFrame:
+        return self.batches.answers(batch_id)
+
+    def close(self, batch_id: int) -> Closed:
+        return self.batches.close(batch_id)
+
     def submit(self, batch: CrowdBatch) -> int:
-        batch_id = super().submit(batch)
+        batch_id = self.batches.submit(batch)
         # Simulated workers are right or wrong about the dataset's own label where it has one (`true_label`),
         # else about the model's label, and about the golden label on golden items.
         column = "true_label" if "true_label" in batch.tasks else "model_label"

@@ -8,14 +8,22 @@ completion, as human answers, or in the worker quality table.
 Why a learnt skill and not the model's confidence as a weight: the items people label are the ones below the
 threshold, where the model's confidence says least; what the crowd's answers show about the model on exactly
 those items is the better measure. Its confidence already decided which items went to people.
+
+The model can also start an adaptive batch's items from its label as a prior (`pipelines.core.adaptive`): then its
+confidence is used, calibrated first on golden items it never trained on (`calibrated_confidence`), so a label
+the model gets right 70% of the time at that confidence counts as 70%, not as the raw score.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from sklearn.isotonic import IsotonicRegression
 
 MODEL_WORKER_PREFIX = "model:"
 PREDICTION_COLUMNS = ["item_id", "label", "model_version"]
+# Before anyone answers, the model's label never counts for more than this: an item always needs a person.
+MAX_MODEL_PRIOR = 0.9
 
 
 class ModelVotesInvalid(ValueError):
@@ -59,3 +67,27 @@ def with_model_votes(answers: pd.DataFrame, manual_predictions: pd.DataFrame) ->
                           "label": manual_predictions.label.astype(str).to_numpy()})
     people = human_answers(answers)[["task", "worker", "label"]]
     return pd.concat([people.assign(task=people.task.astype(str)), votes], ignore_index=True)
+
+
+def calibrated_confidence(golden_confidence: np.ndarray, golden_correct: np.ndarray, confidence: np.ndarray,
+                          n_labels: int) -> np.ndarray:
+    """How often the model is right at each `confidence`, learnt from golden items it never trained on.
+
+    Isotonic (a more confident label is never less likely right), kept between chance (1 / `n_labels`, where the
+    prior says nothing) and `MAX_MODEL_PRIOR`.
+    """
+    golden_confidence = np.asarray(golden_confidence, dtype=float)
+    if golden_confidence.size < 2:
+        raise ModelVotesInvalid("Calibrating the model's confidence needs at least two golden predictions.")
+    chance = 1.0 / n_labels
+    fit = IsotonicRegression(y_min=chance, y_max=MAX_MODEL_PRIOR, increasing=True, out_of_bounds="clip")
+    fit.fit(golden_confidence, np.asarray(golden_correct, dtype=float))
+    return np.clip(fit.predict(np.asarray(confidence, dtype=float)), chance, MAX_MODEL_PRIOR)
+
+
+def with_model_priors(tasks: pd.DataFrame, golden_predictions: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """Task items (`model_label`, `confidence`) with the calibrated `model_confidence` an adaptive batch starts
+    each one from; `golden_predictions` are the model's out-of-fold `confidence` and `correct` on golden items."""
+    calibrated = calibrated_confidence(golden_predictions.confidence.to_numpy(), golden_predictions.correct.to_numpy(),
+                                       tasks.confidence.to_numpy(), len(labels))
+    return tasks.assign(model_confidence=calibrated)

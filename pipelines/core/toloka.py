@@ -19,9 +19,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+import pandas as pd
 
-from pipelines.core.answer_store import AnswerStore
-from pipelines.core.crowd import CrowdBatch, CrowdKind, CrowdProgress, LocalCrowd
+from pipelines.core.answer_store import AnswerStore, BatchProgress
+from pipelines.core.crowd import Closed, CrowdBatch, CrowdKind, LocalCrowd
 from pipelines.core.settings import Settings
 
 API_KEY_VARIABLE = "TOLOKA_API_KEY"
@@ -63,13 +64,14 @@ class SyncResult:
     refused: list[str]  # why each refused answer was not stored
 
 
-class TolokaCrowd(LocalCrowd):
+class TolokaCrowd:
     """Tolokers label a pool in the configured project; their answers are copied into the answer store."""
 
     kind: CrowdKind = "toloka"
 
     def __init__(self, store: AnswerStore, config: TolokaConfig) -> None:
-        super().__init__(store)
+        self.store = store
+        self.batches = LocalCrowd(store, source=self.kind)
         self.config = config
         self.http = httpx.Client(base_url=config.base_url.rstrip("/"), timeout=config.timeout_seconds,
                                  headers={"Authorization": f"ApiKey {config.api_key}"})
@@ -108,7 +110,7 @@ class TolokaCrowd(LocalCrowd):
         The overlap is always the fixed `batch.overlap`: an adaptive batch is posted with that fixed overlap.
         """
         batch = replace(batch, min_answers=None, max_answers=None, stop_confidence=None)
-        batch_id = super().submit(batch)
+        batch_id = self.batches.submit(batch)
         try:
             self._post_pool(batch_id, batch)
         except TolokaError:
@@ -176,16 +178,16 @@ class TolokaCrowd(LocalCrowd):
             if not page.get("has_more"):
                 return SyncResult(new, refused)
 
-    def progress(self, batch_id: int) -> CrowdProgress:
+    def progress(self, batch_id: int) -> BatchProgress:
         self.sync(batch_id)
-        return super().progress(batch_id)
+        return self.batches.progress(batch_id)
 
-    def close(self, batch_id: int) -> None:
-        self.close_and_collect(batch_id)
+    def answers(self, batch_id: int) -> pd.DataFrame:
+        return self.batches.answers(batch_id)
 
-    def close_and_collect(self, batch_id: int) -> SyncResult:
+    def close(self, batch_id: int) -> Closed:
         """Stop the pool first, so no answer lands after the last copy; copy the answers; close the batch."""
         self._call("POST", f"/pools/{self._pool_id(batch_id)}/close")
         collected = self.sync(batch_id)
-        super().close(batch_id)
-        return collected
+        self.batches.close(batch_id)
+        return Closed(collected.new_answers, tuple(collected.refused))

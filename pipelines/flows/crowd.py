@@ -20,14 +20,13 @@ from pipelines.catalog import CROWD_PROGRESS_ARTIFACT_KEY, FINAL_TABLE_ARTIFACT_
 from pipelines.core.adaptive import AdaptiveOverlap
 from pipelines.core.aggregation import AggregationMethod, batch_warnings
 from pipelines.core.agreement import Agreement, batch_agreement
-from pipelines.core.answer_store import AnswerStore
+from pipelines.core.answer_store import AnswerStore, BatchProgress
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import (
     NO_SOURCE,
     CrowdBatch,
     CrowdBackend,
     CrowdKind,
-    CrowdProgress,
     LocalCrowd,
     SimulatedCrowdBackend,
     crowd_labelled,
@@ -35,6 +34,7 @@ from pipelines.core.crowd import (
     spreadsheet_safe,
 )
 from pipelines.core.markdown import escape_markdown
+from pipelines.core.model_votes import with_model_priors
 from pipelines.core.settings import get_settings
 from pipelines.core.simulated_crowd import SimulatedCrowd
 from pipelines.core.toloka import TolokaConfig, TolokaCrowd
@@ -80,8 +80,8 @@ def _per_item(batch: CrowdBatch) -> str:
             f"answers leave its leading label below {rule.stop_confidence:.0%} confidence")
 
 
-def _percent(progress: CrowdProgress) -> float:
-    return min(100.0, 100 * progress.answers / max(progress.needed, 1))
+def _percent(progress: BatchProgress) -> float:
+    return 100 * progress.share
 
 
 @flow(name="crowd-loop", persist_result=True)
@@ -99,6 +99,7 @@ def crowd_loop(
     min_answers: int = 2,
     max_answers: int = 5,
     stop_confidence: float = 0.95,
+    model_prior: bool = False,
 ) -> dict[str, Any]:
     """Send an autohelper run's manual items to a crowd, wait, aggregate, and publish the final table.
 
@@ -108,6 +109,8 @@ def crowd_loop(
 
     With `model_votes`, the model's label on each manual item joins people's answers as one more worker whose
     skill is learnt like theirs (`pipelines.core.model_votes`); it never counts as a person's answer.
+    With `model_prior` (adaptive only), each item starts from the model's label, its confidence calibrated on the
+    golden items, so people agreeing with a likely label settle it with fewer answers.
     """
     logger = get_run_logger()
     if adaptive and crowd == "toloka":
@@ -121,9 +124,18 @@ def crowd_loop(
     if manual is None or accepted is None or golden is None:
         raise ValueError(f"Autohelper run {autohelper_run_id} has no split yet: confirm its threshold first.")
     tasks = manual.rename(columns={"item_id": "task", "label": "model_label"})[["task", "text", "model_label",
-                                                                                "model_version", "true_label"]]
-    batch = CrowdBatch(tasks, golden.rename(columns={"item_id": "task"}), sorted(golden.label.unique()), overlap,
-                       owner=str(flow_run.get_id()), **(asdict(rule) if rule else {}))
+                                                                                "model_version", "true_label",
+                                                                                "confidence"]]
+    labels = sorted(golden.label.unique())
+    model_prior = model_prior and rule is not None
+    if model_prior:
+        predictions = source.read("predictions")
+        tasks = with_model_priors(tasks, predictions[predictions.split == "golden"], labels)
+        logger.info("Each item starts from the model's label, its confidence calibrated on %d golden items: "
+                    "median %.2f.", int((predictions.split == "golden").sum()), float(tasks.model_confidence.median())
+                    if len(tasks) else float("nan"))
+    batch = CrowdBatch(tasks, golden.rename(columns={"item_id": "task"}), labels, overlap,
+                       owner=str(flow_run.get_id()), model_prior=model_prior, **(asdict(rule) if rule else {}))
     store = AnswerStore(database_url or get_settings().answer_store_url)
     simulated = crowd == "simulated"
     backend = _backend(crowd, store, SimulatedCrowd(n_workers=n_simulated_workers, spammer_share=spammer_share,
@@ -146,13 +158,13 @@ def crowd_loop(
         if not collect:
             logger.info("Crowd batch %d: the analyst chose to keep waiting; the batch stays open and the same "
                         "question is asked again.", batch_id)
-    if isinstance(backend, TolokaCrowd):
-        for reason in backend.close_and_collect(batch_id).refused[:20]:
-            logger.warning("A Toloka answer was not stored: %s", reason)
-    else:
-        backend.close(batch_id)
-    counts = store.progress(batch_id)  # the store, not the backend: nothing more to fetch once closed
-    progress = CrowdProgress.from_store(counts)
+    closed = backend.close(batch_id)
+    if closed.fetched:
+        logger.info("Crowd batch %d: %d answers fetched from the %s crowd on closing.", batch_id, closed.fetched,
+                    backend.kind)
+    for reason in closed.refused[:20]:
+        logger.warning("A %s answer was not stored: %s", backend.kind, reason)
+    progress = store.progress(batch_id)  # the store, not the backend: nothing more to fetch once closed
     update_progress_artifact(progress_id, _percent(progress), description=f"{batch_name} closed: "
                              f"{progress.describe()}")
     answers = backend.answers(batch_id)

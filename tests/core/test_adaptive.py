@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy, leading_posterior
+from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy, leading_posterior, model_prior, posterior
 
 RULE = AdaptiveOverlap(min_answers=2, max_answers=5, stop_confidence=0.95)
 
@@ -60,3 +60,30 @@ def test_answers_left_is_the_fewest_agreeing_answers_that_settle_the_item() -> N
 def test_a_rule_that_cannot_work_is_refused(arguments: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         AdaptiveOverlap(**arguments)  # type: ignore[arg-type]
+
+
+def test_the_models_label_as_a_prior_by_hand() -> None:
+    """P(c | n) = prior_c r^n_c / sum_k prior_k r^n_k; a uniform prior changes nothing."""
+    p, q = 0.77, 0.75
+    r = p / (1 - p)
+    prior = model_prior(1, q, 2)  # the model said the second label, right 75% of the time
+    assert prior == pytest.approx([0.25, 0.75])
+    assert leading_posterior([0, 1], p, prior) == pytest.approx(q * r / (q * r + (1 - q)))  # 0.909
+    assert leading_posterior([0, 2], p, prior) == pytest.approx(q * r * r / (q * r * r + (1 - q)))  # 0.971
+    assert leading_posterior([0, 2], p) == pytest.approx(r * r / (r * r + 1))  # people alone: 0.918
+    assert posterior([1, 0], p, prior) == pytest.approx([r * 0.25 / (r * 0.25 + 0.75), 0.75 / (r * 0.25 + 0.75)])
+    assert posterior([3, 1], 0.8, [0.5, 0.5]) == pytest.approx(posterior([3, 1], 0.8))
+    assert leading_posterior([0, 0, 0], p, model_prior(0, 0.9, 3)) == pytest.approx(0.9)  # K = 3, nobody answered
+    with pytest.raises(ValueError, match="one positive probability per label"):
+        posterior([1, 0], p, [1.0])
+
+
+def test_people_agreeing_with_a_likely_model_settle_an_item_sooner_and_disagreeing_later() -> None:
+    rule = AdaptiveOverlap(min_answers=1, max_answers=5, stop_confidence=0.95)
+    prior = model_prior(1, 0.75, 2)
+    assert rule.needs_answer([0, 2], 0.77)  # two people alone: 0.918
+    assert not rule.needs_answer([0, 2], 0.77, prior)  # with the model: 0.971
+    assert rule.answers_left([0, 0], 0.77, prior) == 2 and rule.answers_left([0, 0], 0.77) == 3
+    # Against the model, the people's label leads once they outnumber it enough, and needs more to settle.
+    assert posterior([2, 0], 0.77, prior)[0] > 0.5
+    assert rule.answers_left([1, 0], 0.77, prior) > rule.answers_left([1, 0], 0.77)

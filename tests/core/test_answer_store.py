@@ -22,7 +22,8 @@ import pytest
 import sqlalchemy as sa
 
 from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy
-from pipelines.core.answer_store import AnswerStore
+from pipelines.core.answer_store import AnswerStore, Batch, BatchProgress
+from pipelines.core.crowd import CrowdBatch, LocalCrowd
 from tests.conftest import free_port
 
 POSTGRES_BINARIES = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
@@ -100,8 +101,7 @@ def test_a_full_task_takes_no_more_answers_golden_takes_everyones_and_closed_tak
     assert [store.record_answer(batch, "t0", worker, "pos") for worker in ("ana", "ben", "cy")] == [
         "stored", "stored", "full"]
     assert [store.record_answer(batch, "g0", worker, "pos") for worker in ("ana", "ben", "cy")] == ["stored"] * 3
-    assert store.open_batches() == [{"id": batch, "labels": LABELS, "overlap": 2, "owner": "run-42",
-                                     "source": "local"}]
+    assert store.open_batches() == [Batch(batch, tuple(LABELS), overlap=2, owner="run-42", source="local")]
     assert store.open_batches(source="toloka:7") == []
     store.close(batch)
     assert store.record_answer(batch, "t1", "ana", "neg") == "closed"
@@ -114,9 +114,16 @@ def test_a_store_from_an_earlier_release_gets_the_new_columns(tmp_path) -> None:
         connection.execute("CREATE TABLE batches (id INTEGER PRIMARY KEY, created_at DATETIME NOT NULL, "
                            "overlap INTEGER NOT NULL, labels TEXT NOT NULL, closed BOOLEAN NOT NULL)")
         connection.execute("""INSERT INTO batches VALUES (1, '2026-01-01 00:00:00', 2, '["pos", "neg"]', 0)""")
+        connection.execute("CREATE TABLE items (batch_id INTEGER NOT NULL, task VARCHAR(200) NOT NULL, text TEXT "
+                           "NOT NULL, is_golden BOOLEAN NOT NULL, golden_label VARCHAR(100), PRIMARY KEY (batch_id, "
+                           "task))")
+        connection.execute("INSERT INTO items VALUES (1, 't0', 'fine', 0, NULL)")
     store = AnswerStore(f"sqlite:///{path}")
-    assert store.open_batches() == [{"id": 1, "labels": LABELS, "overlap": 2, "owner": None, "source": "local"}]
+    assert store.open_batches() == [Batch(1, tuple(LABELS), overlap=2, owner=None, source="local")]
     assert store.adaptive_rule(1) is None  # a batch from before adaptive overlap keeps its fixed overlap
+    columns = {column["name"] for column in sa.inspect(store.engine).get_columns("items")}
+    assert {"model_label", "model_confidence"} <= columns
+    assert store.next_item_for(1, "ana").task == "t0"  # an item from before model priors is served as before
 
 
 def test_serving_is_blind_mixes_golden_and_respects_overlap(store_url: str) -> None:
@@ -129,7 +136,7 @@ def test_serving_is_blind_mixes_golden_and_respects_overlap(store_url: str) -> N
         store.record_answer(batch, item.task, "ana", "pos")
     assert len(served) == len(set(served))
     assert sum(task.startswith("g") for task in served) >= 0.1 * len(served)
-    assert store.progress(batch) == {"answers": 20, "needed": 40, "tasks": 20}
+    assert store.progress(batch) == BatchProgress(answers=20, needed=40, tasks=20)
     _annotate(store_url, batch, "ben")
     assert store.next_item_for(batch, "cy") is None  # every task has its two answers
     store.close(batch)
@@ -161,7 +168,7 @@ def test_twenty_concurrent_annotators_lose_and_duplicate_nothing(store_url: str)
     assert not answers.duplicated(["task", "worker"]).any()
     per_task = answers[answers.task.str.startswith("t")].groupby("task").size()
     assert len(per_task) == 100 and (per_task == 5).all()  # no task got a sixth answer in a race for its last slot
-    assert store.progress(batch)["answers"] == 500
+    assert store.progress(batch).answers == 500
 
 
 def _given(*answers: tuple[str, str, str]) -> pd.DataFrame:
@@ -199,7 +206,7 @@ def test_adaptive_answers_in_bulk_follow_the_rule_as_one_by_one(store_url: str) 
     bulk, single = (store.create_batch(_items(3, 1), overlap=3, labels=LABELS, adaptive=RULE) for _ in range(2))
     assert store.record_answers(bulk, given) == _one_by_one(store, single, given) == [
         "stored", "stored", "stored", "stored", "full", "stored", "stored", "stored", "stored", "full"]
-    assert store.progress(bulk) == store.progress(single) == {"answers": 6, "needed": 8, "tasks": 3, "left": 2}
+    assert store.progress(bulk) == store.progress(single) == BatchProgress(answers=6, needed=8, tasks=3, left=2)
 
 
 @pytest.mark.parametrize("bad, message", [(("t1", "cy", "meh"), r"Labels \['meh'\] should be among pos, neg"),
@@ -243,7 +250,7 @@ def test_an_adaptive_item_stops_once_confident_and_takes_more_while_answers_disa
     store = AnswerStore(store_url)
     batch = store.create_batch(_items(3, 1), overlap=3, labels=LABELS, adaptive=RULE)
     assert store.adaptive_rule(batch) == RULE
-    assert store.progress(batch) == {"answers": 0, "needed": 9, "tasks": 3, "left": 9}  # 3 each at the prior 0.8
+    assert store.progress(batch) == BatchProgress(answers=0, needed=9, tasks=3, left=9)  # 3 each at the prior 0.8
     for worker in ("ana", "ben"):  # two right golden answers: p = (2 + 8) / 12, r = 5
         assert store.record_answer(batch, "g0", worker, "pos") == "stored"
     # Two agreeing answers: 25/26 = 0.96 >= 0.95, so the item is settled and a third is not taken.
@@ -254,10 +261,43 @@ def test_an_adaptive_item_stops_once_confident_and_takes_more_while_answers_disa
             [("ana", "pos"), ("ben", "neg"), ("cy", "pos"), ("dan", "pos"), ("eve", "pos")]] == [
         "stored", "stored", "stored", "stored", "full"]
     assert store.tasks_needing_answers(batch) == ["t2"]
-    assert store.progress(batch) == {"answers": 6, "needed": 8, "tasks": 3, "left": 2}
+    assert store.progress(batch) == BatchProgress(answers=6, needed=8, tasks=3, left=2)
     assert store.next_item_for(batch, "fay").task in {"t2", "g0"}
     store.close(batch)
     assert store.tasks_needing_answers(batch) == []
+
+
+def test_the_models_label_as_prior_settles_agreeing_items_sooner_in_every_path(store_url: str) -> None:
+    """Items carrying the model's label (calibrated 0.75) start from it: with p = 0.8 (r = 4, no golden yet) one
+    agreeing answer gives 0.923 and two 0.98, where two people alone give 0.941. Every path judges the same."""
+    store = AnswerStore(store_url)
+    items = _items(4, 0).assign(model_label=["pos", "pos", "neg", None], model_confidence=[0.75, 0.75, 0.75, None])
+    rule = AdaptiveOverlap(min_answers=1, max_answers=5, stop_confidence=0.95)
+    batch = store.create_batch(items, overlap=5, labels=LABELS, adaptive=rule)
+    # Each item's next answer needs: t0 and t1 (model pos) 2 agreeing, t2 (model neg) 2, t3 (no model) 3.
+    assert store.progress(batch) == BatchProgress(answers=0, needed=9, tasks=4, left=9)
+    assert [store.record_answer(batch, "t0", worker, "pos") for worker in ("ana", "ben", "cy")] == [
+        "stored", "stored", "full"]  # agrees with the model: settled after two
+    # Against the model: pos, pos leaves 0.84 for pos; a third pos (0.955) settles it.
+    assert [store.record_answer(batch, "t2", worker, "pos") for worker in ("ana", "ben", "cy", "dan")] == [
+        "stored", "stored", "stored", "full"]
+    bulk = store.record_answers(batch, pd.DataFrame({"task": ["t1", "t1", "t1", "t3", "t3", "t3", "t3"],
+                                                     "worker": ["ana", "ben", "cy", "ana", "ben", "cy", "dan"],
+                                                     "label": ["pos"] * 7}))
+    assert bulk == ["stored", "stored", "full", "stored", "stored", "stored", "full"]  # t3: people alone, 3
+    assert store.tasks_needing_answers(batch) == [] and store.progress(batch).complete
+
+
+def test_a_model_prior_needs_adaptive_overlap_and_a_calibrated_confidence(tmp_path) -> None:
+    tasks = pd.DataFrame({"task": ["t0"], "text": ["fine"], "model_label": ["pos"]})
+    golden = pd.DataFrame({"task": ["g0"], "text": ["great"], "label": ["pos"]})
+    store = AnswerStore(f"sqlite:///{tmp_path / 'a.db'}")
+    with pytest.raises(ValueError, match="needs adaptive overlap and tasks with model_label and model_confidence"):
+        LocalCrowd(store).submit(CrowdBatch(tasks, golden, LABELS, overlap=3, model_prior=True))
+    with pytest.raises(ValueError, match="model_confidence"):
+        LocalCrowd(store).submit(CrowdBatch(tasks, golden, LABELS, min_answers=1, max_answers=3,
+                                            stop_confidence=0.9, model_prior=True))
+    assert store.open_batches() == []
 
 
 def test_an_adaptive_item_never_takes_more_than_max_answers(store_url: str) -> None:
@@ -265,7 +305,7 @@ def test_an_adaptive_item_never_takes_more_than_max_answers(store_url: str) -> N
     batch = store.create_batch(_items(1, 0), overlap=3, labels=LABELS, adaptive=RULE)
     outcomes = [store.record_answer(batch, "t0", f"w{i}", "pos" if i % 2 else "neg") for i in range(7)]
     assert outcomes == ["stored"] * 5 + ["full"] * 2  # 3-2 at max_answers: still uncertain, but no more
-    assert store.progress(batch) == {"answers": 5, "needed": 5, "tasks": 1, "left": 0}
+    assert store.progress(batch) == BatchProgress(answers=5, needed=5, tasks=1, left=0)
     assert store.next_item_for(batch, "w9") is None
 
 
@@ -307,7 +347,7 @@ def test_concurrent_annotators_never_push_an_adaptive_item_past_what_it_needs(st
             assert RULE.needs_answer(counts, accuracy), f"{task} took an answer it did not need: {list(labels)}"
             counts[LABELS.index(label)] += 1
         assert not RULE.needs_answer(counts, accuracy)  # and every task was settled or at max_answers
-    assert answers.task.nunique() == 60 and store.progress(batch)["left"] == 0
+    assert answers.task.nunique() == 60 and store.progress(batch).left == 0
 
 
 def _write_forever(url: str, batch_id: int) -> None:

@@ -11,6 +11,7 @@ from pipelines.core.crowd import (
     FINAL_COLUMNS,
     NO_SOURCE,
     CrowdBatch,
+    Closed,
     LocalCrowd,
     SimulatedCrowdBackend,
     crowd_labelled,
@@ -33,7 +34,7 @@ def test_local_crowd_progress_answers_and_close(tmp_path) -> None:
     assert crowd.progress(batch_id).needed == 90 and not crowd.progress(batch_id).complete
     crowd.store.record_answer(batch_id, "t0", "ana", "pos")
     assert crowd.progress(batch_id).answers == 1
-    crowd.close(batch_id)
+    assert crowd.close(batch_id) == Closed()  # nothing to fetch: the answers are already in the store
     assert crowd.store.next_item_for(batch_id, "ben") is None
 
 

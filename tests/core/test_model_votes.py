@@ -3,6 +3,7 @@ split and the model has earned trust."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from crowdkit.aggregation import DawidSkene
@@ -10,10 +11,13 @@ from crowdkit.aggregation import DawidSkene
 from pipelines.core.aggregation import worker_table
 from pipelines.core.crowd import final_table_from_answers, reaggregated
 from pipelines.core.model_votes import (
+    MAX_MODEL_PRIOR,
     ModelVotesInvalid,
+    calibrated_confidence,
     human_answers,
     is_model_answer,
     model_worker,
+    with_model_priors,
     with_model_votes,
 )
 
@@ -100,3 +104,25 @@ def test_reaggregating_without_a_worker_lets_the_model_vote_again() -> None:
     plain = reaggregated(voted, PEOPLE, "DawidSkene", False, ["ben"])
     assert not plain.model_influenced.any()
     assert set(plain.item[plain.label != plain.item.map(TRUTH)]) == {"t3", "t5"}
+
+
+def test_confidence_is_calibrated_on_golden_to_how_often_the_model_is_right_there() -> None:
+    """Golden items the model never trained on: right 60% of the time at confidence 0.55-0.65, 80% at 0.7-0.8."""
+    rng = np.random.default_rng(0)
+    low, high = rng.uniform(0.55, 0.65, 400), rng.uniform(0.7, 0.8, 400)
+    correct = np.concatenate([rng.random(400) < 0.6, rng.random(400) < 0.8])
+    calibrated = calibrated_confidence(np.concatenate([low, high]), correct, np.array([0.6, 0.75, 0.99, 0.1]), 2)
+    assert calibrated[0] == pytest.approx(0.6, abs=0.06) and calibrated[1] == pytest.approx(0.8, abs=0.06)
+    assert calibrated[2] <= MAX_MODEL_PRIOR and calibrated[3] >= 0.5  # never past the cap, never below chance
+    assert list(calibrated[:3]) == sorted(calibrated[:3])  # more confident is never less likely right
+    with pytest.raises(ModelVotesInvalid, match="at least two golden"):
+        calibrated_confidence(np.array([0.7]), np.array([True]), np.array([0.7]), 2)
+
+
+def test_a_model_wrong_more_often_than_its_score_says_gets_the_prior_it_earned() -> None:
+    golden = pd.DataFrame({"confidence": [0.9] * 10 + [0.6] * 10, "correct": [True] * 6 + [False] * 4 + [True] * 5
+                           + [False] * 5})
+    tasks = pd.DataFrame({"task": ["t0", "t1"], "model_label": ["pos", "neg"], "confidence": [0.9, 0.6]})
+    priors = with_model_priors(tasks, golden, ["neg", "pos"])
+    assert list(priors.model_confidence) == pytest.approx([0.6, 0.5])  # its 0.9 was right 60%; its 0.6 at chance
+    assert list(priors.columns) == ["task", "model_label", "confidence", "model_confidence"]

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from pipelines.core.answer_store import AnswerStore
-from pipelines.core.crowd import CrowdBatch, CrowdProgress, SimulatedCrowdBackend
+from pipelines.core.answer_store import BatchProgress
+from pipelines.core.crowd import CrowdBatch, SimulatedCrowdBackend
 from pipelines.core.simulated_crowd import SimulatedCrowd, real_worker_accuracies
 from tests.conftest import SHARED_DATA
 
@@ -80,7 +81,7 @@ def test_an_adaptive_perfect_crowd_gives_exactly_min_answers_per_item_and_leaves
     stored = store.answers(batch_id)
     assert (stored.label.to_numpy() == expected.loc[stored.task].to_numpy()).all()
     assert (stored.groupby("task").size() == 2).all() and stored.task.nunique() == 63
-    assert backend.progress(batch_id) == CrowdProgress(120, 120, adaptive=True)
+    assert backend.progress(batch_id) == BatchProgress(answers=120, needed=120, tasks=60, left=0)
     assert backend.progress(batch_id).describe() == "120 answers given, about 0 more expected"
 
 

@@ -53,6 +53,16 @@ def test_answers_are_copied_once_across_pages_and_odd_ones_are_refused_not_fatal
     assert fake_toloka.pools[pool_id]["status"] == "CLOSED" and crowd.store.open_batches() == []
 
 
+def test_closing_fetches_the_answers_given_since_the_last_look_and_says_what_it_refused(crowd, fake_toloka) -> None:
+    batch_id = crowd.submit(BATCH)
+    pool_id = next(iter(fake_toloka.pools))
+    fake_toloka.work(pool_id, "u1", {"t0": "neg", "t3": "surprised"})
+    closed = crowd.close(batch_id)
+    assert fake_toloka.pools[pool_id]["status"] == "CLOSED" and crowd.store.open_batches() == []
+    assert closed.fetched == 1 and len(closed.refused) == 1 and "'surprised'" in closed.refused[0]
+    assert list(crowd.answers(batch_id).itertuples(index=False, name=None)) == [("t0", "toloka-u1", "neg")]
+
+
 def test_refusals_are_plain_messages_and_leave_no_open_batch(crowd, fake_toloka, tmp_path) -> None:
     store = crowd.store
     wrong_key = TolokaCrowd(store, TolokaConfig("not-the-key", "77", fake_toloka.base_url))

@@ -10,7 +10,7 @@ import pandas as pd
 from dashboard import gateway
 from dashboard.crowd_sync import report_progress
 from pipelines.catalog import AUDIT_ARTIFACT_KEY, CROWD_LOOP, CROWD_PROGRESS_ARTIFACT_KEY
-from pipelines.core.answer_store import AnswerStore
+from pipelines.core.answer_store import AnswerStore, Batch, BatchProgress
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.settings import get_settings
 from tests.conftest import wait_for_pending_input, wait_for_status
@@ -27,14 +27,14 @@ def test_progress_follows_the_answers_and_the_last_answer_resumes_the_run(autohe
     wait_for_pending_input(crowd_run)
     store = AnswerStore(url)
     [batch] = store.open_batches()
-    assert batch["owner"] == str(crowd_run)
-    needed = store.progress(batch["id"])["needed"]
+    assert batch.owner == str(crowd_run)
+    needed = store.progress(batch.id).needed
     seen = []
     annotator = "ana"
-    while (item := store.next_item_for(batch["id"], annotator)) is not None:
-        assert store.record_answer(batch["id"], item.task, annotator, "neg") == "stored"
-        progress = store.progress(batch["id"])
-        if progress["answers"] == needed - 1:
+    while (item := store.next_item_for(batch.id, annotator)) is not None:
+        assert store.record_answer(batch.id, item.task, annotator, "neg") == "stored"
+        progress = store.progress(batch.id)
+        if progress.answers == needed - 1:
             break  # the last answer is given by two people at once below
         assert report_progress(batch, progress, annotator) is False
         seen.append(_progress_artifact(crowd_run).data)
@@ -43,9 +43,9 @@ def test_progress_follows_the_answers_and_the_last_answer_resumes_the_run(autohe
     assert seen[-1] == 100 * (needed - 2) / needed
     assert gateway.run(crowd_run).status == "paused"
 
-    while (complete := store.progress(batch["id"]))["answers"] < needed:  # cy is served golden items too
-        item = store.next_item_for(batch["id"], "cy")
-        assert store.record_answer(batch["id"], item.task, "cy", "pos") == "stored"
+    while (complete := store.progress(batch.id)).answers < needed:  # cy is served golden items too
+        item = store.next_item_for(batch.id, "cy")
+        assert store.record_answer(batch.id, item.task, "cy", "pos") == "stored"
     with ThreadPoolExecutor(2) as pool:  # both finishers' pages report at once; the run is resumed once
         resumed = list(pool.map(lambda who: report_progress(batch, complete, who), ["cy", "dee"]))
     assert sorted(resumed) == [False, True]
@@ -91,7 +91,8 @@ def test_tolokers_answers_are_fetched_on_the_results_page_which_resumes_the_run(
 
 
 def test_a_batch_without_an_owner_reports_nothing(tmp_path) -> None:
-    assert report_progress({"id": 1, "owner": None}, {"answers": 3, "needed": 3}, "ana") is False
+    batch = Batch(1, ("neg", "pos"), overlap=3, owner=None, source="local")
+    assert report_progress(batch, BatchProgress(answers=3, needed=3, tasks=1), "ana") is False
 
 
 def test_toloka_is_offered_only_with_a_project_and_a_key(backend, monkeypatch) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from dashboard import gateway
 from pipelines.catalog import AUDIT_ARTIFACT_KEY, CROWD_LOOP, CROWD_PROGRESS_ARTIFACT_KEY, FINAL_TABLE_ARTIFACT_KEY
 from pipelines.core.agreement import krippendorff_alpha
-from pipelines.core.answer_store import AnswerStore
+from pipelines.core.answer_store import AnswerStore, items
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import final_table_from_answers
 from pipelines.core.settings import get_settings
@@ -48,13 +49,40 @@ def test_an_adaptive_simulated_crowd_completes_its_batch_with_fewer_answers_than
     batch_id = gateway.result(crowd_run)["batch_id"]
     assert store.adaptive_rule(batch_id).max_answers == 5
     progress = store.progress(batch_id)
-    assert progress["left"] == 0 and progress["answers"] == progress["needed"]  # complete by the rule
+    assert progress.left == 0 and progress.complete  # complete by the rule
     assert store.tasks_needing_answers(batch_id) == []
-    assert 2 * len(manual) <= progress["answers"] < 5 * len(manual)
+    assert 2 * len(manual) <= progress.answers < 5 * len(manual)
     final = _final(split_run)
     assert (final.source == "simulated crowd").sum() == len(manual) and final.label.notna().all()
     artifact = next(a for a in gateway.artifacts(crowd_run) if a.key == CROWD_PROGRESS_ARTIFACT_KEY)
-    assert artifact.description.endswith(f"closed: {progress['answers']} answers given, about 0 more expected")
+    assert artifact.description.endswith(f"closed: {progress.answers} answers given, about 0 more expected")
+
+
+def test_the_models_label_as_prior_is_stored_with_each_item_and_saves_answers(split_run: str, tmp_path) -> None:
+    manual = AutohelperStore.for_run(get_settings().data_dir, split_run).read("manual")
+    answers = {}
+    for model_prior in (False, True):
+        url = f"sqlite:///{tmp_path / f'prior-{model_prior}.db'}"
+        crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": split_run, "crowd": "simulated",
+                                                   "adaptive": True, "model_prior": model_prior,
+                                                   "database_url": url, "seed": 3})
+        assert wait_for_status(crowd_run, {"completed", "failed"}, timeout=120).status == "completed"
+        store = AnswerStore(url)
+        batch_id = gateway.result(crowd_run)["batch_id"]
+        assert store.progress(batch_id).complete and store.tasks_needing_answers(batch_id) == []
+        answers[model_prior] = store.progress(batch_id).answers
+        with store.engine.connect() as connection:
+            stored = pd.read_sql(sa.select(items.c.task, items.c.model_label, items.c.model_confidence)
+                                 .where(items.c.batch_id == batch_id, items.c.is_golden.is_(False)), connection)
+        if model_prior:  # each item carries exactly the label the model gave it, at a calibrated confidence
+            expected = manual.set_index(manual.item_id.astype(str)).label
+            assert stored.set_index("task").model_label.to_dict() == expected.to_dict()
+            assert stored.model_confidence.between(0.5, 0.9).all()
+        else:
+            assert stored.model_label.isna().all()
+        final = _final(split_run)
+        assert (final.source == "simulated crowd").sum() == len(manual) and final.label.notna().all()
+    assert answers[True] <= answers[False]
 
 
 def test_people_label_then_the_analyst_collects(split_run: str, tmp_path) -> None:
@@ -80,7 +108,7 @@ def _start_local(split_run: str, tmp_path, overlap: int = 2) -> tuple[object, An
     wait_for_pending_input(crowd_run)
     store = AnswerStore(url)
     [batch] = store.open_batches()
-    return crowd_run, store, batch["id"]
+    return crowd_run, store, batch.id
 
 
 def test_a_batch_answered_all_neg_on_balanced_truth_warns_in_result_log_and_artifact(split_run: str,
@@ -142,13 +170,13 @@ def test_keep_waiting_leaves_the_batch_open_and_asks_the_same_question_again(spl
     assert second.pause_key != first.pause_key  # a new pause: a form drawn for the first cannot answer it
     assert (second.description, second.schema) == (first.description, first.schema)
     assert wait_for_log(crowd_run, f"Crowd batch {batch_id}: the analyst chose to keep waiting")
-    assert batch_id in {batch["id"] for batch in store.open_batches()}
+    assert batch_id in {batch.id for batch in store.open_batches()}
     item = store.next_item_for(batch_id, "ana")  # the batch still takes answers while the run waits again
     assert store.record_answer(batch_id, item.task, "ana", "neg") == "stored"
 
     gateway.resume(crowd_run, {"collect_now": True}, pause_key=second.pause_key, analyst="Lee")
     assert wait_for_status(crowd_run, {"completed", "failed"}).status == "completed"
-    assert batch_id not in {batch["id"] for batch in store.open_batches()}
+    assert batch_id not in {batch.id for batch in store.open_batches()}
     assert gateway.result(crowd_run)["answers"] == 1
     audit = [row for a in gateway.artifacts(crowd_run) if a.key == AUDIT_ARTIFACT_KEY for row in a.data]
     assert [row["input"] for row in audit] == ["collect_now=False", "collect_now=True"]
@@ -188,7 +216,7 @@ def test_the_model_votes_on_simulated_answers_and_the_run_says_which_labels_it_c
     # The model's answers are never stored with people's: not counted as answers, nor toward completion.
     assert not answers.worker.str.startswith("model:").any() and result["answers"] == len(answers)
     progress = store.progress(result["batch_id"])
-    assert progress["answers"] == progress["needed"] == 3 * len(manual)  # task answers: people's only
+    assert progress.answers == progress.needed == 3 * len(manual)  # task answers: people's only
     assert len(answers) == 3 * (len(manual) + 20)  # and their golden checks
     tasks = manual.rename(columns={"item_id": "task", "label": "model_label"})
     without, _ = final_table_from_answers(accepted, tasks, answers, "DawidSkene", simulated=True)

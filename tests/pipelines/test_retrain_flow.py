@@ -93,23 +93,23 @@ def test_retraining_on_a_crowd_that_flips_labels_warns_and_skips_unlabelled_item
     [batch] = answers.open_batches()
     store = AutohelperStore.for_run(get_settings().data_dir, autohelper_split)
     truth = store.read("manual").set_index("item_id").true_label
-    golden = answers.golden_labels(batch["id"])
+    golden = answers.golden_labels(batch.id)
     flip = {"pos": "neg", "neg": "pos"}
     flipped = 0
     while flipped < 5:  # one annotator answers five task items, and every golden item, wrongly; then the close
-        item = answers.next_item_for(batch["id"], "flip")
+        item = answers.next_item_for(batch.id, "flip")
         is_golden = item.task in golden.index
         label = flip[golden[item.task] if is_golden else truth[item.task]]
-        assert answers.record_answer(batch["id"], item.task, "flip", label) == "stored"
+        assert answers.record_answer(batch.id, item.task, "flip", label) == "stored"
         flipped += not is_golden
     for task, label in golden.items():
-        assert answers.record_answer(batch["id"], task, "flip", flip[label]) in {"stored", "duplicate"}
+        assert answers.record_answer(batch.id, task, "flip", flip[label]) in {"stored", "duplicate"}
     gateway.resume(crowd_run, {"collect_now": True}, analyst="Lee")
     assert wait_for_status(crowd_run, {"completed", "failed"}).status == "completed"
     assert (store.read("final").label == "unlabelled").sum() == len(truth) - 5
 
     retrain = gateway.start_run(RETRAIN, {"autohelper_run_id": autohelper_split, "target_accuracy": 0.9,
-                                          "batch_id": batch["id"], "database_url": url})
+                                          "batch_id": batch.id, "database_url": url})
     settled = wait_for_status(retrain, {"completed", "failed"}, timeout=180)
     assert settled.status == "completed", settled.message
     report = gateway.result(retrain)

@@ -45,14 +45,14 @@ def _crowd_run(autohelper_split: str, tmp_path: Path, workers: dict[str, bool], 
     wait_for_pending_input(crowd_run)
     store = AnswerStore(url)
     [batch] = store.open_batches()
-    golden = store.golden_labels(batch["id"])
+    golden = store.golden_labels(batch.id)
     truth = pd.concat([_truth(autohelper_split), golden])
     for worker, honest in workers.items():
-        while (item := store.next_item_for(batch["id"], worker)) is not None:
+        while (item := store.next_item_for(batch.id, worker)) is not None:
             label = truth[item.task] if honest else FLIP[truth[item.task]]
-            assert store.record_answer(batch["id"], item.task, worker, label) == "stored"
+            assert store.record_answer(batch.id, item.task, worker, label) == "stored"
         for task, label in golden.items():
-            assert store.record_answer(batch["id"], task, worker, label if honest else FLIP[label]) in {
+            assert store.record_answer(batch.id, task, worker, label if honest else FLIP[label]) in {
                 "stored", "duplicate"}
     gateway.resume(crowd_run, {"collect_now": True}, analyst="Lee")
     assert wait_for_status(crowd_run, {"completed", "failed"}).status == "completed"
@@ -146,26 +146,26 @@ def test_agreement_and_model_votes_are_shown_with_the_disagreements_most_uncerta
     wait_for_pending_input(crowd_run)
     store = AnswerStore(url)
     [batch] = store.open_batches()
-    truth = pd.concat([_truth(autohelper_split), store.golden_labels(batch["id"])])
+    truth = pd.concat([_truth(autohelper_split), store.golden_labels(batch.id)])
     # ana reads the truth, cy flips every label, ben answers ten items truly and stops: items split 1-1 (ben
     # absent) and 2-1 (ben there).
     for worker, limit in (("ana", None), ("cy", None), ("ben", 10)):
         answered = 0
-        while (limit is None or answered < limit) and (item := store.next_item_for(batch["id"], worker)):
+        while (limit is None or answered < limit) and (item := store.next_item_for(batch.id, worker)):
             label = FLIP[truth[item.task]] if worker == "cy" else truth[item.task]
-            assert store.record_answer(batch["id"], item.task, worker, label) == "stored"
+            assert store.record_answer(batch.id, item.task, worker, label) == "stored"
             answered += 1
     gateway.resume(crowd_run, {"collect_now": True}, analyst="Lee")
     assert wait_for_status(crowd_run, {"completed", "failed"}).status == "completed"
     stored = pd.read_parquet(gateway.result(crowd_run)["final"])
-    answers = store.answers(batch["id"])
+    answers = store.answers(batch.id)
 
     app = _results_page()
     alpha = next(m for m in app.metric if m.label == "Krippendorff's alpha")
     assert alpha.value == f"{krippendorff_alpha(answers):.2f}"
     assert any(c.value == batch_agreement(answers).reading for c in app.caption)
     disputed = _frame_with(app, "votes")
-    on_tasks = answers[~answers.task.isin(store.golden_labels(batch["id"]).index)]  # golden: the workers' table
+    on_tasks = answers[~answers.task.isin(store.golden_labels(batch.id).index)]  # golden: the workers' table
     by_answers = on_tasks.groupby("task").label.nunique()
     assert set(disputed.item.astype(str)) == set(by_answers[by_answers > 1].index)
     assert disputed.uncertainty.is_monotonic_decreasing and disputed.uncertainty.nunique() == 2

@@ -262,7 +262,7 @@ def test_collect_now_closes_the_batch_with_the_answers_people_gave_on_screen(aut
                                             "overlap": 1})
     wait_for_pending_input(run_id)
     store = AnswerStore(get_settings().answer_store_url)
-    [batch] = [b for b in store.open_batches() if b["owner"] == str(run_id)]
+    [batch] = [b for b in store.open_batches() if b.owner == str(run_id)]
     annotator = Oracle("ana", truth)
     answered = [annotator.answer() for _ in range(5)]
 
@@ -275,7 +275,7 @@ def test_collect_now_closes_the_batch_with_the_answers_people_gave_on_screen(aut
 
     [decision] = _audit(run_id)
     assert (decision["resumed_by"], decision["input"]) == (ANALYST, "collect_now=True")
-    assert batch["id"] not in {b["id"] for b in store.open_batches()}
+    assert batch.id not in {b.id for b in store.open_batches()}
     final = split.read("final").set_index("text")
     crowd_answered = [text for text in answered if text in final.index]  # golden items are not in the table
     assert crowd_answered and all(final.label[text] == truth[text] for text in crowd_answered)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from pipelines.core.adaptive import AdaptiveOverlap
-from pipelines.core.answer_store import AnswerStore, items
+from pipelines.core.answer_store import AnswerStore, BatchProgress, items
 from pipelines.core.settings import get_settings
 
 PAGE = Path(__file__).resolve().parents[3] / "dashboard" / "views" / "labelling.py"
@@ -145,7 +145,7 @@ def test_two_oracle_annotators_taking_turns_with_overlap_two(store: AnswerStore)
     answers = _assert_every_answer_is_gold(store, batch)
     tasks = answers[~answers.task.isin(batch.golden_tasks)]
     assert tasks.groupby("task").worker.nunique().eq(2).all() and tasks.task.nunique() == 12
-    assert store.progress(batch.id)["answers"] == store.progress(batch.id)["needed"]
+    assert store.progress(batch.id).complete
 
 
 def test_skipped_reviews_get_no_answer_and_later_answers_stay_on_the_review_shown(store: AnswerStore) -> None:
@@ -205,7 +205,7 @@ def test_each_annotator_name_and_batch_has_its_own_pinned_review(store: AnswerSt
     second = _make_batch(store, n_tasks=8, n_golden=0, overlap=2, seed=6)
     gold = first.gold | second.gold
     tab = Oracle("ana", gold)
-    assert tab.app.selectbox(key="labelling.batch").value["id"] == second.id  # the newest open batch first
+    assert tab.app.selectbox(key="labelling.batch").value.id == second.id  # the newest open batch first
     for_ana = tab.shown()
     for _ in range(3):  # reruns from elsewhere on the page keep the review
         tab.app.run()
@@ -241,7 +241,7 @@ def test_two_oracle_annotators_end_an_adaptive_batch_by_themselves_once_every_it
     # Right golden answers raise the batch's accuracy estimate, so two agreeing answers settle each item: the
     # batch ends with min_answers per item, not max_answers, and nobody is left waiting for a third annotator.
     assert tasks.task.nunique() == 12 and tasks.groupby("task").worker.nunique().eq(2).all()
-    assert store.progress(batch.id) == {"answers": 24, "needed": 24, "tasks": 12, "left": 0}
+    assert store.progress(batch.id) == BatchProgress(answers=24, needed=24, tasks=12, left=0)
     assert store.tasks_needing_answers(batch.id) == []
     annotators[0].app.run()
     assert "24 answers given, about 0 more expected" in annotators[0].progress_text()

@@ -235,7 +235,7 @@ def test_two_annotators_label_blind_in_their_own_sessions() -> None:
         tab = page_app("views/labelling.py")
         tab.run()
         tab.text_input(key="labelling.annotator").input(annotator).run()
-        assert tab.selectbox(key="labelling.batch").value["id"] == batch  # the newest open batch first
+        assert tab.selectbox(key="labelling.batch").value.id == batch  # the newest open batch first
         _labelling_button(tab, "Skip").click().run()  # skipping one is allowed...
         for _ in range(2):
             _labelling_button(tab, label).click().run()
