@@ -189,7 +189,7 @@ def sentiment_autohelper(
     # Three decimals, as the page's slider shows it, so the value offered is the value confirmed.
     description = threshold_description(curve, seed_value, golden, summary) + dataset_warnings(prepared.warnings)
     answer, decision = ask(with_defaults(ThresholdInput, description=description, threshold=round(seed_value, 3)),
-                           "threshold")
+                           "threshold", long_wait=True)
     accepted = task_rows[task_rows.confidence >= answer.threshold]
     manual = task_rows[task_rows.confidence < answer.threshold]
     accepted_path = store.write("accepted", accepted)
