@@ -8,6 +8,7 @@ as its owner; the labelling page keeps the run's progress artifact current as an
 from __future__ import annotations
 
 from dataclasses import asdict
+from itertools import count
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +16,7 @@ import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.blocks.system import Secret
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
-from prefect.cache_policies import RUN_ID, TASK_SOURCE
+from prefect.cache_policies import RUN_ID, TASK_SOURCE, Inputs
 from prefect.runtime import flow_run
 
 from pipelines.catalog import CROWD_PROGRESS_ARTIFACT_KEY, FINAL_TABLE_ARTIFACT_KEY
@@ -97,6 +98,14 @@ def open_batch(backend: CrowdBackend, batch: CrowdBatch, crowd_name: str) -> tup
     return batch_id, progress_id
 
 
+# Recorded per check: a run executed again after a suspend takes the path it took before, up to the pause it was
+# resumed from, even though more answers have come in since.
+@task(cache_policy=RUN_ID + TASK_SOURCE + Inputs(exclude=["backend"]))
+def batch_complete(backend: CrowdBackend, batch_id: int, check: int) -> bool:
+    """Whether the batch has every answer it needs, at the run's `check`-th look."""
+    return backend.progress(batch_id).complete
+
+
 @flow(name="crowd-loop", persist_result=True)
 def crowd_loop(
     autohelper_run_id: str,
@@ -151,11 +160,12 @@ def crowd_loop(
     question = with_defaults(CrowdCollectInput, collect_now=True, description=COLLECT_DESCRIPTION.format(
         batch_id=batch_id, needed=needed, tasks=len(tasks), per_item=_per_item(batch), golden=len(golden),
         where=WHERE_PEOPLE_LABEL[crowd]))
-    collect = progress.complete
+    checks = count()
+    collect = batch_complete(backend, batch_id, next(checks))
     while not collect:
         # Each pause gets the next of the run's pause keys, so asking again is a new pause with a new form.
         collect = (ask(question, "collect crowd answers", long_wait=True)[0].collect_now
-                   or backend.progress(batch_id).complete)
+                   or batch_complete(backend, batch_id, next(checks)))
         if not collect:
             logger.info("Crowd batch %d: the analyst chose to keep waiting; the batch stays open and the same "
                         "question is asked again.", batch_id)
