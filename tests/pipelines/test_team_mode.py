@@ -28,7 +28,8 @@ from pipelines.core.settings import get_settings
 from pipelines.team_check import deploy, start_prefect_server, start_worker, team_env
 from tests.conftest import wait_for_pending_input, wait_for_status
 
-pytestmark = pytest.mark.slow  # a server, a deployment and three flow-run processes: about three minutes
+# A server, a deployment and three flow-run processes: about four minutes on this 2-core machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 POOL = "hitl-test-team"
 SPLIT_RUN = "team-split-1"
