@@ -6,12 +6,12 @@ with the project installed then runs them.
 from __future__ import annotations
 
 import argparse
-import os
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_URL
 from prefect.types.entrypoint import EntrypointType
 from prefect.workers.process import ProcessWorker
 
@@ -34,7 +34,7 @@ def ensure_work_pool(pool: str) -> bool:
         except ObjectNotFound:
             client.create_work_pool(WorkPoolCreate(
                 name=pool, type=ProcessWorker.type, base_job_template=ProcessWorker.get_default_base_job_template(),
-                description="HITL Studio's flows: start workers with `prefect worker start --pool " + pool + "`."))
+                description=f"HITL Studio's flows: start workers with `prefect worker start --pool {pool}`."))
             return True
     if existing.type != ProcessWorker.type:
         raise TeamSetupError(f"Work pool {pool!r} is a {existing.type!r} pool; team mode deploys to a "
@@ -48,7 +48,7 @@ def deploy_project(pool: str) -> list[UUID]:
     The deployments are the ones the laptop's runner serves, by the same names, with module-path entrypoints so a
     worker on another machine imports the installed project.
     """
-    if not os.environ.get("PREFECT_API_URL"):
+    if not PREFECT_API_URL.value():  # Prefect would deploy to a throwaway server of its own
         raise TeamSetupError("Set PREFECT_API_URL to the team's Prefect server (e.g. http://server:4200/api) first: "
                              "team mode deploys there, not to the laptop's embedded server.")
     ensure_work_pool(pool)
