@@ -110,7 +110,7 @@ def postgres_cluster(folder: Path) -> Iterator[str]:
         yield f"hitl@127.0.0.1:{port}"
     finally:
         subprocess.run([*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
+                       check=False, capture_output=True)
 
 
 def _free_port() -> int:
@@ -158,7 +158,7 @@ def deploy(env: dict[str, str], pool: str, log: Path) -> None:
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         done = subprocess.run([sys.executable, "-m", "pipelines.team", "deploy", "--pool", pool], env=env,
-                              stdout=out, stderr=subprocess.STDOUT, cwd=str(PROJECT_ROOT), timeout=300)
+                              check=False, stdout=out, stderr=subprocess.STDOUT, cwd=str(PROJECT_ROOT), timeout=300)
     if done.returncode:
         raise TeamCheckFailed(f"Deploying to work pool {pool!r} failed; see {log}.")
 
@@ -211,7 +211,7 @@ def _run_dashboard(env: dict[str, str], log: Path) -> dict[str, Any]:
     """The dashboard's side in a process of its own (its environment, its data folder); what it reports."""
     with open(log, "ab") as out:
         done = subprocess.run([sys.executable, "-m", "pipelines.team_check", "--dashboard"], env=env,
-                              stdout=subprocess.PIPE, stderr=out, cwd=str(PROJECT_ROOT), timeout=1500)
+                              check=False, stdout=subprocess.PIPE, stderr=out, cwd=str(PROJECT_ROOT), timeout=1500)
     lines = done.stdout.decode().strip().splitlines()
     if done.returncode or not lines:
         raise TeamCheckFailed(f"The dashboard's side failed; see {log}.")
