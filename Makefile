@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast install browser postgres bench clean
+.PHONY: run test test-fast install browser postgres bench team-check clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: install browser postgres
 # `make test` runs these too, with everything else.
 test-fast: install postgres
 	$(PY) -m pytest -m "not backend" tests/core tests/dashboard
+
+# Team mode on this machine: PostgreSQL, a Prefect server on it, two workers, the dashboard's gateway; one JSON line.
+team-check: install postgres
+	$(PY) -m pipelines.team_check
 
 bench: install
 	for script in benchmarks/[!_]*.py; do $(PY) $$script; done

@@ -139,6 +139,9 @@ def ensure_backend(settings: Settings | None = None) -> BackendStatus:
     external = os.environ.get("PREFECT_API_URL")
     if external and external.rstrip("/") != settings.embedded_api_url:
         return BackendStatus(external, ui_url_for(external), api_healthy(external), None, embedded=False)
+    if settings.mode == "team":
+        raise BackendStartError("Team mode (HITL_MODE=team) uses the team's Prefect server and starts none here: set "
+                                "PREFECT_API_URL to it, e.g. http://prefect-server:4200/api.")
 
     api_url = settings.embedded_api_url
     settings.prefect_home.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,11 @@ class Settings(BaseSettings):
                                      "key; the TOLOKA_API_KEY environment variable is used when it is absent.")
     runner_process_limit: int = Field(default=25, ge=1, description="Flow runs the runner executes at once.")
     backend_start_timeout_seconds: float = Field(default=90.0, gt=0)
+    mode: Literal["laptop", "team"] = Field(
+        default="laptop", description="laptop: the embedded server and one runner on this machine; team: an external "
+                                      "Prefect server (PREFECT_API_URL) whose work-pool workers run the flows, and "
+                                      "long human waits suspend their run instead of holding a worker.")
+    work_pool: str = Field(default="hitl-studio", description="Team mode: the process work pool deployments run on.")
     dataset_folders: list[Path] | None = Field(
         default=None, description="Folders local review files may be read from, besides the data folder's uploads; "
                                   "unset: any local path (laptop mode). Set it on a shared server.")

@@ -59,7 +59,7 @@ def create_artifact(source_block: str = CLEANED_USERS_BLOCK_NAME) -> dict[str, A
         rows=len(frame), n_columns=len(frame.columns), columns=", ".join(f"`{c}`" for c in frame.columns),
         preview=markdown_table(frame),
     )
-    answer, decision = ask(with_defaults(ApprovalInput, description=description), "approval")
+    answer, decision = ask(with_defaults(ApprovalInput, description=description), "approval", long_wait=True)
     if not answer.create_artifact:
         message = f"Not approved by {decision.resumed_by}."
         logger.info(message)

@@ -195,7 +195,7 @@ def sentiment_autohelper(
     # Three decimals, as the page's slider shows it, so the value offered is the value confirmed.
     description = threshold_description(curve, seed_value, golden, summary) + dataset_warnings(prepared.warnings)
     answer, decision = ask(with_defaults(ThresholdInput, description=description, threshold=round(seed_value, 3)),
-                           "threshold")
+                           "threshold", long_wait=True)
     accepted, manual = split_at_threshold(task_rows, answer.threshold)
     accepted_path = store.write("accepted", accepted)
     store.write("manual", manual)

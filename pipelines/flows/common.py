@@ -14,16 +14,17 @@ import pandas as pd
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import RUN_ID, TASK_SOURCE, Inputs
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import ArtifactUpdate
 from prefect.context import FlowRunContext
-from prefect.flow_runs import pause_flow_run
+from prefect.flow_runs import pause_flow_run, suspend_flow_run
 
 from pipelines.catalog import AUDIT_ARTIFACT_KEY
 from pipelines.core.audit import Decision, decision_from_answer
 from pipelines.core.notify import pause_labels
 from pipelines.core.progress import ThrottledProgress
-from pipelines.core.settings import get_settings
+from pipelines.core.settings import Settings, get_settings
 from pipelines.inputs import AuditedInput
 
 InputT = TypeVar("InputT", bound=AuditedInput)
@@ -34,17 +35,26 @@ PREVIEW_MAX_BYTES = 500_000
 PREVIEW_MAX_CELL_CHARS = 1_000
 
 
-def ask(input_type: type[InputT], step: str) -> tuple[InputT, Decision]:
-    """Pause the current flow run for `input_type`, then record who answered, when and what."""
+def ask(input_type: type[InputT], step: str, long_wait: bool = False) -> tuple[InputT, Decision]:
+    """Pause the current flow run for `input_type`, then record who answered, when and what.
+
+    `long_wait`: the answer may take hours (a crowd batch, an approval). In team mode such a run suspends instead:
+    its process exits and frees the worker, and a worker runs the flow again from the top once it is resumed, with
+    the tasks before this point cached and this call returning the answer. Laptop mode, subflows and runs without a
+    deployment (Prefect can only suspend top-level deployment runs) keep pausing in place.
+    """
     settings = get_settings()
     label_pause(step, getattr(input_type, "_description", None), settings.pause_timeout_seconds)
-    answer = pause_flow_run(
-        wait_for_input=input_type,
-        timeout=settings.pause_timeout_seconds,
-        poll_interval=settings.pause_poll_seconds,  # type: ignore[arg-type]  # Prefect sleeps a float fine
-    )
+    if long_wait and _can_suspend(settings):
+        answer = suspend_flow_run(wait_for_input=input_type, timeout=settings.pause_timeout_seconds)
+    else:
+        answer = pause_flow_run(
+            wait_for_input=input_type,
+            timeout=settings.pause_timeout_seconds,
+            poll_interval=settings.pause_poll_seconds,  # type: ignore[arg-type]  # Prefect sleeps a float fine
+        )
     decision = decision_from_answer(step, answer.model_dump(), datetime.now(timezone.utc))
-    record_decision(decision)
+    record_decision(decision, _pauses_so_far())
     return answer, decision
 
 
@@ -57,8 +67,23 @@ def label_pause(step: str, description: object, timeout_seconds: int) -> None:
         client.update_flow_run_labels(FlowRunContext.get().flow_run.id, labels)  # type: ignore[union-attr]
 
 
-@task
-def record_decision(decision: Decision) -> None:
+def _can_suspend(settings: Settings) -> bool:
+    context = FlowRunContext.get()
+    run = context.flow_run if context else None
+    return (settings.mode == "team" and run is not None and run.deployment_id is not None
+            and run.parent_task_run_id is None)
+
+
+def _pauses_so_far() -> int:
+    """How many pauses and suspends this execution of the run has reached: the number of the one just answered."""
+    context = FlowRunContext.get()
+    return context.observed_flow_pauses.get("counter", 0) if context else 0
+
+
+# One record per pause of a run: a suspended run executes again from the top after each resume, answering its
+# earlier pauses again from their saved inputs, and must not record those decisions twice.
+@task(cache_policy=RUN_ID + TASK_SOURCE + Inputs(exclude=["decision"]))
+def record_decision(decision: Decision, pause_number: int) -> None:
     """Save a human decision with the run, as a table artifact Prefect's UI shows too."""
     get_run_logger().info("%s answered by %s: %s", decision.step, decision.resumed_by, decision.as_row()["input"])
     create_table_artifact(

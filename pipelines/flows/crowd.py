@@ -8,12 +8,15 @@ as its owner; the labelling page keeps the run's progress artifact current as an
 from __future__ import annotations
 
 from dataclasses import asdict
+from itertools import count
 from typing import Any
+from uuid import UUID
 
 import pandas as pd
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, task
 from prefect.blocks.system import Secret
 from prefect.artifacts import create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.cache_policies import RUN_ID, TASK_SOURCE, Inputs
 from prefect.runtime import flow_run
 
 from pipelines.catalog import CROWD_PROGRESS_ARTIFACT_KEY, FINAL_TABLE_ARTIFACT_KEY
@@ -84,6 +87,26 @@ def _percent(progress: BatchProgress) -> float:
     return 100 * progress.share
 
 
+# Once per run: a run suspended for its batch executes again from the top after the resume and must reuse its batch
+# and progress artifact, not post the items to the crowd a second time.
+@task(cache_policy=RUN_ID + TASK_SOURCE)
+def open_batch(backend: CrowdBackend, batch: CrowdBatch, crowd_name: str) -> tuple[int, UUID]:
+    """Submit the batch to the crowd and create the run's progress artifact; the batch id and the artifact's id."""
+    batch_id = backend.submit(batch)
+    progress = backend.progress(batch_id)
+    progress_id = create_progress_artifact(_percent(progress), key=CROWD_PROGRESS_ARTIFACT_KEY,
+                                           description=f"{crowd_name} batch {batch_id}: {progress.describe()}")
+    return batch_id, progress_id
+
+
+# Recorded per check: a run executed again after a suspend takes the path it took before, up to the pause it was
+# resumed from, even though more answers have come in since.
+@task(cache_policy=RUN_ID + TASK_SOURCE + Inputs(exclude=["backend"]))
+def batch_complete(backend: CrowdBackend, batch_id: int, check: int) -> bool:
+    """Whether the batch has every answer it needs, at the run's `check`-th look."""
+    return backend.progress(batch_id).complete
+
+
 @flow(name="crowd-loop", persist_result=True)
 def crowd_loop(
     autohelper_run_id: str,
@@ -140,21 +163,22 @@ def crowd_loop(
     simulated = crowd == "simulated"
     backend = _backend(crowd, store, SimulatedCrowd(n_workers=n_simulated_workers, spammer_share=spammer_share,
                                                     seed=seed))
-    batch_id = backend.submit(batch)
+    crowd_name = "Simulated crowd" if simulated else "Crowd"
+    batch_id, progress_id = open_batch(backend, batch, crowd_name)
+    batch_name = f"{crowd_name} batch {batch_id}"
     progress = backend.progress(batch_id)
-    batch_name = f"{'Simulated crowd' if simulated else 'Crowd'} batch {batch_id}"
-    progress_id = create_progress_artifact(_percent(progress), key=CROWD_PROGRESS_ARTIFACT_KEY,
-                                           description=f"{batch_name}: {progress.describe()}")
     logger.info("Crowd batch %d (%s): %d items, %s (%s).", batch_id, crowd, len(tasks), progress.describe(),
                 _per_item(batch))
     needed = f"about {progress.needed} answers expected" if progress.adaptive else f"{progress.needed} answers needed"
     question = with_defaults(CrowdCollectInput, collect_now=True, description=COLLECT_DESCRIPTION.format(
         batch_id=batch_id, needed=needed, tasks=len(tasks), per_item=_per_item(batch), golden=len(golden),
         where=WHERE_PEOPLE_LABEL[crowd]))
-    collect = progress.complete
+    checks = count()
+    collect = batch_complete(backend, batch_id, next(checks))
     while not collect:
         # Each pause gets the next of the run's pause keys, so asking again is a new pause with a new form.
-        collect = ask(question, "collect crowd answers")[0].collect_now or backend.progress(batch_id).complete
+        collect = (ask(question, "collect crowd answers", long_wait=True)[0].collect_now
+                   or batch_complete(backend, batch_id, next(checks)))
         if not collect:
             logger.info("Crowd batch %d: the analyst chose to keep waiting; the batch stays open and the same "
                         "question is asked again.", batch_id)

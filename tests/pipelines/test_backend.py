@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.backend import BackendStatus, ensure_backend, runner_alive
+from pipelines.backend import BackendStartError, BackendStatus, ensure_backend, runner_alive
 from pipelines.core.settings import Settings, get_settings
 from tests.conftest import free_port
 
@@ -24,3 +24,12 @@ def test_an_external_api_url_starts_nothing(tmp_path, monkeypatch: pytest.Monkey
     status = ensure_backend(settings)
     assert status == BackendStatus(external, external.removesuffix("/api"), False, None, embedded=False)
     assert not (tmp_path / "backend").exists() and not runner_alive(settings)
+
+
+def test_team_mode_without_a_server_url_says_to_set_one_and_starts_nothing(tmp_path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    settings = Settings(data_dir=tmp_path, server_port=free_port(), mode="team")
+    with pytest.raises(BackendStartError, match="set PREFECT_API_URL"):
+        ensure_backend(settings)
+    assert not (tmp_path / "backend").exists()
