@@ -288,7 +288,9 @@ def main() -> None:
                          "answers_per_item": round(adaptive.human_answers / len(manual), 3) if len(manual)
                          else None,
                          "golden_check_answers": adaptive.golden_checks,
-                         "human_share": round(adaptive.human_answers / all_crowd_answers, 4)},
+                         "human_share": round(adaptive.human_answers / all_crowd_answers, 4),
+                         **({"model_votes": _model_votes_section(accepted, manual, adaptive.answers_on_tasks, truth,
+                                                                 all_crowd_answers)} if args.model_votes else {})},
         }
     print(json.dumps({
         "benchmark": "outcome",
