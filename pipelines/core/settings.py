@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     dataset_folders: list[Path] | None = Field(
         default=None, description="Folders local review files may be read from, besides the data folder's uploads; "
                                   "unset: any local path (laptop mode). Set it on a shared server.")
+    # Kept as text and checked by pipelines.core.roles, so a typo shows as a message on the page, not a crash.
+    roles: str | None = Field(
+        default=None, description='Who may sign in, as a JSON object: "issuer|subject" (or, opting in to email, '
+                                  '"email:name@domain") -> "analyst" or "annotator". Used when [auth] is configured.')
+    roles_file: Path | None = Field(default=None, description="A JSON file of more roles, in HITL_ROLES' form.")
 
     @property
     def prefect_home(self) -> Path:
