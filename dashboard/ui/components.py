@@ -8,6 +8,7 @@ from uuid import UUID
 import streamlit as st
 
 from dashboard import gateway
+from dashboard.ui.access import LAPTOP, Access, identity_sidebar, signed_in_identity
 from dashboard.ui.forms import render_pause_form
 from pipelines.backend import BackendStartError, BackendStatus
 from pipelines.catalog import AUDIT_ARTIFACT_KEY
@@ -59,9 +60,16 @@ def analyst_field() -> None:
         st.query_params["analyst"] = name
 
 
-def backend_sidebar() -> None:
+def backend_sidebar(access: Access = LAPTOP) -> None:
+    """Who answers (the signed-in person, or the analyst-name box in laptop mode), then the backend's status;
+    annotators see only who they are, since the backend and its UI are the analysts'."""
     with st.sidebar:
-        analyst_field()
+        if access.identity is None:
+            analyst_field()
+        else:
+            identity_sidebar(access)
+        if access.role != "analyst":
+            return
         st.subheader("Backend")
         status = backend_status()
         if status is None:
@@ -89,10 +97,10 @@ def audit_trail(run_id: UUID) -> None:
 
 
 def analyst_name() -> str:
-    """Who answers pauses in this session: the logged-in user where the deployment has login, else the
-    name typed in the sidebar."""
-    if getattr(st.user, "is_logged_in", False) and st.user.get("name"):
-        return str(st.user["name"])
+    """Who answers pauses in this session: the signed-in identity (`issuer|subject (name)`) where sign-in is
+    configured, else the name typed in the sidebar."""
+    if (identity := signed_in_identity()) is not None:
+        return identity.audit_label
     return st.session_state.get("analyst", "").strip() or "anonymous analyst"
 
 

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import gateway
+from dashboard.ui.access import require_page
 from dashboard.ui.components import (
     audit_trail,
     current_run,
@@ -17,6 +18,8 @@ from dashboard.ui.components import (
 from pipelines.catalog import APPROVAL, APPROVED_TABLE_ARTIFACT_KEY
 from pipelines.core.markdown import escape_markdown
 from pipelines.core.table_diff import diff_tables
+
+require_page("approval")
 
 st.title(":material/verified: Artifact approval")
 st.caption("Review the latest cleaned users, choose approve (publish them as the `name-table` artifact) or reject, "

@@ -9,8 +9,11 @@ from dashboard.panels.dataset import dataset_form
 from dashboard.panels.model import model_picker
 from dashboard.panels.split_results import results
 from dashboard.panels.threshold import threshold_panel
+from dashboard.ui.access import require_page
 from dashboard.ui.components import audit_trail, current_run, live_until_settled, recent_logs, run_header
 from pipelines.catalog import AUTOHELPER, AUTOHELPER_PROGRESS_ARTIFACT_KEY
+
+require_page("autohelper")
 
 st.title(":material/sentiment_satisfied: Sentiment autohelper")
 st.caption("A model labels reviews with a confidence; you choose the threshold above which its labels are "

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import gateway
+from dashboard.ui.access import require_page
 from dashboard.ui.components import (
     audit_trail,
     current_run,
@@ -15,6 +16,8 @@ from dashboard.ui.components import (
     run_header,
 )
 from pipelines.catalog import FEATURE_SELECTION, INGESTION, USER_SOURCE_ARTIFACT_KEY, USERS_ARTIFACT_KEY
+
+require_page("ingestion")
 
 st.title(":material/group_add: Ingestion")
 st.caption("Fetch user records from randomuser.me. The run pauses and asks you how many; offline it "

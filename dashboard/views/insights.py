@@ -9,6 +9,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard import gateway
+from dashboard.ui.access import require_page
 from dashboard.ui.components import (
     audit_trail,
     current_run,
@@ -20,6 +21,8 @@ from dashboard.ui.components import (
 from pipelines.catalog import INSIGHTS, USERS_BLOCK_NAME
 from pipelines.core.insights import computed_insights, provider_gap
 from pipelines.core.settings import get_settings
+
+require_page("insights")
 
 settings = get_settings()
 st.title(":material/psychology: Marvin insights")

@@ -12,9 +12,13 @@ from typing import Any
 import streamlit as st
 
 from dashboard.crowd_sync import OwnerUnreachable, report_progress
+from dashboard.ui.access import require_page
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.crowd import CrowdProgress
+from pipelines.core.markdown import escape_markdown
 from pipelines.core.settings import get_settings
+
+access = require_page("labelling")
 
 OUTCOME_MESSAGES = {
     "full": "Others gave that review its answers meanwhile, so yours was not needed. Here is another one.",
@@ -58,7 +62,12 @@ def _skip(batch_id: int, annotator: str, task: str) -> None:
     st.session_state[f"labelling.{batch_id}.{annotator}.skipped"].add(task)
 
 
-annotator = st.text_input("Your annotator name", key="labelling.annotator").strip()
+if access.identity is None:
+    annotator = st.text_input("Your annotator name", key="labelling.annotator").strip()
+else:  # answers are stored under the signed-in identity, which no one else can claim; the name is only shown
+    annotator = access.identity.key
+    st.caption(f"Labelling as **{escape_markdown(access.identity.name or access.identity.subject)}** "
+               f"({escape_markdown(annotator)})")
 if notice := st.session_state.pop("labelling.notice", None):
     st.info(notice)
 batches = store.open_batches(source="local")  # simulated and Toloka batches are not for people here
