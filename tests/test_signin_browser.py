@@ -72,12 +72,15 @@ def browser():
         launched.close()
 
 
-def _signed_in(browser, app: ServedApp, subject: str):
-    """A tab in a browser context of its own (its own cookies: one person) signed in as `subject`."""
+def _signed_in(browser, app: ServedApp, subject: str, address: str = ""):
+    """A tab in a browser context of its own (its own cookies: one person) signed in as `subject`, having
+    opened the app at `address` signed out (where only the sign-in shows)."""
     tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     tab.set_default_timeout(60_000)
-    tab.goto(app.url)
+    tab.goto(f"{app.url}/{address}")
     tab.get_by_text("Sign in to continue.").wait_for()
+    _idle(tab)
+    assert [" ".join(text.split()) for text in tab.get_by_role("button").all_inner_texts()] == ["login Sign in"]
     tab.get_by_role("button", name="Sign in").click()
     tab.get_by_role("button", name=subject, exact=True).click()  # the provider's authorize form
     tab.get_by_text(f"Signed in as {NAMES[subject]}").wait_for()
@@ -118,7 +121,7 @@ def test_an_annotator_labels_under_issuer_and_subject_and_cannot_open_analyst_pa
     gold = {row["text"]: "neg" if "broke" in row["text"] else "pos" for row in rows}
     batch_id = answer_store.create_batch(pd.DataFrame(rows), overlap=1, labels=["neg", "pos"])
 
-    tab = _signed_in(browser, signed_app, ANNOTATOR)  # the home address takes an annotator to labelling
+    tab = _signed_in(browser, signed_app, ANNOTATOR, "ingestion")  # back home: an annotator lands on labelling
     tab.get_by_role("heading", name="Crowd labelling").wait_for()
     _idle(tab)
     sidebar = tab.get_by_test_id("stSidebar")
