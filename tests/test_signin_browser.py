@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+from uuid import UUID
 
 import pandas as pd
 import pytest
 
 from dashboard import gateway
-from pipelines.catalog import AUDIT_ARTIFACT_KEY, INGESTION
+from pipelines.catalog import AUDIT_ARTIFACT_KEY
 from pipelines.core.answer_store import AnswerStore
-from tests.conftest import wait_for_pending_input, wait_for_status
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ServedApp
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
@@ -91,25 +92,24 @@ def _idle(tab) -> None:
     tab.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
 
 
-def test_an_analyst_resumes_a_run_recorded_under_issuer_and_subject(signed_app: ServedApp, browser,
-                                                                     issuer: str) -> None:
-    run_id = gateway.start_run(INGESTION, {"select_features": False})
-    wait_for_pending_input(run_id)
+def test_an_analyst_starts_and_resumes_a_run_recorded_under_issuer_and_subject(signed_app: ServedApp, browser,
+                                                                                issuer: str) -> None:
     tab = _signed_in(browser, signed_app, ANALYST)
     sidebar = tab.get_by_test_id("stSidebar")
     for title in ("Inbox", "Ingestion", "Crowd labelling", "Crowd results"):  # analysts see every page
         sidebar.get_by_role("link", name=title).wait_for()
     sidebar.get_by_text("Backend").wait_for()
 
-    tab.goto(f"{signed_app.url}/inbox")
-    name = gateway.run(run_id).name
-    box = tab.locator('[data-testid="stVerticalBlock"]').filter(has_text=name).last
-    box.get_by_label("Number of users", exact=True).fill("2")
-    box.get_by_role("button", name="Resume run").click()
-    assert wait_for_status(run_id, {"completed"}, timeout=90).status == "completed"
-    [decision] = [row for a in gateway.artifacts(run_id) if a.key == AUDIT_ARTIFACT_KEY for row in a.data]
-    assert decision["resumed_by"] == f"{issuer}|{ANALYST} ({NAMES[ANALYST]})"
-    assert decision["input"] == "number_of_users=2"
+    tab.goto(f"{signed_app.url}/ingestion")
+    tab.get_by_role("button", name="Start an ingestion run").click()
+    tab.get_by_label("Number of users", exact=True).fill("2")
+    tab.get_by_role("button", name="Resume run").click()
+    tab.get_by_text("The users are in.").wait_for(timeout=90_000)
+    run = gateway.run(UUID(parse_qs(urlparse(tab.url).query)["run"][0]))  # the run the page shows
+    who = f"{issuer}|{ANALYST} ({NAMES[ANALYST]})"
+    assert run.started_by == who
+    [decision] = [row for a in gateway.artifacts(run.id) if a.key == AUDIT_ARTIFACT_KEY for row in a.data]
+    assert decision["resumed_by"] == who and decision["input"] == "number_of_users=2"
 
 
 def test_an_annotator_labels_under_issuer_and_subject_and_cannot_open_analyst_pages(

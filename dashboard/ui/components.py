@@ -84,6 +84,8 @@ def backend_sidebar(access: Access = LAPTOP) -> None:
 
 def run_header(run: gateway.RunSummary, show_failure: bool = True) -> None:
     st.markdown(f"**{run.flow_name}** · `{run.name}` · {STATUS_BADGES[run.status]} · [open in Prefect]({run.ui_url})")
+    if run.started_by:
+        st.caption(f"Started by {escape_markdown(run.started_by)}")
     if show_failure and run.message and run.status in {"failed", "crashed", "cancelled"}:
         st.error(escape_markdown(run.message))  # a failure message may quote data
 

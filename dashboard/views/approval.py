@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import gateway
 from dashboard.ui.access import require_page
 from dashboard.ui.components import (
+    analyst_name,
     audit_trail,
     current_run,
     decision_form,
@@ -26,7 +27,7 @@ st.caption("Review the latest cleaned users, choose approve (publish them as the
            "then confirm.")
 
 if st.button("Start an approval run", key="approval.start", type="primary", icon=":material/play_arrow:"):
-    st.session_state["approval.run_id"] = gateway.start_run(APPROVAL)
+    st.session_state["approval.run_id"] = gateway.start_run(APPROVAL, analyst=analyst_name())
 
 run = current_run(APPROVAL.flow, key="approval")
 if run is not None:
