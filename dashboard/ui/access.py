@@ -56,7 +56,7 @@ def signed_in_identity() -> Identity | None:
 
 
 def session_access() -> Access:
-    """The session's access; with sign-in on, anyone not signed in and on the allow-list sees only a
+    """The session's access; with sign-in on, anyone not both signed in and on the allow-list sees only a
     message (and a way to sign in or out), and the page stops there."""
     if not sign_in_configured():
         return LAPTOP
@@ -76,6 +76,18 @@ def session_access() -> Access:
                 "of analysts and annotators. Ask an analyst to add this identity to HITL_ROLES; until then "
                 "there is nothing here for you.")
     return Access(role=role, identity=identity)
+
+
+def current_role() -> Role | None:
+    """The session's role as of now, drawing nothing: "analyst" in laptop mode; None when not signed in, not
+    on the allow-list, or when the list is unreadable. For click handlers, which run before the page's guard."""
+    if not sign_in_configured():
+        return LAPTOP.role
+    identity = signed_in_identity()
+    try:
+        return None if identity is None else role_of(identity, _roles())
+    except RolesInvalid:
+        return None
 
 
 def require_page(page: str) -> Access:

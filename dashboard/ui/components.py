@@ -8,7 +8,7 @@ from uuid import UUID
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.ui.access import LAPTOP, Access, identity_sidebar, signed_in_identity
+from dashboard.ui.access import LAPTOP, Access, current_role, identity_sidebar, signed_in_identity
 from dashboard.ui.forms import render_pause_form
 from pipelines.backend import BackendStartError, BackendStatus
 from pipelines.catalog import AUDIT_ARTIFACT_KEY
@@ -172,6 +172,9 @@ def resume_or_explain(run_id: UUID, values: dict, pause_key: str) -> None:
     Made for a button's `on_click`, with the run, values and pause key the button was drawn for in its `args`:
     Streamlit calls it before the page is drawn again, so the click never acts on what the rerun would show.
     """
+    if current_role() != "analyst":  # the handler runs before the page's guard: the role may be gone by now
+        st.error("Not allowed: only analysts resume runs. Nothing was sent.")
+        return
     try:
         gateway.resume(run_id, values, pause_key=pause_key, analyst=analyst_name())
     except InputInvalid as exc:

@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.crowd_sync import OwnerUnreachable, report_progress
-from dashboard.ui.access import require_page
+from dashboard.ui.access import current_role, require_page
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.crowd import CrowdProgress
 from pipelines.core.markdown import escape_markdown
@@ -44,6 +44,8 @@ def _pin_key(batch_id: int, annotator: str) -> str:
 def _answer(batch: dict[str, Any], annotator: str, task: str, label: str) -> None:
     """Record `label` for the task shown with the button, then let the next run draw a new item."""
     st.session_state.pop(_pin_key(batch["id"], annotator), None)
+    if current_role() is None:  # the handler runs before the page's guard: the person may be off the list by now
+        return
     outcome = store.record_answer(batch["id"], task, annotator, label)  # a double click stores one
     if outcome in OUTCOME_MESSAGES:
         st.session_state["labelling.notice"] = OUTCOME_MESSAGES[outcome]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import UUID
 
 import pandas as pd
 import pytest
@@ -130,3 +131,49 @@ def test_the_analyst_name_recorded_is_the_identity_with_the_name_beside_it() -> 
     app.user = {"is_logged_in": True, **ANALYST}
     app.session_state["analyst"] = "typed name"  # ignored once people sign in
     assert app.run().text[0].value == f"{ISSUER}|u-1001 (Ada Analyst)"
+
+
+def test_a_resume_clicked_after_the_role_was_taken_away_sends_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboard import gateway
+
+    sent: list[tuple] = []
+    monkeypatch.setattr(gateway, "resume", lambda *args, **kwargs: sent.append((args, kwargs)))
+
+    def script() -> None:
+        from uuid import UUID
+
+        import streamlit as st
+
+        from dashboard.ui.components import resume_or_explain
+
+        st.button("Resume", key="go", on_click=resume_or_explain,
+                  args=(UUID(int=1), {"number_of_users": 2}, "pause-1"))
+
+    app = AppTest.from_function(script, default_timeout=30)
+    app.secrets["auth"] = AUTH
+    app.user = {"is_logged_in": True, **ANALYST}
+    app.run()
+    monkeypatch.setenv("HITL_ROLES", json.dumps({f"{ISSUER}|u-2002": "annotator"}))  # the analyst is removed
+    get_settings.cache_clear()
+    app.button(key="go").click().run()
+    assert sent == [] and [e.value for e in app.error] == ["Not allowed: only analysts resume runs. Nothing was sent."]
+
+    monkeypatch.setenv("HITL_ROLES", json.dumps({f"{ISSUER}|u-1001": "analyst"}))  # and added back
+    get_settings.cache_clear()
+    app.button(key="go").click().run()
+    assert sent == [((UUID(int=1), {"number_of_users": 2}), {"pause_key": "pause-1",
+                                                              "analyst": f"{ISSUER}|u-1001 (Ada Analyst)"})]
+
+
+def test_an_answer_clicked_after_the_annotator_was_taken_off_the_list_is_not_stored(
+        roles: AnswerStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [{"task": f"t{i}", "text": f"Review {i}: lovely", "is_golden": False, "golden_label": None}
+            for i in range(2)]
+    batch_id = roles.create_batch(pd.DataFrame(rows), overlap=1, labels=["neg", "pos"])
+    app = _opened("views/labelling.py", {"is_logged_in": True, **ANNOTATOR})
+    assert [t.value for t in app.text] in (["Review 0: lovely"], ["Review 1: lovely"])
+    monkeypatch.setenv("HITL_ROLES", json.dumps({f"{ISSUER}|u-1001": "analyst"}))
+    get_settings.cache_clear()
+    next(b for b in app.button if b.label == "pos").click().run()
+    assert roles.answers(batch_id).empty
+    assert "not on this studio's list" in app.error[0].value and not app.text  # and nothing more to label
