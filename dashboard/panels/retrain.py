@@ -10,6 +10,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard import gateway
+from dashboard.ui.access import current_role
 from dashboard.ui.components import analyst_name, live_until_settled, run_header
 from dashboard.panels.crowd_results import show_warnings
 from pipelines.catalog import AUTOHELPER, RETRAIN
@@ -83,6 +84,8 @@ def _show_report(report: dict[str, Any]) -> None:
 
 def _use_as_next_model(version_id: str, parameters: dict[str, Any]) -> None:
     """Start the next autohelper run on the same data with the saved version as its model, and pin it there."""
+    if current_role() != "analyst":  # the handler runs before the page's guard: the role may be gone by now
+        return
     run_id = gateway.start_run(AUTOHELPER, {**parameters, "model": version_id, "model_mode": "auto"},
                                analyst=analyst_name())
     st.session_state["autohelper.run_id"] = run_id
