@@ -1,12 +1,14 @@
-"""Router: page config, the backend status in the sidebar, then the selected page."""
+"""Router: page config, who is signed in, the pages their role may open, the sidebar, then the selected page."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.ui.access import navigation, session_access
 from dashboard.ui.components import backend_sidebar
 
 st.set_page_config(page_title="HITL Studio", page_icon=":material/handshake:", layout="wide")
+access = session_access()  # with sign-in configured, nobody off the allow-list gets past this line
 
 pages = {
     "Overview": [
@@ -23,6 +25,6 @@ pages = {
         st.Page("views/crowd_results.py", title="Crowd results", icon=":material/table_chart:"),
     ],
 }
-navigation = st.navigation(pages)
-backend_sidebar()
-navigation.run()
+page = navigation(pages, access)
+backend_sidebar(access)
+page.run()

@@ -45,6 +45,7 @@ from pipelines.core.settings import get_settings
 
 RunStatus = Literal["scheduled", "running", "paused", "completed", "failed", "cancelled", "crashed"]
 TERMINAL_STATUSES: frozenset[RunStatus] = frozenset({"completed", "failed", "cancelled", "crashed"})
+STARTED_BY_TAG = "started-by:"
 
 _STATUS_BY_TYPE: dict[StateType, RunStatus] = {
     StateType.SCHEDULED: "scheduled",
@@ -79,6 +80,7 @@ class RunSummary:
     parent_task_run_id: UUID | None
     ui_url: str
     parameters: dict[str, Any]
+    started_by: str | None = None  # who started it from the dashboard (its `started-by:` tag)
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,8 @@ def _summary(flow_run: FlowRun, flow_names: dict[UUID, str]) -> RunSummary:
         parent_task_run_id=flow_run.parent_task_run_id,
         ui_url=f"{api_url().rstrip('/').removesuffix('/api')}/runs/flow-run/{flow_run.id}",
         parameters=dict(flow_run.parameters or {}),
+        started_by=next((tag.removeprefix(STARTED_BY_TAG) for tag in flow_run.tags
+                         if tag.startswith(STARTED_BY_TAG)), None),
     )
 
 
@@ -172,10 +176,12 @@ def _summaries(client: SyncPrefectClient, flow_runs: list[FlowRun]) -> list[RunS
     return [_summary(run, flow_names) for run in flow_runs]
 
 
-def start_run(deployment_name: str, parameters: dict[str, Any] | None = None, wait_seconds: float = 30) -> UUID:
+def start_run(deployment_name: str, parameters: dict[str, Any] | None = None, wait_seconds: float = 30,
+              analyst: str | None = None) -> UUID:
     """Start a run of a deployment (`flow-name/deployment-name`) and return its id.
 
     Waits briefly for the deployment to be registered, since a runner that just started registers it late.
+    `analyst` (who starts it) is kept as the run's tag `started-by:<analyst>`, which Prefect's UI shows too.
     """
     deadline = time.monotonic() + wait_seconds
     with _client() as client:
@@ -189,7 +195,8 @@ def start_run(deployment_name: str, parameters: dict[str, Any] | None = None, wa
                         f"Deployment {deployment_name!r} is not registered. Is the runner serving it?"
                     ) from None
                 time.sleep(0.5)
-        flow_run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters or {})
+        flow_run = client.create_flow_run_from_deployment(
+            deployment.id, parameters=parameters or {}, tags=[f"{STARTED_BY_TAG}{analyst}"] if analyst else None)
     return flow_run.id
 
 

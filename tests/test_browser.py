@@ -31,20 +31,22 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's ch
 class ServedApp:
     """`streamlit run dashboard/app.py` in a subprocess, restartable, on the test backend in embedded mode."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_dir = log_dir
+        self.args = args  # more `streamlit run` options, e.g. a secrets file
+        self.env = env or {}  # more environment for the app, e.g. HITL_ROLES
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = dict(os.environ)
+        env = dict(os.environ, **self.env)
         # Embedded mode: the app must find and reuse the test's server and runner, not start new ones.
         env.pop("PREFECT_API_URL", None)
         log = open(self.log_dir / "streamlit.log", "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(self.port),
-             "--server.headless", "true"],
+             "--server.headless", "true", *self.args],
             env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60

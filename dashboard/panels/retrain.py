@@ -10,7 +10,8 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard import gateway
-from dashboard.ui.components import live_until_settled, run_header
+from dashboard.ui.access import current_role
+from dashboard.ui.components import analyst_name, live_until_settled, run_header
 from dashboard.panels.crowd_results import show_warnings
 from pipelines.catalog import AUTOHELPER, RETRAIN
 from pipelines.core.autohelper_store import AutohelperStore
@@ -83,7 +84,10 @@ def _show_report(report: dict[str, Any]) -> None:
 
 def _use_as_next_model(version_id: str, parameters: dict[str, Any]) -> None:
     """Start the next autohelper run on the same data with the saved version as its model, and pin it there."""
-    run_id = gateway.start_run(AUTOHELPER, {**parameters, "model": version_id, "model_mode": "auto"})
+    if current_role() != "analyst":  # the handler runs before the page's guard: the role may be gone by now
+        return
+    run_id = gateway.start_run(AUTOHELPER, {**parameters, "model": version_id, "model_mode": "auto"},
+                               analyst=analyst_name())
     st.session_state["autohelper.run_id"] = run_id
     st.session_state["retrain.next_run"] = (version_id, str(run_id))
 
@@ -133,7 +137,7 @@ def retrain_section(outcome: dict[str, Any], database_url: str | None = None) ->
                  icon=":material/model_training:"):
         gateway.start_run(RETRAIN, {"autohelper_run_id": autohelper_run_id, "target_accuracy": target,
                                     "batch_id": outcome.get("batch_id"), "database_url": database_url,
-                                    "round_one_threshold": split["threshold"]})
+                                    "round_one_threshold": split["threshold"]}, analyst=analyst_name())
         st.rerun()
     if latest is None:
         return

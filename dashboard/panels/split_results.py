@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import gateway
 from dashboard.crowd_sync import toloka_configured
+from dashboard.ui.components import analyst_name
 from pipelines.catalog import CROWD_LOOP
 from pipelines.core.aggregation import METHODS
 from pipelines.core.autohelper_store import AutohelperStore
@@ -50,7 +51,8 @@ def results(run_id: UUID) -> None:
                 return
             st.session_state["crowd.run_id"] = gateway.start_run(CROWD_LOOP, {
                 "autohelper_run_id": str(run_id), "crowd": crowd, "method": method, "overlap": int(overlap),
-                "model_votes": bool(model_votes), **({"adaptive": True, **adaptive} if adaptive else {})})
+                "model_votes": bool(model_votes), **({"adaptive": True, **adaptive} if adaptive else {})},
+                analyst=analyst_name())
             st.page_link("views/crowd_results.py", label="Follow it on Crowd results", icon=":material/table_chart:",
                          query_params={"run": str(st.session_state["crowd.run_id"])})
 

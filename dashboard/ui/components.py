@@ -8,6 +8,7 @@ from uuid import UUID
 import streamlit as st
 
 from dashboard import gateway
+from dashboard.ui.access import LAPTOP, Access, current_role, identity_sidebar, signed_in_identity
 from dashboard.ui.forms import render_pause_form
 from pipelines.backend import BackendStartError, BackendStatus
 from pipelines.catalog import AUDIT_ARTIFACT_KEY
@@ -59,9 +60,16 @@ def analyst_field() -> None:
         st.query_params["analyst"] = name
 
 
-def backend_sidebar() -> None:
+def backend_sidebar(access: Access = LAPTOP) -> None:
+    """Who answers (the signed-in person, or the analyst-name box in laptop mode), then the backend's status;
+    annotators see only who they are, since the backend and its UI are the analysts'."""
     with st.sidebar:
-        analyst_field()
+        if access.identity is None:
+            analyst_field()
+        else:
+            identity_sidebar(access)
+        if access.role != "analyst":
+            return
         st.subheader("Backend")
         status = backend_status()
         if status is None:
@@ -76,6 +84,8 @@ def backend_sidebar() -> None:
 
 def run_header(run: gateway.RunSummary, show_failure: bool = True) -> None:
     st.markdown(f"**{run.flow_name}** · `{run.name}` · {STATUS_BADGES[run.status]} · [open in Prefect]({run.ui_url})")
+    if run.started_by:
+        st.caption(f"Started by {escape_markdown(run.started_by)}")
     if show_failure and run.message and run.status in {"failed", "crashed", "cancelled"}:
         st.error(escape_markdown(run.message))  # a failure message may quote data
 
@@ -89,10 +99,10 @@ def audit_trail(run_id: UUID) -> None:
 
 
 def analyst_name() -> str:
-    """Who answers pauses in this session: the logged-in user where the deployment has login, else the
-    name typed in the sidebar."""
-    if getattr(st.user, "is_logged_in", False) and st.user.get("name"):
-        return str(st.user["name"])
+    """Who answers pauses in this session: the signed-in identity (`issuer|subject (name)`) where sign-in is
+    configured, else the name typed in the sidebar."""
+    if (identity := signed_in_identity()) is not None:
+        return identity.audit_label
     return st.session_state.get("analyst", "").strip() or "anonymous analyst"
 
 
@@ -162,6 +172,9 @@ def resume_or_explain(run_id: UUID, values: dict, pause_key: str) -> None:
     Made for a button's `on_click`, with the run, values and pause key the button was drawn for in its `args`:
     Streamlit calls it before the page is drawn again, so the click never acts on what the rerun would show.
     """
+    if current_role() != "analyst":  # the handler runs before the page's guard: the role may be gone by now
+        st.error("Not allowed: only analysts resume runs. Nothing was sent.")
+        return
     try:
         gateway.resume(run_id, values, pause_key=pause_key, analyst=analyst_name())
     except InputInvalid as exc:

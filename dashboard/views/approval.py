@@ -6,7 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import gateway
+from dashboard.ui.access import require_page
 from dashboard.ui.components import (
+    analyst_name,
     audit_trail,
     current_run,
     decision_form,
@@ -18,12 +20,14 @@ from pipelines.catalog import APPROVAL, APPROVED_TABLE_ARTIFACT_KEY
 from pipelines.core.markdown import escape_markdown
 from pipelines.core.table_diff import diff_tables
 
+require_page("approval")
+
 st.title(":material/verified: Artifact approval")
 st.caption("Review the latest cleaned users, choose approve (publish them as the `name-table` artifact) or reject, "
            "then confirm.")
 
 if st.button("Start an approval run", key="approval.start", type="primary", icon=":material/play_arrow:"):
-    st.session_state["approval.run_id"] = gateway.start_run(APPROVAL)
+    st.session_state["approval.run_id"] = gateway.start_run(APPROVAL, analyst=analyst_name())
 
 run = current_run(APPROVAL.flow, key="approval")
 if run is not None:

@@ -9,8 +9,18 @@ from dashboard.panels.dataset import dataset_form
 from dashboard.panels.model import model_picker
 from dashboard.panels.split_results import results
 from dashboard.panels.threshold import threshold_panel
-from dashboard.ui.components import audit_trail, current_run, live_until_settled, recent_logs, run_header
+from dashboard.ui.access import require_page
+from dashboard.ui.components import (
+    analyst_name,
+    audit_trail,
+    current_run,
+    live_until_settled,
+    recent_logs,
+    run_header,
+)
 from pipelines.catalog import AUTOHELPER, AUTOHELPER_PROGRESS_ARTIFACT_KEY
+
+require_page("autohelper")
 
 st.title(":material/sentiment_satisfied: Sentiment autohelper")
 st.caption("A model labels reviews with a confidence; you choose the threshold above which its labels are "
@@ -20,7 +30,8 @@ parameters = dataset_form()
 model = model_picker()
 ready = parameters is not None and bool(model["model"])
 if st.button("Run the autohelper", key="autohelper.start", type="primary", disabled=not ready):
-    st.session_state["autohelper.run_id"] = gateway.start_run(AUTOHELPER, {**parameters, **model})
+    st.session_state["autohelper.run_id"] = gateway.start_run(AUTOHELPER, {**parameters, **model},
+                                                              analyst=analyst_name())
 
 run = current_run(AUTOHELPER.flow, key="autohelper")
 if run is None:

@@ -26,6 +26,7 @@ from dashboard.panels.crowd_results import (
 )
 from dashboard.crowd_sync import fetch_toloka_answers, is_toloka_batch, report_progress
 from dashboard.panels.retrain import retrain_section
+from dashboard.ui.access import require_page
 from pipelines.catalog import CROWD_LOOP
 from pipelines.core.aggregation import batch_warnings, chance_level, without_workers, worker_table
 from pipelines.core.answer_store import AnswerStore
@@ -33,6 +34,8 @@ from pipelines.core.crowd import reaggregated
 from pipelines.core.markdown import escape_markdown
 from pipelines.core.settings import get_settings
 from pipelines.core.toloka import TolokaError
+
+require_page("crowd_results")
 
 st.title(":material/table_chart: Crowd results")
 # The autohelper page pins the crowd loop it starts (`crowd.run_id`), so that run is the one shown here.

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import gateway
+from dashboard.ui.access import require_page
 from dashboard.ui.components import (
     analyst_name,
     audit_trail,
@@ -23,6 +24,8 @@ from pipelines.catalog import (
 )
 from pipelines.core.features import preview_drop
 from pipelines.core.markdown import escape_markdown
+
+require_page("features")
 
 st.title(":material/filter_alt: Feature dropping")
 st.caption("After an ingestion run has fetched users, its subflow asks which columns to drop. "
@@ -63,6 +66,6 @@ elif run.status == "completed" and CLEANED_USERS_ARTIFACT_KEY in artifacts:
     cleaned = artifacts[CLEANED_USERS_ARTIFACT_KEY]
     st.success(escape_markdown(cleaned.description))
     st.dataframe(pd.DataFrame(cleaned.data), hide_index=True, key="features.cleaned")
-st.caption(f"Answers are recorded as **{analyst_name()}**.")
+st.caption(f"Answers are recorded as **{escape_markdown(analyst_name())}**.")
 audit_trail(run.id)
 recent_logs(run.id)

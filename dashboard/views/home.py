@@ -5,7 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import gateway
+from dashboard.ui.access import require_page
 from dashboard.ui.components import runs_table
+
+require_page("home")
 
 st.title(":material/handshake: HITL Studio")
 st.markdown(

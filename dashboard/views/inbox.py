@@ -7,7 +7,10 @@ from uuid import UUID
 import streamlit as st
 
 from dashboard import gateway
+from dashboard.ui.access import require_page
 from dashboard.ui.components import pause_form, run_header, runs_table
+
+require_page("inbox")
 
 st.title(":material/inbox: Inbox")
 st.button("Refresh", key="inbox.refresh", icon=":material/refresh:")

@@ -6,7 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import gateway
+from dashboard.ui.access import require_page
 from dashboard.ui.components import (
+    analyst_name,
     audit_trail,
     current_run,
     live_until_settled,
@@ -16,12 +18,14 @@ from dashboard.ui.components import (
 )
 from pipelines.catalog import FEATURE_SELECTION, INGESTION, USER_SOURCE_ARTIFACT_KEY, USERS_ARTIFACT_KEY
 
+require_page("ingestion")
+
 st.title(":material/group_add: Ingestion")
 st.caption("Fetch user records from randomuser.me. The run pauses and asks you how many; offline it "
            "generates look-alike users with Faker and says so. Then it asks which columns to drop.")
 
 if st.button("Start an ingestion run", key="ingestion.start", type="primary", icon=":material/play_arrow:"):
-    st.session_state["ingestion.run_id"] = gateway.start_run(INGESTION)
+    st.session_state["ingestion.run_id"] = gateway.start_run(INGESTION, analyst=analyst_name())
 
 run = current_run(INGESTION.flow, key="ingestion")
 if run is None:

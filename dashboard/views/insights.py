@@ -9,7 +9,9 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard import gateway
+from dashboard.ui.access import require_page
 from dashboard.ui.components import (
+    analyst_name,
     audit_trail,
     current_run,
     live_until_settled,
@@ -20,6 +22,8 @@ from dashboard.ui.components import (
 from pipelines.catalog import INSIGHTS, USERS_BLOCK_NAME
 from pipelines.core.insights import computed_insights, provider_gap
 from pipelines.core.settings import get_settings
+
+require_page("insights")
 
 settings = get_settings()
 st.title(":material/psychology: Marvin insights")
@@ -48,7 +52,8 @@ if gap:
 if not users:
     st.info("No users yet: run an ingestion first.", icon=":material/info:")
 if st.button("Ask about the users", key="insights.start", type="primary", disabled=bool(gap) or not users):
-    st.session_state["insights.run_id"] = gateway.start_run(INSIGHTS, {"model": model, "base_url": base_url or None})
+    st.session_state["insights.run_id"] = gateway.start_run(INSIGHTS, {"model": model, "base_url": base_url or None},
+                                                            analyst=analyst_name())
 
 run = current_run(INSIGHTS.flow, key="insights")
 if run is not None:

@@ -11,8 +11,12 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.crowd_sync import OwnerUnreachable, report_progress
+from dashboard.ui.access import current_role, require_page
 from pipelines.core.answer_store import AnswerStore, Batch
+from pipelines.core.markdown import escape_markdown
 from pipelines.core.settings import get_settings
+
+access = require_page("labelling")
 
 OUTCOME_MESSAGES = {
     "full": "Others gave that review its answers meanwhile, so yours was not needed. Here is another one.",
@@ -38,6 +42,8 @@ def _pin_key(batch_id: int, annotator: str) -> str:
 def _answer(batch: Batch, annotator: str, task: str, label: str) -> None:
     """Record `label` for the task shown with the button, then let the next run draw a new item."""
     st.session_state.pop(_pin_key(batch.id, annotator), None)
+    if current_role() is None:  # the handler runs before the page's guard: the person may be off the list by now
+        return
     outcome = store.record_answer(batch.id, task, annotator, label)  # a double click stores one
     if outcome in OUTCOME_MESSAGES:
         st.session_state["labelling.notice"] = OUTCOME_MESSAGES[outcome]
@@ -56,7 +62,12 @@ def _skip(batch_id: int, annotator: str, task: str) -> None:
     st.session_state[f"labelling.{batch_id}.{annotator}.skipped"].add(task)
 
 
-annotator = st.text_input("Your annotator name", key="labelling.annotator").strip()
+if access.identity is None:
+    annotator = st.text_input("Your annotator name", key="labelling.annotator").strip()
+else:  # answers are stored under the signed-in identity, which no one else can claim; the name is only shown
+    annotator = access.identity.key
+    st.caption(f"Labelling as **{escape_markdown(access.identity.name or access.identity.subject)}** "
+               f"({escape_markdown(annotator)})")
 if notice := st.session_state.pop("labelling.notice", None):
     st.info(notice)
 batches = store.open_batches(source="local")  # simulated and Toloka batches are not for people here

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # Prefect's proactive triggers look at least 10 s ahead.
     notify_reminder_hours: float = Field(default=4.0, ge=10 / 3600, description="Remind again when a pause has "
                                          "waited this long.")
+    # Kept as text and checked by pipelines.core.roles, so a typo shows as a message on the page, not a crash.
+    roles: str | None = Field(
+        default=None, description='Who may sign in, as a JSON object: "issuer|subject" (or, opting in to email, '
+                                  '"email:name@domain") -> "analyst" or "annotator". Used when [auth] is configured.')
+    roles_file: Path | None = Field(default=None, description="A JSON file of more roles, in HITL_ROLES' form.")
 
     @property
     def prefect_home(self) -> Path:

@@ -58,3 +58,18 @@ def test_another_api_url_gets_its_own_client(backend: object, counted_clients: l
     with gateway._client() as other:
         assert other is not first and str(other._client.base_url).startswith("http://127.0.0.1:9/api")
     assert len(counted_clients) == 2
+
+
+def test_a_run_says_who_started_it_and_a_run_started_by_no_one_says_no_one(backend: object) -> None:
+    from pipelines.catalog import INGESTION
+    from tests.conftest import wait_for_pending_input, wait_for_status
+
+    who = "https://id.example.org|u-1001 (Ada Analyst)"
+    started = gateway.start_run(INGESTION, {"select_features": False}, analyst=who)
+    anonymous = gateway.start_run(INGESTION, {"select_features": False})
+    assert gateway.run(started).started_by == who
+    assert gateway.run(anonymous).started_by is None
+    for run_id in (started, anonymous):  # answered, so no run is left waiting for the tests after this one
+        wait_for_pending_input(run_id)
+        gateway.resume(run_id, {"number_of_users": 1})
+        wait_for_status(run_id, {"completed"})

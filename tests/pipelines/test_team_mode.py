@@ -130,7 +130,7 @@ def test_a_suspended_crowd_loop_outlives_its_worker_and_ends_with_what_people_an
     assert gateway.run(run_id).state_name == "Suspended"  # the run's process is gone; nothing holds the worker
     store = AnswerStore(answers_url)
     [batch] = store.open_batches()
-    given = {"ana": _answer_as_oracle(store, batch["id"], "ana", truth)}
+    given = {"ana": _answer_as_oracle(store, batch.id, "ana", truth)}
     # The analyst keeps waiting: a worker runs the flow again, which suspends at its next pause.
     gateway.resume(run_id, {"collect_now": False}, pause_key=first.pause_key, analyst="Lee")
     second = _next_pause(run_id, after=first.pause_key)
@@ -138,7 +138,7 @@ def test_a_suspended_crowd_loop_outlives_its_worker_and_ends_with_what_people_an
 
     os.killpg(first_worker.pid, signal.SIGKILL)  # the worker and everything it started, with no goodbye
     first_worker.wait()
-    given["ben"] = _answer_as_oracle(store, batch["id"], "ben", truth)
+    given["ben"] = _answer_as_oracle(store, batch.id, "ben", truth)
     start_worker(team.stack, team.env, POOL, "second", logs / "second.log")
     gateway.resume(run_id, {"collect_now": True}, pause_key=second.pause_key, analyst="Lee")
     assert wait_for_status(run_id, {"completed", "failed", "crashed"}, timeout=300).status == "completed"
