@@ -73,10 +73,12 @@ class FakeGateway:
     def connect(self) -> BackendStatus:
         return BackendStatus(FAKE_API, FAKE_API.removesuffix("/api"), healthy=True, runner_alive=True, embedded=False)
 
-    def start_run(self, deployment_name: str, parameters: dict[str, Any] | None = None,
-                  wait_seconds: float = 30) -> UUID:
+    def start_run(self, deployment_name: str, parameters: dict[str, Any] | None = None, wait_seconds: float = 30,
+                  analyst: str | None = None) -> UUID:
         self.started.append((deployment_name, dict(parameters or {})))
-        return self._add(Deployment(deployment_name), "scheduled", dict(parameters or {}))
+        run_id = self._add(Deployment(deployment_name), "scheduled", dict(parameters or {}))
+        self.runs[run_id] = replace(self.runs[run_id], started_by=analyst)
+        return run_id
 
     def run(self, run_id: UUID) -> gateway.RunSummary:
         return self.runs[run_id]
