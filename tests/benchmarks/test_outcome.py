@@ -32,7 +32,7 @@ def test_outcome_on_a_skewed_tsv_accounts_for_every_answer(tmp_path: Path) -> No
 
     completed = subprocess.run(
         [sys.executable, str(SCRIPT), "--reviews", str(path), "--text-column", "body", "--label-column", "stars",
-         "--label-map", "5=pos,1=neg", "--target", "0.9", "--workers", "10", "--model-votes", "--adaptive"],
+         "--label-map", "5=pos,1=neg", "--target", "0.9", "--workers", "10", "--model-votes", "--adaptive", "--model-prior"],
         capture_output=True, text=True, timeout=600, check=True)
     figures = json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -50,8 +50,9 @@ def test_outcome_on_a_skewed_tsv_accounts_for_every_answer(tmp_path: Path) -> No
     assert 0 <= votes["influenced"] <= manual and 0 <= votes["final_accuracy"] <= 1
     fixed, adaptive = figures["fixed"], figures["adaptive"]
     assert (fixed["human_answers"], fixed["final_accuracy"]) == (figures["human_answers"], figures["final_accuracy"])
-    # Adaptive overlap, same split and crowd: 2 to 5 answers on each item sent to people.
-    assert 2 * manual <= adaptive["human_answers"] <= 5 * manual
+    # Adaptive overlap from the model's label, same split and crowd: 2 to 5 answers on each item sent to people.
+    assert adaptive["model_prior"] and 2 * manual <= adaptive["human_answers"] <= 5 * manual
+    assert adaptive["model_votes"]["human_answers"] == adaptive["human_answers"]  # its vote is no human answer
     assert adaptive["human_share"] == pytest.approx(adaptive["human_answers"] / figures["all_crowd_human_answers"],
                                                     abs=1e-4)
     assert 0 <= adaptive["final_accuracy"] <= 1
