@@ -69,10 +69,11 @@ def adaptive_overlap_inputs() -> dict[str, int | float | bool] | None:
                                         key="autohelper.stop_confidence",
                                         help="An item takes no more answers once its leading label is this likely.")
     model_prior = st.checkbox(
-        "Start each item from the model's label", key="autohelper.model_prior",
+        "Start each item from the model's label", value=True, key="autohelper.model_prior",
         help="Adaptive overlap only: the model's label counts as a prior, as likely as the model is right at its "
              "confidence (calibrated on the golden items), so people agreeing with a likely label settle the item "
-             "with fewer answers; people disagreeing need a clearer majority.")
+             "with fewer answers; people disagreeing need a clearer majority. On by default: on the shared "
+             "reviews it kept the final accuracy for a fifth fewer answers (see the outcome benchmark).")
     if not adaptive:
         return None
     return {"min_answers": int(min_answers), "max_answers": int(max_answers),
