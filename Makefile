@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install browser postgres bench clean
+.PHONY: run test reliability install browser postgres bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ run: install
 
 test: install browser postgres
 	$(PY) -m pytest
+
+# Only the bad-input, fault and hostile cases, then their figures as one JSON line (tests/reliability_report.py).
+reliability: install browser postgres
+	@report=$$(mktemp -d)/reliability.xml; \
+	$(PY) -m pytest -m "bad_input or fault or hostile" -p tests.reliability_report --junitxml=$$report; \
+	status=$$?; $(PY) -m tests.reliability_report $$report && exit $$status
 
 bench: install
 	for script in benchmarks/[!_]*.py; do $(PY) $$script; done
