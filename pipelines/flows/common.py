@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import pandas as pd
+import pydantic
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
@@ -20,6 +21,7 @@ from prefect.flow_runs import pause_flow_run
 
 from pipelines.catalog import AUDIT_ARTIFACT_KEY
 from pipelines.core.audit import Decision, decision_from_answer
+from pipelines.core.markdown import escape_markdown
 from pipelines.core.progress import ThrottledProgress
 from pipelines.core.settings import get_settings
 from pipelines.inputs import AuditedInput
@@ -33,16 +35,39 @@ PREVIEW_MAX_CELL_CHARS = 1_000
 
 
 def ask(input_type: type[InputT], step: str) -> tuple[InputT, Decision]:
-    """Pause the current flow run for `input_type`, then record who answered, when and what."""
+    """Pause the current flow run for `input_type`, then record who answered, when and what.
+
+    An answer Prefect's server accepted but the input type cannot read is not the end of the run: it is logged
+    and the run pauses again for the same question, saying why.
+    """
     settings = get_settings()
-    answer = pause_flow_run(
-        wait_for_input=input_type,
-        timeout=settings.pause_timeout_seconds,
-        poll_interval=settings.pause_poll_seconds,  # type: ignore[arg-type]  # Prefect sleeps a float fine
-    )
+    asked = input_type
+    while True:
+        try:
+            answer = pause_flow_run(
+                wait_for_input=asked,
+                timeout=settings.pause_timeout_seconds,
+                poll_interval=settings.pause_poll_seconds,  # type: ignore[arg-type]  # Prefect sleeps a float fine
+            )
+            break
+        except pydantic.ValidationError as exc:
+            # The server checks an answer against the schema, but a NaN (valid JSON to it) passes `minimum` and
+            # `maximum` and is stored as null, which the input type then refuses.
+            problem = "; ".join(f"{'.'.join(map(str, error['loc'])) or 'answer'}: {error['msg']}"
+                                for error in exc.errors())
+            get_run_logger().warning("The answer to %s could not be used (%s); asking again.", step, problem)
+            asked = _asked_again(input_type, problem)
     decision = decision_from_answer(step, answer.model_dump(), datetime.now(timezone.utc))
     record_decision(decision)
     return answer, decision
+
+
+def _asked_again(input_type: type[InputT], problem: str) -> type[InputT]:
+    """`input_type` with its question led by why the last answer could not be used."""
+    model = pydantic.create_model(input_type.__name__, __base__=input_type)
+    question = input_type._description if isinstance(input_type._description, str) else ""
+    model._description = f"**The last answer could not be used:** {escape_markdown(problem)}. Answer again.\n\n{question}"
+    return model
 
 
 @task
