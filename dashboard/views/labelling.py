@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.crowd_sync import OwnerUnreachable, report_progress
-from pipelines.core.answer_store import AnswerStore
+from pipelines.core.answer_store import AnswerStore, AnswerStoreUnavailable
 from pipelines.core.crowd import CrowdProgress
 from pipelines.core.settings import get_settings
 
@@ -30,7 +30,11 @@ def _store(url: str) -> AnswerStore:
     return AnswerStore(url)
 
 
-store = _store(get_settings().answer_store_url)
+try:
+    store = _store(get_settings().answer_store_url)
+except AnswerStoreUnavailable as exc:
+    st.error(str(exc))
+    st.stop()
 
 
 def _pin_key(batch_id: int, annotator: str) -> str:
