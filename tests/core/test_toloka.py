@@ -53,6 +53,7 @@ def test_answers_are_copied_once_across_pages_and_odd_ones_are_refused_not_fatal
     assert fake_toloka.pools[pool_id]["status"] == "CLOSED" and crowd.store.open_batches() == []
 
 
+@pytest.mark.bad_input
 def test_refusals_are_plain_messages_and_leave_no_open_batch(crowd, fake_toloka, tmp_path) -> None:
     store = crowd.store
     wrong_key = TolokaCrowd(store, TolokaConfig("not-the-key", "77", fake_toloka.base_url))
@@ -69,6 +70,7 @@ def test_refusals_are_plain_messages_and_leave_no_open_batch(crowd, fake_toloka,
     assert store.open_batches() == []
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("status", [400, 429, 500])
 def test_an_error_that_quotes_the_key_never_passes_it_on(crowd, fake_toloka, status: int) -> None:
     fake_toloka.failure = status
