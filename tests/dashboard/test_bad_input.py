@@ -8,8 +8,9 @@ them, on a real backend. The same inputs resumed through Prefect's own API are i
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from uuid import UUID
 
 import pandas as pd
 import pytest
@@ -159,3 +160,154 @@ def test_a_full_disk_while_saving_an_upload_leaves_no_partial_file(form: AppTest
     assert "Could not save the upload in the data folder (No space left on device); nothing was saved" in _said(form)
     assert form.session_state["parameters"] is None
     assert _folder(data_dir) == stored
+
+
+# Pause forms on their pages, against a real backend.
+
+def _audit(run_id: object) -> list[dict]:
+    from dashboard import gateway
+    from pipelines.catalog import AUDIT_ARTIFACT_KEY
+
+    return [row for a in gateway.artifacts(run_id) if a.key == AUDIT_ARTIFACT_KEY for row in a.data]  # type: ignore
+
+
+def _users() -> object:
+    from dashboard import gateway
+    from pipelines.catalog import CLEANED_USERS_BLOCK_NAME, USERS_BLOCK_NAME
+
+    return gateway.json_block(USERS_BLOCK_NAME), gateway.json_block(CLEANED_USERS_BLOCK_NAME)
+
+
+@pytest.fixture(scope="module")
+def user_count_pause(backend: object) -> Iterator[UUID]:
+    from dashboard import gateway
+    from pipelines.catalog import INGESTION
+    from tests.conftest import wait_for_pending_input, wait_for_status
+
+    run_id = gateway.start_run(INGESTION, {"select_features": False})
+    wait_for_pending_input(run_id)
+    yield run_id
+    gateway.resume(run_id, {"number_of_users": 1})
+    wait_for_status(run_id, {"completed"})
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("abc", "Number of users must be a whole number (got 'abc')."),
+    ("3 users", "Number of users must be a whole number (got '3 users')."),
+    ("-3", "Number of users must be at least 1 (got -3)."),
+    ("0", "Number of users must be at least 1 (got 0)."),
+    ("20001", "Number of users must be at most 20000 (got 20001)."),
+    ("1e9", "Number of users must be at most 20000 (got 1000000000)."),
+    ("99999999999999999999", "Number of users must be at most 20000 (got 99999999999999999999)."),
+    ("2.5", "Number of users must be a whole number (got 2.5)."),
+    ("nan", "Number of users must be a whole number (got 'nan')."),
+    ("", "Number of users is required."),
+], ids=["text", "number and words", "negative", "zero", "one over", "exponent", "huge", "fraction", "nan", "empty"])
+def test_a_bad_user_count_typed_on_the_ingestion_page_is_refused(user_count_pause: UUID, typed: str,
+                                                                  message: str) -> None:
+    from dashboard import gateway
+    from tests.dashboard.apptest import page_app, submit
+
+    pending, stored = gateway.pending_input(user_count_pause), _users()
+    app = page_app("views/ingestion.py", "Robin")
+    app.session_state["ingestion.run_id"] = user_count_pause
+    app.run()
+    app.text_input(key=f"ingestion.{user_count_pause}.pause.number_of_users").set_value(typed)
+    submit(app)
+    assert not app.exception and message in _said(app), _said(app)
+    assert gateway.run(user_count_pause).status == "paused" and gateway.pending_input(user_count_pause) == pending
+    assert _audit(user_count_pause) == [] and _users() == stored
+
+
+@pytest.fixture(scope="module")
+def instruction_pause(prefect_api_module: str, fake_llm_server: object) -> Iterator[UUID]:
+    from dashboard import gateway
+    from pipelines.blocks import JSON
+    from pipelines.catalog import INSIGHTS, USERS_BLOCK_NAME
+    from pipelines.core.settings import get_settings
+    from pipelines.core.users import generate_fake_users
+    from tests.conftest import wait_for_pending_input, wait_for_status
+
+    JSON(value=generate_fake_users(6, seed=3)).save(USERS_BLOCK_NAME, overwrite=True)
+    gateway.store_secret(get_settings().llm_secret_block, "sk-test-bad-input")
+    run_id = gateway.start_run(INSIGHTS, {"model": "openai:local-model",
+                                          "base_url": fake_llm_server.base_url})  # type: ignore[attr-defined]
+    wait_for_pending_input(run_id)
+    yield run_id
+    fake_llm_server.mode = "ok"  # type: ignore[attr-defined]
+    gateway.resume(run_id, {"input_instructions": "Count the users per gender."})
+    assert wait_for_status(run_id, {"completed", "failed"}, timeout=120).status == "completed"
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("", "Instruction is required."),
+    ("ab", "Instruction must have at least 3 characters."),
+    ("Count " * 400, "Instruction must have at most 2000 characters."),
+    ("x" * 1_000_000, "The answer is 977 KiB; a pause takes at most 256 KiB. Nothing was sent."),
+], ids=["empty", "two letters", "too long", "one megabyte"])
+def test_a_bad_instruction_typed_in_the_inbox_is_refused(instruction_pause: UUID, typed: str, message: str) -> None:
+    from dashboard import gateway
+    from tests.dashboard.apptest import page_app, submit
+
+    pending = gateway.pending_input(instruction_pause)
+    app = page_app("views/inbox.py", "Robin")
+    app.run()
+    app.text_input(key=f"inbox.{instruction_pause}.input_instructions").set_value(typed)
+    submit(app, form=f"inbox.{instruction_pause}")
+    assert not app.exception and message in _said(app), _said(app)
+    assert gateway.run(instruction_pause).status == "paused" and gateway.pending_input(instruction_pause) == pending
+    assert _audit(instruction_pause) == []
+
+
+@pytest.fixture
+def feature_pause(backend: object) -> Iterator[UUID]:
+    from dashboard import gateway
+    from tests.conftest import wait_for_status
+    from tests.dashboard.apptest import ingest_until_feature_pause
+
+    parent, child = ingest_until_feature_pause(2)
+    yield child
+    gateway.resume(child, {"features_to_drop": []})
+    wait_for_status(parent, {"completed"})
+
+
+def test_dropping_every_column_on_the_feature_page_is_refused(feature_pause: UUID) -> None:
+    from dashboard import gateway
+    from tests.dashboard.apptest import page_app
+
+    pending, stored = gateway.pending_input(feature_pause), _users()
+    app = page_app("views/features.py", "Robin")
+    app.session_state["features.run_id"] = feature_pause
+    app.run()
+    every = app.multiselect(key=f"features.{feature_pause}.drop").options
+    app.multiselect(key=f"features.{feature_pause}.drop").set_value(every).run()
+    app.button(key=f"features.{feature_pause}.resume").click().run()
+    assert not app.exception and f"Features to drop: choose at most {len(every) - 1} (got {len(every)})." in _said(app)
+    assert gateway.run(feature_pause).status == "paused" and gateway.pending_input(feature_pause) == pending
+    assert _audit(feature_pause) == [] and _users() == stored
+
+
+@pytest.mark.parametrize("page", ["views/labelling.py", "views/crowd_results.py"])
+def test_a_wrong_answer_store_url_is_named_on_the_page_with_its_password_hidden(
+        backend: object, autohelper_split: str, monkeypatch: pytest.MonkeyPatch, page: str) -> None:
+    from dashboard import gateway
+    from pipelines.catalog import CROWD_LOOP
+    from pipelines.core.settings import get_settings
+    from tests.conftest import wait_for_status
+    from tests.dashboard.apptest import page_app
+
+    if page == "views/crowd_results.py":  # the results page opens the store of the crowd loop on screen
+        run_id = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": autohelper_split, "crowd": "simulated"})
+        wait_for_status(run_id, {"completed"}, timeout=120)
+    monkeypatch.setenv("HITL_ANSWER_STORE", "postgresql+psycopg://annotator:hunter2@127.0.0.1:9/answers")
+    get_settings.cache_clear()
+    try:
+        app = page_app(page, "Robin")
+        app.run()
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert not app.exception, app.exception
+    said = _said(app)
+    assert ("The answer store at postgresql+psycopg://annotator:***@127.0.0.1:9/answers cannot be opened "
+            "(connection") in said and "hunter2" not in said
