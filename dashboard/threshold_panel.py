@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import uuid
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pandas as pd
 import streamlit as st
@@ -89,7 +88,7 @@ def _save_upload(path: Path, content: bytes) -> None:
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    partial = path.with_name(f".{path.name}.{uuid4().hex}.part")
     try:
         partial.write_bytes(content)
         partial.replace(path)
@@ -106,7 +105,7 @@ def _label_mapping(frame: pd.DataFrame, dataset: str, label_column: str) -> str:
     except DatasetProblem as exc:
         proposed, proposal, problem = {}, "", str(exc)
     if len(proposed) == 1:
-        problem = (f"Column {label_column!r} holds one value only ({proposal.split('=')[0]}): reviews of one label "
+        problem = (f"Column {label_column!r} holds one value only ({next(iter(proposed))}): reviews of one label "
                    "can neither train nor measure the model. Pick the column with the labels, or add reviews of "
                    "another label.")
     if key not in st.session_state or st.session_state.get(f"{key}.for") != (dataset, label_column):
