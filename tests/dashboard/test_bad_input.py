@@ -83,6 +83,7 @@ REFUSED_UPLOADS: dict[str, tuple[Callable[[], bytes], str]] = {
 def test_a_bad_upload_is_refused_with_a_clear_message_and_leaves_no_file(form: AppTest, data_dir: Path,  # noqa: F811
                                                                            stored: dict[str, bytes], case: str) -> None:
     content, message = REFUSED_UPLOADS[case]
+    form.default_timeout = 300  # reading 50 MB takes seconds, more on a busy machine
     _upload(form, f"{case}.tsv", content())
     assert message in _said(form) and form.error, _said(form)
     assert form.session_state["parameters"] is None  # the start button stays off: no run starts
@@ -136,6 +137,7 @@ def test_a_50_mb_file_of_reviews_is_read_whole_and_saved_once(form: AppTest, dat
         out.writelines(line.format(n, n % 2) for n in range(count))
     content = path.read_bytes()
     assert len(content) > HUGE
+    form.default_timeout = 300  # reading 50 MB takes seconds, more on a busy machine
     _upload(form, "huge.tsv", content)
     assert not form.error, _said(form)
     caption = _plain(next(c.value for c in form.caption if "golden items" in c.value))
