@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast install browser postgres bench team-check clean
+.PHONY: run test test-fast reliability install browser postgres bench team-check clean
 
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ test-fast: install postgres
 # Team mode on this machine: PostgreSQL, a Prefect server on it, two workers, the dashboard's gateway; one JSON line.
 team-check: install postgres
 	$(PY) -m pipelines.team_check
+
+# Only the bad-input, fault and hostile cases, then their figures as one JSON line (tests/reliability_report.py).
+reliability: install browser postgres
+	@report=$$(mktemp -d)/reliability.xml; \
+	$(PY) -m pytest -m "bad_input or fault or hostile" -p tests.reliability_report --junitxml=$$report; \
+	status=$$?; $(PY) -m tests.reliability_report $$report && exit $$status
 
 bench: install
 	for script in benchmarks/[!_]*.py; do $(PY) $$script; done

@@ -1,6 +1,7 @@
 """A local HTTP server that speaks the OpenAI chat-completions API (streaming and not), for tests.
 
-It answers marvin's final-result tool call, or fails the way a provider can: 401, 429, 500, or a hang.
+It answers marvin's final-result tool call, or fails the way a provider can: 401, 429, 500, a hang, or a
+malformed tool call (its arguments cut off mid-JSON).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ TEXT = "Most users live in France (3), then Spain (2)."
 @dataclass
 class FakeLLM:
     base_url: str
-    mode: str = "ok"  # "ok", "401", "429", "500" or "hang"
+    mode: str = "ok"  # "ok", "401", "429", "500", "hang" or "malformed"
     text: str = TEXT  # the answer's text, when the model is asked for text
     requests: list[dict[str, Any]] = field(default_factory=list)
     auth_headers: list[str] = field(default_factory=list)
@@ -54,8 +55,10 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 self._send(int(fake.mode), "application/json", json.dumps(error).encode())
                 return
             name, arguments = _final_tool(body, fake.text)
+            written = json.dumps(arguments)
             call = {"index": 0, "id": "call_1", "type": "function",
-                    "function": {"name": name, "arguments": json.dumps(arguments)}}
+                    "function": {"name": name, "arguments": written[: len(written) // 2] if fake.mode == "malformed"
+                                 else written}}
             if body.get("stream"):
                 chunks = [
                     {"choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [call]},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pandas as pd
 import streamlit as st
@@ -16,6 +17,7 @@ from pipelines.core.reviews import (
     SAMPLE_NOTE,
     SEED_PRESET,
     DatasetProblem,
+    check_columns,
     check_dataset_location,
     format_label_map,
     load_reviews,
@@ -34,11 +36,12 @@ SPLITS = {"recommended": "Recommended: golden max(100, 10%), all other rows as t
           "custom": "Custom"}
 
 
-def _load(source: str) -> tuple[pd.DataFrame | None, dict[str, Any]]:
-    """The chosen reviews and how the flow will load them: its `dataset`, `delimiter` and `header` parameters."""
+def _load(source: str) -> tuple[pd.DataFrame | None, dict[str, Any], bytes | None]:
+    """The chosen reviews, how the flow will load them (its `dataset`, `delimiter` and `header` parameters) and,
+    for an upload, its bytes: they are written to `dataset` only once the data checks out (`_save_upload`)."""
     if source == SOURCES[0]:
         st.caption(SAMPLE_NOTE)
-        return sample_reviews(), {"dataset": "sample", "delimiter": None, "header": True}
+        return sample_reviews(), {"dataset": "sample", "delimiter": None, "header": True}, None
     left, right = st.columns(2)
     chosen = left.selectbox("Delimiter", [DETECT, *DELIMITERS], key="autohelper.delimiter",
                             help="Detect tries comma, tab, semicolon and pipe.")
@@ -48,34 +51,52 @@ def _load(source: str) -> tuple[pd.DataFrame | None, dict[str, Any]]:
         location = st.text_input("Path or URL (CSV, TSV or TXT)", key="autohelper.location").strip()
         if location:
             check_dataset_location(location, get_settings().allowed_dataset_folders)
-        return (load_reviews(location, **reading), {"dataset": location, **reading}) if location else (None, {})
+        return (load_reviews(location, **reading), {"dataset": location, **reading}, None) if location \
+            else (None, {}, None)
     upload = st.file_uploader("Reviews file", type=["csv", "tsv", "txt"], key="autohelper.upload")
     if upload is None:
-        return None, {}
+        return None, {}, None
     content = upload.getvalue()
     # The runner reads the upload from the data folder; named by content so a re-upload is not a new file.
     name = f"{hashlib.sha256(content).hexdigest()[:16]}{Path(upload.name).suffix.lower()}"
     path = get_settings().data_dir / "uploads" / name
+    return load_reviews(content, **reading), {"dataset": str(path), **reading}, content
+
+
+def _save_upload(path: Path, content: bytes) -> None:
+    """Write an upload where the run will read it, through a temporary name: a write cut short (a full disk)
+    leaves no partial file under the name the run reads. Named by content, an upload already there is kept."""
+    if path.exists():
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-    return load_reviews(content, **reading), {"dataset": str(path), **reading}
+    partial = path.with_name(f".{path.name}.{uuid4().hex}.part")
+    try:
+        partial.write_bytes(content)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _label_mapping(frame: pd.DataFrame, dataset: str, label_column: str) -> str:
     """The mapping text input, pre-filled from the label column's values; an edit stays while the column does."""
     key = "autohelper.label_map"
     try:
-        proposal, problem = format_label_map(propose_label_map(frame[label_column])), None
+        proposed = propose_label_map(frame[label_column])
+        proposal, problem = format_label_map(proposed), None
     except DatasetProblem as exc:
-        proposal, problem = "", exc
+        proposed, proposal, problem = {}, "", str(exc)
+    if len(proposed) == 1:
+        problem = (f"Column {label_column!r} holds one value only ({next(iter(proposed))}): reviews of one label "
+                   "can neither train nor measure the model. Pick the column with the labels, or add reviews of "
+                   "another label.")
     if key not in st.session_state or st.session_state.get(f"{key}.for") != (dataset, label_column):
         st.session_state[key] = proposal
         st.session_state[f"{key}.for"] = (dataset, label_column)
     text = st.text_input("Label mapping", key=key, help="How the label column's values become labels: "
                          f"`value=label`, comma-separated. Proposed from the values seen: "
                          f"{escape_markdown(proposal) or 'none'}.")
-    if problem and not text.strip():
-        st.warning(escape_markdown(str(problem)))
+    if problem and text.strip() in ("", proposal):
+        st.warning(escape_markdown(problem))
     return text
 
 
@@ -106,7 +127,7 @@ def dataset_form() -> dict[str, Any] | None:
     with st.expander("Dataset", expanded=True, icon=":material/dataset:"):
         source = st.radio("Reviews", SOURCES, key="autohelper.source", horizontal=True)
         try:
-            frame, reading = _load(source)
+            frame, reading, upload = _load(source)
         except DatasetProblem as exc:
             st.error(escape_markdown(str(exc)))
             return None
@@ -119,6 +140,11 @@ def dataset_form() -> dict[str, Any] | None:
                                      index=columns.index(text_default))
         label_column = right.selectbox("Label column", columns, key="autohelper.label_column",
                                        index=columns.index(label_default))
+        try:
+            check_columns(frame, text_column, label_column)
+        except DatasetProblem as exc:
+            st.error(escape_markdown(str(exc)))
+            return None
         mapping_text = _label_mapping(frame, reading["dataset"], label_column)
         sizes = _split()
         try:
@@ -132,4 +158,11 @@ def dataset_form() -> dict[str, Any] | None:
                    f"Golden: {_shares(prepared.golden.label)}. Tasks: {_shares(prepared.tasks.label)}.")
         for warning in prepared.warnings:
             st.warning(escape_markdown(warning))
+        if upload is not None:
+            try:
+                _save_upload(Path(reading["dataset"]), upload)
+            except OSError as exc:
+                st.error(escape_markdown(f"Could not save the upload in the data folder ({exc.strerror}); "
+                                         "nothing was saved. Free some space, then upload it again."))
+                return None
     return {**reading, "text_column": text_column, "label_column": label_column, "label_map": label_map, **sizes}

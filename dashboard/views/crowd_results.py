@@ -29,7 +29,7 @@ from dashboard.panels.retrain import retrain_section
 from dashboard.ui.access import require_page
 from pipelines.catalog import CROWD_LOOP
 from pipelines.core.aggregation import batch_warnings, chance_level, without_workers, worker_table
-from pipelines.core.answer_store import AnswerStore
+from pipelines.core.answer_store import AnswerStore, AnswerStoreUnavailable
 from pipelines.core.crowd import reaggregated
 from pipelines.core.markdown import escape_markdown
 from pipelines.core.settings import get_settings
@@ -45,7 +45,11 @@ if run is None:
     st.info("No crowd loop yet: confirm an autohelper threshold, then send its manual items to the crowd.")
     st.stop()
 run_header(run)
-store = AnswerStore(run.parameters.get("database_url") or get_settings().answer_store_url)
+try:
+    store = AnswerStore(run.parameters.get("database_url") or get_settings().answer_store_url)
+except AnswerStoreUnavailable as exc:
+    st.error(str(exc))
+    st.stop()
 if run.status == "paused":
     waiting = next((b for b in store.open_batches() if b.owner == str(run.id)), None)
     if waiting is not None and is_toloka_batch(waiting):

@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard.crowd_sync import OwnerUnreachable, report_progress
 from dashboard.ui.access import current_role, require_page
-from pipelines.core.answer_store import AnswerStore, Batch
+from pipelines.core.answer_store import AnswerStore, AnswerStoreUnavailable, Batch
 from pipelines.core.markdown import escape_markdown
 from pipelines.core.settings import get_settings
 
@@ -32,7 +32,11 @@ def _store(url: str) -> AnswerStore:
     return AnswerStore(url)
 
 
-store = _store(get_settings().answer_store_url)
+try:
+    store = _store(get_settings().answer_store_url)
+except AnswerStoreUnavailable as exc:
+    st.error(str(exc))
+    st.stop()
 
 
 def _pin_key(batch_id: int, annotator: str) -> str:

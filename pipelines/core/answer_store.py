@@ -169,13 +169,38 @@ def _sqlite_pragmas(connection: Any, _: Any) -> None:
     cursor.close()
 
 
+class AnswerStoreUnavailable(RuntimeError):
+    """The answer store's URL names no database this machine can open; the message says what to fix."""
+
+
+def _url_problem(url: str, exc: Exception) -> str:
+    """Why the store at `url` cannot be opened, naming the URL with its password hidden."""
+    try:
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return ("The answer store URL is not a database URL (e.g. postgresql+psycopg://user@host/db or "
+                "sqlite:///path/answers.db): set HITL_ANSWER_STORE to one.")
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return (f"The answer store at {shown} cannot be opened ({reason}). Check HITL_ANSWER_STORE and that the "
+            "database is running.")
+
+
 class AnswerStore:
     def __init__(self, url: str) -> None:
-        self.engine = sa.create_engine(url)
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
-        self._add_new_columns()
+        """Open (creating its tables if needed) the store at a SQLAlchemy `url`.
+
+        Raises:
+            AnswerStoreUnavailable: the URL cannot be parsed, its driver is missing, or its database cannot be
+                reached or opened.
+        """
+        try:
+            self.engine = sa.create_engine(url)
+            if self.engine.dialect.name == "sqlite":
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            metadata.create_all(self.engine)
+            self._add_new_columns()
+        except (sa.exc.ArgumentError, sa.exc.OperationalError, ImportError) as exc:
+            raise AnswerStoreUnavailable(_url_problem(url, exc)) from None
 
     def _add_new_columns(self) -> None:
         """Stores created by an earlier release get the batch and item columns added since."""

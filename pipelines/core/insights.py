@@ -136,7 +136,7 @@ def ask_model(instructions: str, summary: DataSummary, model: Any) -> InsightAns
     return InsightAnswer(instructions, " ".join(answers).strip(), rows, summary.footnote)
 
 
-ProblemKind = Literal["auth", "rate_limit", "server", "timeout", "unreachable", "bad_request", "other"]
+ProblemKind = Literal["auth", "rate_limit", "server", "timeout", "unreachable", "bad_request", "malformed", "other"]
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,7 @@ class ProviderProblem:
 
 def classify_provider_error(exc: BaseException) -> ProviderProblem:
     """Name what went wrong with the LLM provider and whether retrying can help."""
-    from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError
+    from pydantic_ai.exceptions import ModelAPIError, ModelHTTPError, UnexpectedModelBehavior
 
     if isinstance(exc, ModelHTTPError):
         status = exc.status_code
@@ -169,6 +169,9 @@ def classify_provider_error(exc: BaseException) -> ProviderProblem:
             return ProviderProblem("timeout", True, "The LLM provider did not answer in time.")
         return ProviderProblem("unreachable", True, "The LLM provider could not be reached. Check the base URL "
                                "and the network.")
+    if isinstance(exc, UnexpectedModelBehavior):  # pydantic-ai has already asked the model again
+        return ProviderProblem("malformed", False, "The model's answer did not fit the form asked for (a malformed "
+                               "tool call), even when asked again. Try again, or use a more capable model.")
     return ProviderProblem("other", False, f"The model call failed: {type(exc).__name__}.")
 
 

@@ -36,6 +36,7 @@ FEW_GOLDEN_PER_CLASS = 5  # below it, golden accuracy on that class is barely me
 SEED_PRESET: Mapping[str, Any] = MappingProxyType({"n_tasks": 200, "n_golden": 20, "golden_draw": "balanced"})
 
 MAX_PROPOSED_LABELS = 20
+MAX_COLUMN_NAME_CHARS = 1_000  # a longer "header" is data: every message and picker would quote it whole
 _POSITIVE = {"1", "true", "yes", "positive", "pos"}
 _NEGATIVE = {"0", "false", "no", "negative", "neg"}
 _SNIFF_CHARS = 65_536
@@ -172,6 +173,10 @@ def load_reviews(source: str | Path | bytes, *, delimiter: str | None = None, he
         ) from exc
     if not header:
         frame.columns = [f"column {number}" for number in range(1, frame.shape[1] + 1)]
+    elif (longest := max(len(str(column)) for column in frame.columns)) > MAX_COLUMN_NAME_CHARS:
+        raise DatasetUnavailable(
+            f"{name}'s first row has a field of {longest:,} characters, too long for a column name: untick "
+            "'First row is a header' if the file has none, or choose the delimiter, or check the file.")
     return frame
 
 
@@ -213,10 +218,16 @@ def _steadiness(sample: str, character: str) -> float:
 
 def _field_counts(text: str, character: str, quoting: int) -> list[int] | None:
     """The number of fields on each non-blank row, or None when the csv module refuses the text."""
+    # The csv module refuses a field over its size limit (128 KiB); uncounted, a file with one long review would be
+    # read as quoted CSV, where its stray quotes swallow the lines that follow. Any field of `text` is allowed.
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text)))
     try:
         return [len(row) for row in csv.reader(io.StringIO(text), delimiter=character, quoting=quoting) if row]
-    except csv.Error:  # e.g. a field over the csv module's size limit: pandas reads it, we just cannot count
+    except csv.Error:  # e.g. a field over the size limit, lowered meanwhile by another thread's call
         return None
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _quoting(text: str, character: str) -> int:
@@ -355,6 +366,23 @@ def _recommended_golden_size(n_usable_rows: int) -> int:
     return max(MIN_GOLDEN, -(-n_usable_rows * GOLDEN_PERCENT // 100))
 
 
+def check_columns(frame: pd.DataFrame, text_column: str, label_column: str) -> None:
+    """Refuse a text or label column the file does not have, and one column used as both.
+
+    Raises:
+        DatasetProblem: naming the columns the file has, or what to pick instead.
+    """
+    missing = [c for c in (text_column, label_column) if c not in frame.columns]
+    if missing:
+        raise DatasetProblem(f"Column(s) {', '.join(map(repr, missing))} not found. The file has: "
+                             f"{', '.join(map(str, frame.columns))}.")
+    if text_column == label_column:
+        # A review text as its own label would make every review a class of its own.
+        raise DatasetProblem(f"Column {text_column!r} cannot be both the text and the label column: " + (
+            "the file has no other column. Check the delimiter, or add a column with the labels."
+            if frame.shape[1] == 1 else "pick the column with the labels."))
+
+
 def prepare_dataset(
     frame: pd.DataFrame,
     text_column: str = DEFAULT_TEXT_COLUMN,
@@ -383,10 +411,7 @@ def prepare_dataset(
             classes under the mapping (naming the values seen and the mapping applied), a class the tasks
             could not keep.
     """
-    missing = [c for c in (text_column, label_column) if c not in frame.columns]
-    if missing:
-        raise DatasetProblem(f"Column(s) {', '.join(map(repr, missing))} not found. The file has: "
-                             f"{', '.join(map(str, frame.columns))}.")
+    check_columns(frame, text_column, label_column)
     if golden_draw not in GOLDEN_DRAWS:
         raise DatasetProblem(f"Golden draw {golden_draw!r} should be one of {', '.join(GOLDEN_DRAWS)}.")
     mapping = dict(label_map) if label_map is not None else propose_label_map(frame[label_column])
@@ -452,6 +477,10 @@ def _draw_golden(data: pd.DataFrame, n: int, seed: int, how: GoldenDraw, capped:
             raise DatasetProblem(f"Only {len(pool)} labelled reviews can be golden (one of each class stays among "
                                  f"the tasks); ask for {len(pool)} golden items at most.")
         n = len(pool)
+    if n < MIN_GOLDEN_PER_CLASS:
+        raise DatasetProblem(f"Only {len(pool)} labelled review(s) can be golden (one of each class stays among the "
+                             f"tasks); the model needs {MIN_GOLDEN_PER_CLASS} golden items at least to be measured. "
+                             "Add labelled reviews.")
     if how == "balanced":
         return _balanced_draw(pool, n, seed)
     return _stratified_draw(pool, n, seed, minimum_per_class=MIN_GOLDEN_PER_CLASS)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import pandas as pd
+import pydantic
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
@@ -22,6 +23,7 @@ from prefect.flow_runs import pause_flow_run, suspend_flow_run
 
 from pipelines.catalog import AUDIT_ARTIFACT_KEY
 from pipelines.core.audit import Decision, decision_from_answer
+from pipelines.core.markdown import escape_markdown
 from pipelines.core.notify import pause_labels
 from pipelines.core.progress import ThrottledProgress
 from pipelines.core.settings import Settings, get_settings
@@ -42,20 +44,43 @@ def ask(input_type: type[InputT], step: str, long_wait: bool = False) -> tuple[I
     its process exits and frees the worker, and a worker runs the flow again from the top once it is resumed, with
     the tasks before this point cached and this call returning the answer. Laptop mode, subflows and runs without a
     deployment (Prefect can only suspend top-level deployment runs) keep pausing in place.
+
+    An answer Prefect's server accepted but the input type cannot read is not the end of the run: it is logged
+    and the run waits again for the same question, saying why.
     """
     settings = get_settings()
     label_pause(step, getattr(input_type, "_description", None), settings.pause_timeout_seconds)
-    if long_wait and _can_suspend(settings):
-        answer = suspend_flow_run(wait_for_input=input_type, timeout=settings.pause_timeout_seconds)
-    else:
-        answer = pause_flow_run(
-            wait_for_input=input_type,
-            timeout=settings.pause_timeout_seconds,
-            poll_interval=settings.pause_poll_seconds,  # type: ignore[arg-type]  # Prefect sleeps a float fine
-        )
+    asked = input_type
+    while True:
+        try:
+            if long_wait and _can_suspend(settings):
+                answer = suspend_flow_run(wait_for_input=asked, timeout=settings.pause_timeout_seconds)
+            else:
+                answer = pause_flow_run(
+                    wait_for_input=asked,
+                    timeout=settings.pause_timeout_seconds,
+                    poll_interval=settings.pause_poll_seconds,  # type: ignore[arg-type]  # Prefect sleeps a float
+                )
+            break
+        except pydantic.ValidationError as exc:
+            # The server checks an answer against the schema, but a NaN (valid JSON to it) passes `minimum` and
+            # `maximum` and is stored as null, which the input type then refuses.
+            problem = "; ".join(f"{'.'.join(map(str, error['loc'])) or 'answer'}: {error['msg']}"
+                                for error in exc.errors())
+            get_run_logger().warning("The answer to %s could not be used (%s); asking again.", step, problem)
+            asked = _asked_again(input_type, problem)
     decision = decision_from_answer(step, answer.model_dump(), datetime.now(timezone.utc))
     record_decision(decision, _pauses_so_far())
     return answer, decision
+
+
+def _asked_again(input_type: type[InputT], problem: str) -> type[InputT]:
+    """`input_type` with its question led by why the last answer could not be used."""
+    model = pydantic.create_model(input_type.__name__, __base__=input_type)
+    question = input_type._description if isinstance(input_type._description, str) else ""
+    model._description = (f"**The last answer could not be used:** {escape_markdown(problem)}. Answer again.\n\n"
+                          f"{question}")
+    return model
 
 
 def label_pause(step: str, description: object, timeout_seconds: int) -> None:

@@ -80,10 +80,12 @@ def test_openai_compatible_server_answers_through_the_real_client(fake_llm) -> N
     assert DEFAULT_INSTRUCTIONS in fake_llm.prompts() and fake_llm.auth_headers[0] == "Bearer sk-test"
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize(
     ("mode", "kind", "transient", "words"),
     [("401", "auth", False, "refused the API key"), ("429", "rate_limit", True, "rate limiting"),
-     ("500", "server", True, "HTTP 500"), ("hang", "timeout", True, "did not answer in time")],
+     ("500", "server", True, "HTTP 500"), ("hang", "timeout", True, "did not answer in time"),
+     ("malformed", "malformed", False, "did not fit the form asked for (a malformed tool call)")],
 )
 def test_provider_failures_are_named_without_the_key(fake_llm, mode, kind, transient, words) -> None:
     fake_llm.mode = mode
@@ -95,6 +97,7 @@ def test_provider_failures_are_named_without_the_key(fake_llm, mode, kind, trans
     assert "sk-canary" not in problem.message
 
 
+@pytest.mark.bad_input
 def test_unreachable_provider_and_configuration_gaps() -> None:
     model = build_model("openai:m", api_key="k", base_url="http://127.0.0.1:9/v1", timeout_seconds=2)
     with pytest.raises(Exception) as caught:

@@ -63,6 +63,7 @@ def test_closing_fetches_the_answers_given_since_the_last_look_and_says_what_it_
     assert list(crowd.answers(batch_id).itertuples(index=False, name=None)) == [("t0", "toloka-u1", "neg")]
 
 
+@pytest.mark.bad_input
 def test_refusals_are_plain_messages_and_leave_no_open_batch(crowd, fake_toloka, tmp_path) -> None:
     store = crowd.store
     wrong_key = TolokaCrowd(store, TolokaConfig("not-the-key", "77", fake_toloka.base_url))
@@ -79,6 +80,7 @@ def test_refusals_are_plain_messages_and_leave_no_open_batch(crowd, fake_toloka,
     assert store.open_batches() == []
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("status", [400, 429, 500])
 def test_an_error_that_quotes_the_key_never_passes_it_on(crowd, fake_toloka, status: int) -> None:
     fake_toloka.failure = status

@@ -51,6 +51,7 @@ def test_pages_share_a_seed_and_are_trimmed_to_the_count() -> None:
     assert [p["page"] for p in seen] == ["1", "2"] and seen[0]["seed"] == seen[1]["seed"]
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize(
     "response",
     [httpx.Response(503), httpx.Response(200, json={"error": "Uh oh"}), httpx.Response(200, text="<html>"),

@@ -58,6 +58,7 @@ def test_drop_columns_keeps_structure_and_records_who(randomuser) -> None:
     assert "features_to_drop=['email', 'login', 'picture']" in _audit_rows(child)[0]["input"]
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize(
     ("bad", "message"),
     [(["mail"], "not one of"), (["name", "gender", "location", "email", "login", "dob", "registered", "phone",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from pipelines.core.features import profile_columns
 from pipelines.flows.autohelper import model_summary
 from pipelines.flows.crowd import _final_description
 from pipelines.flows.features import profile_description
 from tests.hostile import HOSTILE, HOSTILE_PARTS, assert_shown_as_text
+
+pytestmark = pytest.mark.hostile
 
 
 def test_final_table_description_shows_a_hostile_label_in_a_warning_as_text() -> None:

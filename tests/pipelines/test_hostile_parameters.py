@@ -15,7 +15,7 @@ from pipelines.core.schema_input import InputInvalid
 from pipelines.core.settings import get_settings
 from tests.conftest import wait_for_pending_input, wait_for_status
 
-pytestmark = pytest.mark.usefixtures("prefect_api")
+pytestmark = [pytest.mark.usefixtures("prefect_api"), pytest.mark.hostile]
 
 HUGE = "9" * 5_000_000
 

@@ -47,6 +47,7 @@ def test_resume_fetches_users_from_the_api_and_persists_them(randomuser) -> None
     assert by_key[USER_SOURCE_ARTIFACT_KEY].description == "randomuser"
 
 
+@pytest.mark.bad_input
 def test_unreachable_api_falls_back_to_faker_and_says_so(randomuser) -> None:
     randomuser.mode = "down"
     run_id = gateway.start_run(INGESTION, {"select_features": False})
@@ -78,6 +79,7 @@ def paused_ingestion(prefect_api_module: str):
     wait_for_status(run_id, {"completed"})
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize("bad", [0, -1, 10**9, "abc", 2.5, "", None, True])
 def test_bad_user_count_is_refused_and_the_run_stays_paused(paused_ingestion, bad: object) -> None:
     run_id, pending = paused_ingestion

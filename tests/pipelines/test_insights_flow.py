@@ -54,10 +54,11 @@ def test_answer_table_and_question_reach_the_artifacts(fake_llm) -> None:
     assert CANARY not in _everything_said(run_id)
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize(
     ("mode", "message", "attempts"),
     [("401", "refused the API key", 1), ("429", "rate limiting", 3), ("500", "HTTP 500", 3),
-     ("hang", "did not answer in time", 3)],
+     ("hang", "did not answer in time", 3), ("malformed", "a malformed tool call", 2)],
 )
 def test_provider_failures_end_in_a_clear_failed_state(fake_llm, mode: str, message: str, attempts: int) -> None:
     fake_llm.mode = mode

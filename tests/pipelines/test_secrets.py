@@ -15,7 +15,7 @@ from tests.conftest import wait_for_pending_input, wait_for_status
 
 CANARY = "toloka-canary-5e1b"
 
-pytestmark = pytest.mark.usefixtures("prefect_api")
+pytestmark = [pytest.mark.usefixtures("prefect_api"), pytest.mark.hostile]
 
 
 @pytest.fixture

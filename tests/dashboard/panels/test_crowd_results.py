@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.core.test_crowd import FORMULAS
 from tests.dashboard.views.test_crowd_results import _KeptMediaStorage
+
+pytestmark = pytest.mark.hostile
 
 
 def _final_table_page() -> None:

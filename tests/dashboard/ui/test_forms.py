@@ -47,6 +47,7 @@ def test_user_count_is_prefilled_and_submitted() -> None:
     assert _submit(app).session_state["submitted"] == {"number_of_users": 7}
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize(("bad", "reason"), [("0", "at least 1"), (str(10**9), "at most 20000"),
                                             ("abc", "must be a whole number (got 'abc')"), ("", "is required")])
 def test_bad_counts_show_an_error_and_submit_nothing(bad: str, reason: str) -> None:

@@ -15,7 +15,7 @@ from tests.conftest import wait_for_pending_input, wait_for_status
 from tests.dashboard.apptest import page_app, start_insights_run, submit
 from tests.hostile import HOSTILE, HOSTILE_PARTS, active_elements, assert_shown_as_text
 
-pytestmark = pytest.mark.usefixtures("backend")
+pytestmark = [pytest.mark.usefixtures("backend"), pytest.mark.hostile]
 
 MARKDOWN_ELEMENTS = ("markdown", "caption", "error", "warning", "info", "success", "title", "header", "subheader")
 
