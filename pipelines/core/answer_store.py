@@ -11,8 +11,10 @@ still needs one, judged from its answers so far and the batch's golden accuracy 
 
 from __future__ import annotations
 
+import functools
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from collections.abc import Collection
@@ -20,7 +22,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy, leading_posterior
 
@@ -68,6 +70,29 @@ answers_table = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("batch_id", "task", "worker", name="one_answer_per_worker"),
 )
+
+
+class AnswerStoreUnavailable(RuntimeError):
+    """The answer database did not answer (down, restarting, unreachable); nothing was changed by the call.
+
+    An answer whose commit was cut off may have been stored: sending it again is safe (it comes back
+    "duplicate", never stored twice).
+    """
+
+
+def _reachable(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the database driver's connection errors into `AnswerStoreUnavailable`, with what to do."""
+
+    @functools.wraps(method)
+    def call(self: AnswerStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            raise AnswerStoreUnavailable(
+                f"The answer store ({self.engine.url.render_as_string(hide_password=True)}) did not answer: "
+                f"{str(exc.orig or exc).splitlines()[0]}. Try again in a moment.") from exc
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -124,7 +149,8 @@ def _sqlite_pragmas(connection: Any, _: Any) -> None:
 
 class AnswerStore:
     def __init__(self, url: str) -> None:
-        self.engine = sa.create_engine(url)
+        # A pooled connection is checked before use: after a database restart it is replaced, not failed on.
+        self.engine = sa.create_engine(url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
@@ -194,6 +220,7 @@ class AnswerStore:
                 counts[row.task][index[row.label]] = int(row.n)
         return counts
 
+    @_reachable
     def tasks_needing_answers(self, batch_id: int) -> list[str]:
         """The task items that still take an answer (none once the batch is closed)."""
         with self.engine.connect() as connection:
@@ -207,6 +234,7 @@ class AnswerStore:
             accuracy = self._accuracy(connection, batch_id)
         return [task for task, given in counts.items() if rule.needs_answer(given, accuracy)]
 
+    @_reachable
     def next_item_for(self, batch_id: int, worker: str, skip: Collection[str] = ()) -> ServedItem | None:
         """An item this worker has not answered (nor skipped) that still needs answers; golden mixed in (>= 10%).
 
@@ -257,6 +285,7 @@ class AnswerStore:
                                                leading_posterior(label_counts[row.task], accuracy)))
         return ServedItem(pick.task, pick.text)
 
+    @_reachable
     def record_answer(self, batch_id: int, task: str, worker: str, label: str) -> AnswerOutcome:
         """Store one answer in its own transaction, unless the worker answered the task already, the task has its
         `overlap` answers (adaptive: needs no more, see `AdaptiveOverlap.needs_answer`; golden items take
@@ -307,6 +336,7 @@ class AnswerStore:
             if rule is None or not needed:
                 return "full"
 
+    @_reachable
     def record_answers(self, batch_id: int, given: pd.DataFrame) -> list[AnswerOutcome]:
         """Store many answers (`task, worker, label`, in the order given) in one transaction, each kept or refused
         exactly as `record_answer` would one after the other; returns their outcomes in that order.
@@ -353,6 +383,7 @@ class AnswerStore:
                 connection.execute(answers_table.insert(), stored)
         return outcomes
 
+    @_reachable
     def answers(self, batch_id: int) -> pd.DataFrame:
         """Every answer as `task, worker, label`, oldest first."""
         query = sa.select(answers_table.c.task, answers_table.c.worker, answers_table.c.label).where(
@@ -360,6 +391,7 @@ class AnswerStore:
         with self.engine.connect() as connection:
             return pd.DataFrame(connection.execute(query).all(), columns=["task", "worker", "label"])
 
+    @_reachable
     def progress(self, batch_id: int) -> dict[str, int]:
         """Answers given and needed on task items (golden answers are extra).
 
@@ -381,10 +413,12 @@ class AnswerStore:
                 return {"answers": int(given), "needed": int(given + left), "tasks": int(n_tasks), "left": int(left)}
         return {"answers": int(given), "needed": int(n_tasks * batch.overlap), "tasks": int(n_tasks)}
 
+    @_reachable
     def close(self, batch_id: int) -> None:
         with self.engine.begin() as connection:
             connection.execute(batches.update().where(batches.c.id == batch_id).values(closed=True))
 
+    @_reachable
     def open_batches(self, source: str | None = None) -> list[dict[str, Any]]:
         """Batches still taking answers (from `source`, when given), newest first, with their labels."""
         query = sa.select(batches).where(batches.c.closed.is_(False)).order_by(batches.c.id.desc())
@@ -404,6 +438,7 @@ class AnswerStore:
         with self.engine.begin() as connection:
             connection.execute(batches.update().where(batches.c.id == batch_id).values(source=source))
 
+    @_reachable
     def worker_answered(self, batch_id: int, worker: str) -> int:
         """How many answers this worker has given in the batch."""
         with self.engine.connect() as connection:
