@@ -14,7 +14,12 @@ import sqlalchemy as sa
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.settings import get_settings
 from tests.conftest import PostgresCluster
-from tests.dashboard.test_labelling import Oracle, _assert_every_answer_is_gold, _make_batch, _stored_with_text
+from tests.dashboard.test_labelling import (
+    Oracle,
+    _assert_every_answer_is_gold,
+    _make_batch,
+    _stored_with_text,
+)
 
 pytestmark = pytest.mark.fault
 RETRY = "your answer was **not** saved"
@@ -97,3 +102,73 @@ def test_postgres_restarted_mid_batch_annotators_are_told_to_retry_and_no_answer
     progress = postgres_store.progress(batch.id)
     assert progress["answers"] == progress["needed"]
     assert len(_stored_with_text(postgres_store, batch.id)) == len(saved)
+
+
+ANNOTATORS, ANSWERS_EACH, OVERLAP, GOLDEN = 20, 500, 5, 50
+
+
+def _annotate_like_the_page(url: str, batch_id: int, worker: str, gold: dict[str, str]) -> list[tuple]:
+    """One annotator's session: the store calls the labelling page makes to draw a review and to answer it
+    (`dashboard/views/labelling.py`), answering each review shown with its gold label. Returns, per click, the
+    task and text shown, the label sent, the outcome the page was given, and whether the page then found the
+    batch complete (it would resume the batch's owner run; the gateway accepts one such resume)."""
+    store = AnswerStore(url)
+    clicks = []
+    while True:
+        [batch] = store.open_batches(source="local")
+        item = store.next_item_for(batch["id"], worker)
+        store.progress(batch["id"])
+        store.worker_answered(batch["id"], worker)
+        if item is None:
+            return clicks
+        label = gold[item.text]
+        outcome = store.record_answer(batch["id"], item.task, worker, label)
+        complete = False
+        if outcome == "stored":
+            progress = store.progress(batch["id"])  # what the page reports to the batch's owner run
+            complete = progress["answers"] >= progress["needed"]
+        clicks.append((item.task, item.text, label, outcome, complete))
+
+
+def test_twenty_annotators_at_once_store_every_answer_once_on_the_review_shown_and_fill_the_batch_once(
+        tmp_path, record_property) -> None:
+    import multiprocessing
+
+    import pandas as pd
+
+    url = f"sqlite:///{tmp_path / 'answers.db'}"
+    store = AnswerStore(url)
+    n_tasks = ANNOTATORS * (ANSWERS_EACH - GOLDEN) // OVERLAP
+    rows = [{"task": f"t{i}", "text": f"Review {i}: " + "so-so " * (i % 50), "is_golden": False,
+             "golden_label": None, "gold": "neg" if i % 10 == 0 else "pos"} for i in range(n_tasks)]
+    rows += [{"task": f"g{i}", "text": f"Golden review {i}", "is_golden": True, "golden_label": "pos", "gold": "pos"}
+             for i in range(GOLDEN)]
+    frame = pd.DataFrame(rows)
+    batch_id = store.create_batch(frame.drop(columns="gold"), overlap=OVERLAP, labels=["neg", "pos"])
+    gold = dict(zip(frame.text, frame.gold))
+    workers = [f"annotator-{n}" for n in range(ANNOTATORS)]
+    with multiprocessing.get_context("fork").Pool(ANNOTATORS) as pool:
+        sessions = pool.starmap(_annotate_like_the_page, [(url, batch_id, worker, gold) for worker in workers])
+
+    sent = pd.DataFrame([(worker, *click) for worker, clicks in zip(workers, sessions) for click in clicks],
+                        columns=["worker", "task", "text", "label", "outcome", "complete"])
+    assert (sent.text.map(gold) == sent.label).all()
+    told_stored = sent[sent.outcome == "stored"]
+    answers = store.answers(batch_id).merge(frame[["task", "text"]], on="task", how="left")
+    stored = set(zip(answers.worker, answers.task))
+    lost = len(set(zip(told_stored.worker, told_stored.task)) - stored)
+    doubled = int(answers.duplicated(["worker", "task"]).sum()) + len(answers) - len(told_stored)
+    record_property("answers_lost", lost)
+    record_property("answers_doubled", doubled)
+    assert lost == 0 and doubled == 0
+    assert (answers.label == answers.text.map(gold)).all()  # each answer on the review that was shown
+    tasks = answers[~answers.task.str.startswith("g")]
+    assert tasks.groupby("task").size().eq(OVERLAP).all() and tasks.task.nunique() == n_tasks  # overlap kept
+    assert len(tasks) == n_tasks * OVERLAP and len(answers) >= len(tasks) + GOLDEN  # about 500 each, golden mixed in
+    progress = store.progress(batch_id)
+    assert progress["answers"] == progress["needed"] and store.tasks_needing_answers(batch_id) == []
+    assert all(store.next_item_for(batch_id, worker) is None for worker in [*workers, "late-comer"])
+    # The batch filled once: the answer that completed it was the last stored; only answers that raced it to the
+    # end may have seen it complete too (their resumes are refused as stale, see tests/dashboard/test_faults.py).
+    assert sent.complete.any()
+    record_property("batch_completions_seen", int(sent.complete.sum()))
