@@ -1,7 +1,8 @@
 """The embedded backend: a local Prefect server (SQLite) and a runner serving the project's deployments.
 
 Both run as detached processes recorded in the data folder, so they outlive Streamlit reruns and restarts:
-`ensure_backend()` reuses them when they are alive and starts only what is missing.
+`ensure_backend()` reuses them when they are alive and starts only what is missing. A run paused for a person
+waits inside a flow process the runner started; when the runner dies, a new one takes over those pauses.
 """
 
 from __future__ import annotations
@@ -16,12 +17,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Iterator
+from uuid import UUID
 
 import httpx
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterDeploymentId,
+    FlowRunFilterParentTaskRunId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.states import Paused
 
 from pipelines.core.settings import Settings, get_settings
 
 RUNNER_MODULE = "pipelines.serve"
+FLOW_RUN_MODULE = "prefect.engine"  # what the runner starts each flow run as
 
 
 class BackendStartError(RuntimeError):
@@ -128,6 +142,54 @@ def _spawn(role: str, args: list[str], settings: Settings) -> int:
     return process.pid
 
 
+def _end_orphaned_flow_runs(settings: Settings) -> None:
+    """Kill the flow run processes a dead runner left behind (its process group), before a new runner starts.
+
+    The new runner takes their paused runs over (`pipelines.serve`); one left polling would run them a second time.
+    """
+    try:
+        group = int((_backend_dir(settings) / "runner.pid").read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pgid = int(stat.read_text().rsplit(")", 1)[1].split()[2])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if pgid == group and FLOW_RUN_MODULE.encode() in cmdline:
+            try:
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _adopt_orphaned_pauses(api_url: str) -> list[UUID]:
+    """Make every in-process pause of a deployment run, whose process died with the runner, one that a resume
+    reschedules: the new runner then runs the flow again, and its pause, already answered, returns the person's
+    input instead of asking again. The pause keeps its key, input keys and deadline, so an open form still works.
+
+    Prefect reschedules no subflow; a pause inside one is left as it is. Returns the runs taken over.
+    """
+    adopted = []
+    with temporary_settings(updates={PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
+        paused = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED])),
+            deployment_id=FlowRunFilterDeploymentId(is_null_=False),
+            parent_task_run_id=FlowRunFilterParentTaskRunId(is_null_=True),
+        ))
+        for flow_run in paused:
+            details = flow_run.state.state_details
+            if details.pause_reschedule:
+                continue  # rescheduled on resume already
+            state = Paused(pause_expiration_time=details.pause_timeout, reschedule=True, pause_key=details.pause_key,
+                           state_details={"run_input_keyset": details.run_input_keyset})
+            state.message = flow_run.state.message
+            client.set_flow_run_state(flow_run.id, state, force=True)
+            adopted.append(flow_run.id)
+    return adopted
+
+
 def runner_alive(settings: Settings | None = None) -> bool:
     settings = settings or get_settings()
     return _read_pid(_backend_dir(settings) / "runner.pid") is not None
@@ -152,6 +214,8 @@ def ensure_backend(settings: Settings | None = None) -> BackendStatus:
             _spawn("server", server_args, settings)
             _wait_until(lambda: api_healthy(api_url), settings, "server")
         if not runner_alive(settings):
+            _end_orphaned_flow_runs(settings)
+            _adopt_orphaned_pauses(api_url)
             _spawn("runner", ["-m", RUNNER_MODULE], settings)
     return BackendStatus(api_url, ui_url_for(api_url), api_healthy(api_url), runner_alive(settings), True)
 

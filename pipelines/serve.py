@@ -6,10 +6,14 @@ from __future__ import annotations
 from prefect import serve
 from prefect.logging import get_logger
 
+from pipelines.blocks import JSON
 from pipelines.deployments import project_deployments
 from pipelines.notifications import NotificationSetupError, ensure_notifications
 
 if __name__ == "__main__":
+    # Registered once before any run: runs saving their first JSON block at once on a new server would race to
+    # register its type, and the loser failed with ObjectAlreadyExists.
+    JSON.register_type_and_schema()
     try:
         ensure_notifications()
     except NotificationSetupError as exc:

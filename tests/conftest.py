@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,6 +89,61 @@ def randomuser(fake_randomuser: FakeRandomUser) -> Iterator[FakeRandomUser]:
     fake_randomuser.requests.clear()
     yield fake_randomuser
     fake_randomuser.mode = "up"
+
+
+POSTGRES_BINARIES = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+
+
+@dataclass
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster on a Unix socket; `url` takes a database name (`url.format(database=...)`)."""
+
+    folder: Path
+    port: int
+    binaries: Path
+    as_owner: list[str]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://hitl@/{{database}}?host={self.folder}&port={self.port}"
+
+    def pg_ctl(self, *args: object) -> None:
+        subprocess.run([*self.as_owner, self.binaries / "pg_ctl", "-D", self.folder / "data", *args], check=True,
+                       capture_output=True)
+
+    def start(self) -> None:
+        self.pg_ctl("-l", self.folder / "server.log", "-w", "start",
+                    "-o", f"-p {self.port} -k {self.folder} -c listen_addresses='' -c max_connections=200")
+
+    def stop(self) -> None:
+        """Stop at once, as a crash would: open connections break, transactions in flight roll back."""
+        self.pg_ctl("-m", "immediate", "-w", "stop")
+
+
+@pytest.fixture(scope="module")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A throwaway PostgreSQL cluster from Debian's postgresql, which a test may stop and start again."""
+    if not POSTGRES_BINARIES:
+        pytest.skip("Debian's postgresql is not installed")
+    folder = Path(tempfile.mkdtemp(prefix="hitl-pg-"))
+    # PostgreSQL refuses to run as root; under root (CI) the cluster belongs to Debian's `postgres` user.
+    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_owner:
+        shutil.chown(folder, "postgres")
+    cluster = PostgresCluster(folder, free_port(), POSTGRES_BINARIES[-1], as_owner)
+    subprocess.run([*as_owner, cluster.binaries / "initdb", "-D", folder / "data", "-A", "trust", "-U", "hitl"],
+                   check=True, capture_output=True)
+    cluster.start()
+    yield cluster
+    subprocess.run([*as_owner, cluster.binaries / "pg_ctl", "-D", folder / "data", "-m", "immediate", "stop"],
+                   check=False, capture_output=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postgres_server(postgres_cluster: PostgresCluster) -> str:
+    """The throwaway cluster's server URL (see `PostgresCluster.url`)."""
+    return postgres_cluster.url
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ go to whatever item the rerun would pick.
 
 from __future__ import annotations
 
-
 import streamlit as st
 
 from dashboard.crowd_sync import OwnerUnreachable, report_progress
@@ -22,6 +21,8 @@ OUTCOME_MESSAGES = {
     "full": "Others gave that review its answers meanwhile, so yours was not needed. Here is another one.",
     "closed": "The analyst closed this batch meanwhile; your last answer was not needed.",
 }
+RETRY_MESSAGE = ("The answer store is not answering right now, so your answer was **not** saved. The same review "
+                 "stays on screen: click your answer again in a moment.")
 
 st.title(":material/how_to_vote: Crowd labelling")
 st.caption("Label what the model was unsure of. You see one review at a time and never others' answers.")
@@ -44,11 +45,20 @@ def _pin_key(batch_id: int, annotator: str) -> str:
 
 
 def _answer(batch: Batch, annotator: str, task: str, label: str) -> None:
-    """Record `label` for the task shown with the button, then let the next run draw a new item."""
-    st.session_state.pop(_pin_key(batch.id, annotator), None)
+    """Record `label` for the task shown with the button, then let the next run draw a new item.
+
+    When the store does not answer, the review stays pinned so the retry goes to it; an answer whose commit was
+    cut off and is sent again comes back "duplicate", never stored twice.
+    """
     if current_role() is None:  # the handler runs before the page's guard: the person may be off the list by now
+        st.session_state.pop(_pin_key(batch.id, annotator), None)
         return
-    outcome = store.record_answer(batch.id, task, annotator, label)  # a double click stores one
+    try:
+        outcome = store.record_answer(batch.id, task, annotator, label)  # a double click stores one
+    except AnswerStoreUnavailable:
+        st.session_state["labelling.store_error"] = RETRY_MESSAGE
+        return
+    st.session_state.pop(_pin_key(batch.id, annotator), None)
     if outcome in OUTCOME_MESSAGES:
         st.session_state["labelling.notice"] = OUTCOME_MESSAGES[outcome]
     if outcome != "stored":
@@ -59,11 +69,30 @@ def _answer(batch: Batch, annotator: str, task: str, label: str) -> None:
                                                     "aggregating. Results appear on the Crowd results page.")
     except OwnerUnreachable as exc:
         st.session_state["labelling.notice"] = str(exc)
+    except AnswerStoreUnavailable:
+        st.session_state["labelling.notice"] = ("Your answer is saved; the batch's progress could not be read "
+                                                "just now and is reported with the next answer.")
 
 
 def _skip(batch_id: int, annotator: str, task: str) -> None:
     st.session_state.pop(_pin_key(batch_id, annotator), None)
     st.session_state[f"labelling.{batch_id}.{annotator}.skipped"].add(task)
+
+
+def _store_down(message: str) -> None:
+    """Say the store is not answering, and draw the page again by itself once it answers."""
+    st.warning(message, icon=":material/cloud_off:")
+
+    @st.fragment(run_every=3.0)
+    def _wait_for_the_store() -> None:
+        try:
+            store.open_batches(source="local")
+        except AnswerStoreUnavailable:
+            return
+        st.rerun()
+
+    _wait_for_the_store()
+    st.stop()
 
 
 if access.identity is None:
@@ -74,7 +103,14 @@ else:  # answers are stored under the signed-in identity, which no one else can 
                f"({escape_markdown(annotator)})")
 if notice := st.session_state.pop("labelling.notice", None):
     st.info(notice)
-batches = store.open_batches(source="local")  # simulated and Toloka batches are not for people here
+store_error = st.session_state.pop("labelling.store_error", None)
+try:
+    batches = store.open_batches(source="local")  # simulated and Toloka batches are not for people here
+except AnswerStoreUnavailable:
+    _store_down(store_error or "The answer store is not answering right now; this page tries again every few "
+                "seconds. Nothing you answered is lost.")
+if store_error:
+    st.warning(store_error, icon=":material/cloud_off:")
 if not batches:
     st.info("No crowd batch is open. Start the crowd loop after confirming an autohelper threshold; this page "
             "shows the batch as soon as it opens.")
@@ -93,10 +129,13 @@ batch = (batches[0] if len(batches) == 1 else
          st.selectbox("Batch", batches, format_func=lambda b: f"Batch {b.id}", key="labelling.batch"))
 skipped = st.session_state.setdefault(f"labelling.{batch.id}.{annotator}.skipped", set())
 pin = _pin_key(batch.id, annotator)
-item = st.session_state.get(pin) or store.next_item_for(batch.id, annotator, skip=skipped)
-progress = store.progress(batch.id)
-st.progress(progress.share, text=f"Batch {batch.id}: {progress.describe()}; "
-                 f"you gave {store.worker_answered(batch.id, annotator)}.")
+try:
+    item = st.session_state.get(pin) or store.next_item_for(batch.id, annotator, skip=skipped)
+    progress = store.progress(batch.id)
+    given = store.worker_answered(batch.id, annotator)
+except AnswerStoreUnavailable:
+    _store_down("The answer store stopped answering; this page tries again every few seconds.")
+st.progress(progress.share, text=f"Batch {batch.id}: {progress.describe()}; you gave {given}.")
 if item is None:
     st.success("Nothing left for you in this batch. Thank you!")
     st.stop()

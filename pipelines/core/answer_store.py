@@ -11,8 +11,10 @@ still needs one, judged from its answers so far and the batch's golden accuracy 
 
 from __future__ import annotations
 
+import functools
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from collections.abc import Collection
@@ -20,7 +22,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy, leading_posterior, model_prior
 
@@ -73,6 +75,30 @@ answers_table = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("batch_id", "task", "worker", name="one_answer_per_worker"),
 )
+
+
+class AnswerStoreUnavailable(RuntimeError):
+    """The answer database cannot be opened (a wrong URL, a missing driver) or did not answer (down, restarting,
+    unreachable); nothing was changed by the call, and the message says what to do.
+
+    An answer whose commit was cut off may have been stored: sending it again is safe (it comes back
+    "duplicate", never stored twice).
+    """
+
+
+def _reachable(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the database driver's connection errors into `AnswerStoreUnavailable`, with what to do."""
+
+    @functools.wraps(method)
+    def call(self: AnswerStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            raise AnswerStoreUnavailable(
+                f"The answer store ({self.engine.url.render_as_string(hide_password=True)}) did not answer: "
+                f"{str(exc.orig or exc).splitlines()[0]}. Try again in a moment.") from exc
+
+    return call
 
 
 @dataclass(frozen=True)
@@ -169,10 +195,6 @@ def _sqlite_pragmas(connection: Any, _: Any) -> None:
     cursor.close()
 
 
-class AnswerStoreUnavailable(RuntimeError):
-    """The answer store's URL names no database this machine can open; the message says what to fix."""
-
-
 def _url_problem(url: str, exc: Exception) -> str:
     """Why the store at `url` cannot be opened, naming the URL with its password hidden."""
     try:
@@ -194,7 +216,8 @@ class AnswerStore:
                 reached or opened.
         """
         try:
-            self.engine = sa.create_engine(url)
+            # A pooled connection is checked before use: after a database restart it is replaced, not failed on.
+            self.engine = sa.create_engine(url, pool_pre_ping=True)
             if self.engine.dialect.name == "sqlite":
                 sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             metadata.create_all(self.engine)
@@ -287,6 +310,7 @@ class AnswerStore:
         return {row.task: model_prior(index[row.model_label], float(row.model_confidence), len(labels))
                 for row in connection.execute(query) if row.model_label in index}
 
+    @_reachable
     def tasks_needing_answers(self, batch_id: int) -> list[str]:
         """The task items that still take an answer (none once the batch is closed)."""
         with self.engine.connect() as connection:
@@ -301,6 +325,7 @@ class AnswerStore:
             priors = self._task_priors(connection, batch)
         return [task for task, given in counts.items() if rule.needs_answer(given, accuracy, priors.get(task))]
 
+    @_reachable
     def next_item_for(self, batch_id: int, worker: str, skip: Collection[str] = ()) -> ServedItem | None:
         """An item this worker has not answered (nor skipped) that still needs answers; golden mixed in (>= 10%).
 
@@ -353,6 +378,7 @@ class AnswerStore:
                                                                  priors.get(row.task))))
         return ServedItem(pick.task, pick.text)
 
+    @_reachable
     def record_answer(self, batch_id: int, task: str, worker: str, label: str) -> AnswerOutcome:
         """Store one answer in its own transaction, unless the worker answered the task already, the task has its
         `overlap` answers (adaptive: needs no more, see `AdaptiveOverlap.needs_answer`; golden items take
@@ -404,6 +430,7 @@ class AnswerStore:
             if rule is None or not needed:
                 return "full"
 
+    @_reachable
     def record_answers(self, batch_id: int, given: pd.DataFrame) -> list[AnswerOutcome]:
         """Store many answers (`task, worker, label`, in the order given) in one transaction, each kept or refused
         exactly as `record_answer` would one after the other; returns their outcomes in that order.
@@ -451,6 +478,7 @@ class AnswerStore:
                 connection.execute(answers_table.insert(), stored)
         return outcomes
 
+    @_reachable
     def answers(self, batch_id: int) -> pd.DataFrame:
         """Every answer as `task, worker, label`, oldest first."""
         query = sa.select(answers_table.c.task, answers_table.c.worker, answers_table.c.label).where(
@@ -458,6 +486,7 @@ class AnswerStore:
         with self.engine.connect() as connection:
             return pd.DataFrame(connection.execute(query).all(), columns=["task", "worker", "label"])
 
+    @_reachable
     def progress(self, batch_id: int) -> BatchProgress:
         """Answers given and needed on task items (golden answers are extra).
 
@@ -480,10 +509,12 @@ class AnswerStore:
                 return BatchProgress(int(given), int(given + left), int(n_tasks), int(left))
         return BatchProgress(int(given), int(n_tasks * batch.overlap), int(n_tasks))
 
+    @_reachable
     def close(self, batch_id: int) -> None:
         with self.engine.begin() as connection:
             connection.execute(batches.update().where(batches.c.id == batch_id).values(closed=True))
 
+    @_reachable
     def open_batches(self, source: str | None = None) -> list[Batch]:
         """Batches still taking answers (from `source`, when given), newest first, with their labels."""
         query = sa.select(batches).where(batches.c.closed.is_(False)).order_by(batches.c.id.desc())
@@ -502,6 +533,7 @@ class AnswerStore:
         with self.engine.begin() as connection:
             connection.execute(batches.update().where(batches.c.id == batch_id).values(source=source))
 
+    @_reachable
     def worker_answered(self, batch_id: int, worker: str) -> int:
         """How many answers this worker has given in the batch."""
         with self.engine.connect() as connection:

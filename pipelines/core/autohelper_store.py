@@ -1,13 +1,15 @@
 """Where an autohelper run keeps its data: prepared items, predictions and the final split, as Parquet.
 
 Predictions are written once by the flow and read by the page, so a slider move or a reload never recomputes
-them. Files are written to a temporary name and renamed, so a reader never sees half a file.
+them. Files are written to a temporary name and renamed, so a reader never sees half a file, and a write that
+fails (a full disk) leaves the previous version as it was and no partial file.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,10 @@ _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
 
 class UnsafeRunId(ValueError):
     """A run id that is not one, such as a path: it would name a folder outside the data folder."""
+
+
+class TableNotWritten(OSError):
+    """A table could not be written (e.g. the disk is full); its previous version, if any, is unchanged."""
 
 
 TABLES = ("tasks", "golden", "predictions", "accepted", "manual", "final", "retrained")
@@ -52,23 +58,36 @@ class AutohelperStore:
     def write(self, table: str, frame: pd.DataFrame) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
         final = self.path(table)
-        partial = final.with_suffix(".parquet.partial")
-        frame.to_parquet(partial, index=False)
-        os.replace(partial, final)
+        _write_whole(final, final.with_suffix(".parquet.partial"),
+                     lambda partial: frame.to_parquet(partial, index=False))
         return final
 
     def export_csv(self, table: str, frame: pd.DataFrame) -> Path:
         """A CSV copy of a table next to its Parquet file, also written whole or not at all; cells a spreadsheet
         would run as formulas are kept text (`spreadsheet_csv`)."""
         final = self.path(table).with_suffix(".csv")
-        partial = final.with_suffix(".csv.partial")
-        partial.write_bytes(spreadsheet_csv(frame).encode())
-        os.replace(partial, final)
+        text = spreadsheet_csv(frame).encode()
+        _write_whole(final, final.with_suffix(".csv.partial"), lambda partial: partial.write_bytes(text))
         return final
 
     def read(self, table: str) -> pd.DataFrame | None:
         path = self.path(table)
         return pd.read_parquet(path) if path.exists() else None
+
+
+def _write_whole(final: Path, partial: Path, write: Callable[[Path], object]) -> None:
+    """Write `final` through `partial`, renamed over it only once complete; on failure remove the partial file.
+
+    Raises:
+        TableNotWritten: the write failed (its cause says why, e.g. no space left); `final` is unchanged.
+    """
+    try:
+        write(partial)
+        os.replace(partial, final)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise TableNotWritten(exc.errno, f"{final.name} was not written ({exc.strerror or exc}); its previous "
+                                         "version is kept. Free disk space in the data folder and run again.") from exc
 
 
 def predictions_frame(predictions: list[Prediction], truth: pd.DataFrame, split: str) -> pd.DataFrame:

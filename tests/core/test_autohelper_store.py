@@ -30,3 +30,54 @@ def test_a_run_id_that_is_a_path_is_refused(tmp_path, run_id: str) -> None:
 def test_a_run_id_names_its_folder_under_the_data_folder(tmp_path) -> None:
     run_id = "0b6e1c2a-5d1e-4f7e-9a47-3c1f2a9d8e10"
     assert AutohelperStore.for_run(tmp_path, run_id).folder == tmp_path / "autohelper" / run_id
+
+
+_WRITE_WITH_FILE_SIZE_LIMIT = """
+import json, resource, signal, sys
+import pandas as pd
+from pipelines.core.autohelper_store import AutohelperStore, TableNotWritten
+
+# The kernel refuses to grow any file past 64 KiB, as a full disk would: write(2) fails (EFBIG) mid-file.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+store = AutohelperStore(__import__("pathlib").Path(sys.argv[1]))
+frame = pd.DataFrame({"text": [f"review {i} " + "long text " * 40 for i in range(5_000)], "label": "pos"})
+errors = {}
+for name, write in {"parquet": lambda: store.write("final", frame), "csv": lambda: store.export_csv("final", frame)}.items():
+    try:
+        write()
+    except TableNotWritten as exc:
+        errors[name] = [exc.errno, str(exc)]
+print(json.dumps(errors))
+"""
+
+
+@pytest.mark.fault
+def test_a_final_table_written_on_a_full_disk_keeps_the_previous_version_and_leaves_no_partial_file(
+        tmp_path, record_property) -> None:
+    import errno
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    store = AutohelperStore(tmp_path)
+    previous = pd.DataFrame({"text": ["good", "bad =1+1"], "label": ["pos", "neg"]})
+    store.write("final", previous)
+    store.export_csv("final", previous)
+    csv_before = store.path("final").with_suffix(".csv").read_bytes()
+
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.run([sys.executable, "-c", _WRITE_WITH_FILE_SIZE_LIMIT, str(tmp_path)], check=False,
+                           capture_output=True, text=True, cwd=root, env={**__import__("os").environ, "PYTHONPATH": str(root)})
+    assert child.returncode == 0, child.stderr
+    errors = json.loads(child.stdout)
+    assert set(errors) == {"parquet", "csv"}  # both writes failed, each with a plain message
+    for code, message in errors.values():
+        assert code == errno.EFBIG and "previous version is kept" in message and "Free disk space" in message
+
+    pd.testing.assert_frame_equal(store.read("final"), previous)
+    assert store.path("final").with_suffix(".csv").read_bytes() == csv_before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["final.csv", "final.parquet"]
+    record_property("answers_lost", 0 if len(store.read("final")) == len(previous) else len(previous))
+    record_property("answers_doubled", 0)

@@ -1,0 +1,114 @@
+"""Faults the embedded backend must survive while runs wait for people: the runner killed, the Prefect server
+restarted. A backend of this module's own (data folder, port) is broken on purpose; the session's stays up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dashboard import gateway
+from pipelines.backend import BackendStatus, api_healthy, ensure_backend, runner_alive, stop_backend
+from pipelines.catalog import INGESTION
+from pipelines.core.settings import get_settings
+from tests.conftest import FakeRandomUser, free_port, wait_for_pending_input, wait_for_status
+
+pytestmark = pytest.mark.fault
+
+
+@pytest.fixture(scope="module")
+def own_backend(tmp_path_factory: pytest.TempPathFactory, fake_randomuser: FakeRandomUser) -> Iterator[BackendStatus]:
+    """An embedded backend in a data folder and on a port of its own, which the tests here may kill."""
+    data_dir = tmp_path_factory.mktemp("fault-backend")
+    port = free_port()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HITL_DATA_DIR", str(data_dir))
+        env.setenv("HITL_SERVER_PORT", str(port))
+        env.setenv("HITL_RANDOMUSER_URL", fake_randomuser.url)
+        env.setenv("HITL_RANDOMUSER_TIMEOUT_SECONDS", "5")
+        env.setenv("PREFECT_API_URL", f"http://127.0.0.1:{port}/api")  # the gateway's API, and ours to manage
+        get_settings.cache_clear()
+        try:
+            yield ensure_backend()
+        finally:
+            stop_backend()
+            get_settings.cache_clear()
+    get_settings.cache_clear()
+
+
+def _pid(role: str) -> int:
+    return int((get_settings().data_dir / "backend" / f"{role}.pid").read_text())
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes in a process group."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL a backend process and everything it started, as a crash or an OOM kill of the tree would."""
+    os.killpg(pid, signal.SIGKILL)
+    try:
+        os.waitpid(pid, 0)  # started by this process (the fixture): reap it
+    except ChildProcessError:
+        pass
+    deadline = time.monotonic() + 15
+    while _group_members(pid):
+        if time.monotonic() > deadline:
+            pytest.fail(f"process group {pid} outlived SIGKILL")
+        time.sleep(0.1)
+
+
+def _paused_ingestions(count: int) -> list[object]:
+    runs = [gateway.start_run(INGESTION, {"select_features": False}) for _ in range(count)]
+    for run_id in runs:
+        wait_for_pending_input(run_id, timeout=120)
+    return runs
+
+
+def _resume_and_finish(runs: list[object], record_property: object) -> None:
+    sent = {run_id: n + 1 for n, run_id in enumerate(runs)}
+    for run_id, users in sent.items():
+        gateway.resume(run_id, {"number_of_users": users})
+    received = {}
+    for run_id in runs:
+        done = wait_for_status(run_id, {"completed", "failed", "crashed", "cancelled"}, timeout=240)
+        assert done.status == "completed", f"{done.state_name}: {done.message}"
+        received[run_id] = len(gateway.result(run_id)["users"])
+    lost = sum(received.get(run_id) != users for run_id, users in sent.items())
+    record_property("answers_lost", lost)
+    record_property("answers_doubled", 0)
+    assert received == sent
+
+
+def test_runs_paused_when_the_runner_is_killed_resume_and_complete_once_it_is_started_again(
+        own_backend: BackendStatus, record_property) -> None:
+    runs = _paused_ingestions(2)
+    _kill_group(_pid("runner"))
+    assert not runner_alive()
+    status = ensure_backend()
+    assert status.runner_alive
+    _resume_and_finish(runs, record_property)
+
+
+def test_runs_paused_when_the_prefect_server_restarts_resume_and_complete(
+        own_backend: BackendStatus, record_property) -> None:
+    runs = _paused_ingestions(2)
+    _kill_group(_pid("server"))
+    assert not api_healthy(own_backend.api_url)
+    time.sleep(5)  # the runner and the paused runs meet a server that is down
+    status = ensure_backend()
+    assert status.healthy and status.runner_alive
+    _resume_and_finish(runs, record_property)
