@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +45,20 @@ class Settings(BaseSettings):
     dataset_folders: list[Path] | None = Field(
         default=None, description="Folders local review files may be read from, besides the data folder's uploads; "
                                   "unset: any local path (laptop mode). Set it on a shared server.")
+    dask_scheduler: str | None = Field(
+        default=None, description="Address of a running Dask scheduler (tcp://host:8786) the autohelper sends its "
+                                  "prediction batches to. Its workers need the project installed and PREFECT_API_URL.")
+    dask_workers: int | None = Field(
+        default=None, ge=1, description="Dask LocalCluster worker processes the autohelper starts for each run's "
+                                        "prediction batches. Unset, and no scheduler: predict in the run's process.")
+    dask_batch_texts: int = Field(default=256, ge=1, description="Texts in one prediction batch sent to Dask.")
+
+    @model_validator(mode="after")
+    def _one_dask_cluster(self) -> Settings:
+        if self.dask_scheduler and self.dask_workers:
+            raise ValueError("Set HITL_DASK_SCHEDULER (a running scheduler) or HITL_DASK_WORKERS (a local cluster "
+                             "per run), not both.")
+        return self
 
     @property
     def prefect_home(self) -> Path:
