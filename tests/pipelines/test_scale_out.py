@@ -6,6 +6,7 @@ import contextvars
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -14,6 +15,7 @@ from prefect import flow
 from dashboard import gateway
 from pipelines.core.autohelper import MiniLMSentimentModel, Prediction
 from pipelines.core.autohelper_store import AutohelperStore
+from pipelines.core.reviews import sample_reviews
 from pipelines.core.settings import Settings, get_settings
 from pipelines.flows.autohelper import sentiment_autohelper
 from pipelines.flows.scale_out import dask_task_runner, predict_texts
@@ -30,7 +32,7 @@ def _assert_same_predictions(scaled: list[Prediction] | pd.DataFrame, single: li
 
 
 @pytest.fixture
-def two_dask_workers(monkeypatch) -> Settings:
+def two_dask_workers(monkeypatch) -> Iterator[Settings]:
     """This process's settings name a two-worker LocalCluster and 32-text batches, for one test."""
     monkeypatch.setenv("HITL_DASK_WORKERS", "2")
     monkeypatch.setenv("HITL_DASK_BATCH_TEXTS", "32")
@@ -104,6 +106,30 @@ def test_shared_reviews_on_two_dask_workers_get_the_labels_of_one_process() -> N
         return predict_texts(model, texts, ids, Settings(dask_workers=2, dask_batch_texts=256))
 
     _assert_same_predictions(predict_on_dask(texts, ids), model.predict(texts, ids))
+
+
+def test_an_existing_scheduler_gets_the_batches_and_each_worker_loads_the_model_once() -> None:
+    from distributed import Client, LocalCluster
+
+    texts = list(sample_reviews(48)["reviews.text"])
+    ids = [str(n) for n in range(len(texts))]
+    model = MiniLMSentimentModel()
+
+    def cached_models() -> list[str]:
+        from pipelines.core import autohelper
+
+        return sorted("/".join(key) for key in autohelper._LOADED)
+
+    @flow
+    def predict_on_scheduler(address: str) -> list[Prediction]:
+        return predict_texts(model, texts, ids, Settings(dask_scheduler=address, dask_batch_texts=16))
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
+        _assert_same_predictions(predict_on_scheduler(cluster.scheduler_address), model.predict(texts, ids))
+        with Client(cluster) as client:
+            loaded = client.run(cached_models)
+    # Three batches over two workers; each worker that got any holds one MiniLM in fp32 on the CPU.
+    assert sorted(loaded.values()) in ([["minilm-offline/fp32/cpu"]] * 2, [[], ["minilm-offline/fp32/cpu"]])
 
 
 def test_a_cluster_only_when_one_is_configured_and_never_two() -> None:
