@@ -77,3 +77,26 @@ def test_packaged_minilm_encoder_loads_offline(monkeypatch) -> None:
     model = AutoModel.from_pretrained(path)
     hidden = model(**tokenizer(["a fine product"], return_tensors="pt")).last_hidden_state
     assert hidden.shape[-1] == 384
+
+
+def test_prefect_dask_runs_prefect_tasks_on_local_cluster_worker_processes(backend, prefect_api) -> None:
+    # prefect-dask 0.3.7 with distributed 2026.8.0 is the pair checked to run prefect 3.8.8's tasks.
+    import os
+
+    from prefect import flow, task
+    from prefect_dask import DaskTaskRunner
+
+    @task
+    def square_where(number: int) -> tuple[int, int]:
+        return number * number, os.getpid()
+
+    cluster = {"n_workers": 2, "threads_per_worker": 1, "dashboard_address": ":0"}
+
+    @flow(task_runner=DaskTaskRunner(cluster_kwargs=cluster))
+    def squares(count: int) -> list[tuple[int, int]]:
+        return [future.result() for future in square_where.map(range(count))]
+
+    results = squares(6)
+    assert [square for square, _ in results] == [0, 1, 4, 9, 16, 25]
+    assert os.getpid() not in {pid for _, pid in results}
+    assert version("prefect-dask") == "0.3.7" and version("distributed") == "2026.8.0"

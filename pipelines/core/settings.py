@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -69,6 +69,20 @@ class Settings(BaseSettings):
         default=None, description='Who may sign in, as a JSON object: "issuer|subject" (or, opting in to email, '
                                   '"email:name@domain") -> "analyst" or "annotator". Used when [auth] is configured.')
     roles_file: Path | None = Field(default=None, description="A JSON file of more roles, in HITL_ROLES' form.")
+    dask_scheduler: str | None = Field(
+        default=None, description="Address of a running Dask scheduler (tcp://host:8786) the autohelper sends its "
+                                  "prediction batches to. Its workers need the project installed and PREFECT_API_URL.")
+    dask_workers: int | None = Field(
+        default=None, ge=1, description="Dask LocalCluster worker processes the autohelper starts for each run's "
+                                        "prediction batches. Unset, and no scheduler: predict in the run's process.")
+    dask_batch_texts: int = Field(default=256, ge=1, description="Texts in one prediction batch sent to Dask.")
+
+    @model_validator(mode="after")
+    def _one_dask_cluster(self) -> Settings:
+        if self.dask_scheduler and self.dask_workers:
+            raise ValueError("Set HITL_DASK_SCHEDULER (a running scheduler) or HITL_DASK_WORKERS (a local cluster "
+                             "per run), not both.")
+        return self
 
     @property
     def prefect_home(self) -> Path:

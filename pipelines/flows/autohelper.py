@@ -13,11 +13,14 @@ from prefect.runtime import flow_run
 from pipelines.catalog import AUTOHELPER_PROGRESS_ARTIFACT_KEY, AUTOHELPER_SUMMARY_ARTIFACT_KEY
 from pipelines.core.autohelper import (
     OFFLINE_MODEL_NAME,
+    Device,
     HFSentimentModel,
     MiniLMSentimentModel,
     OfflineMode,
+    Precision,
     Progress,
     baseline_warning,
+    check_compute,
     fit_offline,
     majority_baseline,
 )
@@ -44,6 +47,7 @@ from pipelines.core.threshold import (
     split_at_threshold,
 )
 from pipelines.flows.common import ask, published_progress, table_preview
+from pipelines.flows.scale_out import predict_texts
 from pipelines.inputs import ThresholdInput, with_defaults
 
 SAMPLE_DATASET = "sample"
@@ -76,11 +80,12 @@ def prepare(dataset: str, text_column: str, label_column: str, label_map: dict[s
 
 
 @task
-def predict(prepared: PreparedDataset, model_name: str, model_mode: OfflineMode = "auto", seed: int = 0
-            ) -> tuple[pd.DataFrame, str | None, str]:
+def predict(prepared: PreparedDataset, model_name: str, model_mode: OfflineMode = "auto", seed: int = 0,
+            precision: Precision = "fp32", device: Device = "cpu") -> tuple[pd.DataFrame, str | None, str]:
     """Label golden and task items with a confidence, reporting progress to a Prefect progress artifact.
 
-    Returns the predictions, the offline mode used (None for a Hugging Face model) and why.
+    Task items go to Dask in batches when a cluster is configured. Returns the predictions, the offline mode
+    used (None for a Hugging Face model) and why.
     """
     progress_id = create_progress_artifact(0.0, key=AUTOHELPER_PROGRESS_ARTIFACT_KEY, description="Predicting")
     total = len(prepared.golden) + len(prepared.tasks)
@@ -95,24 +100,25 @@ def predict(prepared: PreparedDataset, model_name: str, model_mode: OfflineMode 
             # Golden confidences never come from a head that saw those items (few-shot scores them out-of-fold),
             # so the threshold is calibrated honestly whichever mode wins.
             choice = fit_offline(list(golden.text), list(golden.label), list(golden.item_id), model_mode, seed=seed,
-                                 progress=report(0))
+                                 progress=report(0), precision=precision, device=device)
             model, golden_predictions, mode, reason = (choice.model, choice.golden_predictions, choice.mode,
                                                        choice.reason)
         elif is_version_id(model_name):
             version = load_version(get_settings().data_dir, model_name)
-            model = load_model(version)
+            model = load_model(version, MiniLMSentimentModel(precision=precision, device=device))
             # Golden items the version learnt from keep its out-of-fold predictions: an honest threshold, no refit.
             golden_predictions = predict_with_version(version, list(golden.text), list(golden.item_id), model,
                                                       report(0))
             mode, reason = "saved version", (f"{version.describe()}, used as it is; golden items it learnt from are "
                                              "scored out-of-fold.")
         else:
-            model = HFSentimentModel(model_name)
+            model = HFSentimentModel(model_name, precision=precision, device=device)
             golden_predictions = model.predict(list(golden.text), list(golden.item_id), report(0))
             mode, reason = None, "used as it is, never trained on the golden items, so its golden accuracy is honest."
             if model_mode != "auto":
                 reason += f" The mode {model_mode!r} applies to the offline model only."
-        task_predictions = model.predict(list(tasks.text), list(tasks.item_id), report(len(golden)))
+        task_predictions = predict_texts(model, list(tasks.text), list(tasks.item_id), get_settings(),
+                                         report(len(golden)))
         progress(100.0)
     return pd.concat([predictions_frame(golden_predictions, golden, "golden"),
                       predictions_frame(task_predictions, tasks, "task")], ignore_index=True), mode, reason
@@ -162,13 +168,17 @@ def sentiment_autohelper(
     seed: int = 0,
     overlap: int = DEFAULT_OVERLAP,
     reward_per_answer: float = DEFAULT_REWARD_PER_ANSWER,
+    precision: Precision = "fp32",
+    device: Device = "cpu",
 ) -> dict[str, Any]:
     """Prepare the dataset, predict, pause for the threshold, then split accepted from manual items.
 
     `model` is the offline model's name, a saved version's id (its head predicts, no refit) or a Hugging Face id
     or path. `model_mode` (auto, zero-shot or few-shot) applies to the offline model; auto picks the mode with the
-    better out-of-fold golden accuracy.
+    better out-of-fold golden accuracy. The model runs in `precision` (fp32 or bf16) on `device` (cpu or cuda);
+    one this machine cannot run is refused before any work.
     """
+    check_compute(precision, device)
     logger = get_run_logger()
     store = AutohelperStore.for_run(get_settings().data_dir, str(flow_run.get_id()))
     prepared = prepare(dataset, text_column, label_column, label_map, n_tasks, n_golden, seed, delimiter=delimiter,
@@ -177,7 +187,7 @@ def sentiment_autohelper(
         logger.warning("Dataset: %s", warning)
     store.write("tasks", prepared.tasks)
     store.write("golden", prepared.golden)
-    predictions, mode, mode_reason = predict(prepared, model, model_mode, seed)
+    predictions, mode, mode_reason = predict(prepared, model, model_mode, seed, precision, device)
     store.write("predictions", predictions)
     golden = predictions[predictions.split == "golden"]
     task_rows = predictions[predictions.split == "task"]

@@ -110,3 +110,20 @@ def test_a_model_worse_than_the_majority_class_is_warned_and_an_empty_accepted_s
     assert any("rests on 0 golden items" in w.value for w in app.warning)
     gateway.resume(run_id, {"threshold": 1.0})
     wait_for_status(run_id, {"completed", "failed"})
+
+
+def test_the_precision_and_device_picked_are_sent_and_a_gpu_this_machine_lacks_stops_the_run_at_once() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    app = _app()
+    app.run()
+    app.selectbox(key="autohelper.compute").set_value("bf16 on a CUDA GPU").run()
+    app.button(key="autohelper.start").click().run()
+    run_id = app.session_state["autohelper.run_id"]
+    parameters = gateway.run(run_id).parameters
+    assert (parameters["model"], parameters["precision"], parameters["device"]) == ("minilm-offline", "bf16", "cuda")
+    failed = wait_for_status(run_id, {"completed", "failed", "paused"}, timeout=120)
+    assert failed.status == "failed" and "sees no CUDA GPU" in failed.message
+    assert not AutohelperStore.for_run(get_settings().data_dir, str(run_id)).folder.exists()  # refused before work
