@@ -42,13 +42,13 @@ class TeamCheckFailed(RuntimeError):
     """A part of the team stack did not start or the runs did not end as expected; the message names the log."""
 
 
-def dask_settings() -> tuple[dict[str, str], int]:
-    """The `HITL_DASK_*` settings the workers get and how many Dask workers they make.
+DASK_WORKERS = 2
 
-    None yet: once the autohelper predicts on Dask (branch `dask`), this returns the settings for a LocalCluster
-    with two workers, and the JSON line reports them.
-    """
-    return {}, 0
+
+def dask_settings() -> tuple[dict[str, str], int]:
+    """The `HITL_DASK_*` settings the workers get and how many Dask workers they make: each autohelper run maps its
+    prediction batches on a LocalCluster of `DASK_WORKERS` workers."""
+    return {"HITL_DASK_WORKERS": str(DASK_WORKERS)}, DASK_WORKERS
 
 
 def start_process(stack: ExitStack, args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.team_check import DASHBOARD_SHARES_DATA_DIR, POOL, SAMPLE_TASKS, WORKERS, main
+from pipelines.team_check import DASHBOARD_SHARES_DATA_DIR, DASK_WORKERS, POOL, SAMPLE_TASKS, WORKERS, main
 
 # PostgreSQL, a Prefect server and two workers, the sample predicted once: five minutes here, more on a busy machine
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -18,6 +18,7 @@ def test_team_check_runs_the_sample_to_the_final_table_through_suspended_runs_an
     outcome = main([])
     assert outcome["prefect_database"] == "postgresql" and outcome["work_pool"] == POOL
     assert outcome["workers"] == WORKERS and outcome["runs_completed"] == 2
+    assert outcome["dask_workers"] == DASK_WORKERS  # the autohelper's predictions were mapped on Dask
     assert outcome["threshold_wait"] == "Suspended"  # the threshold question held no worker
     assert outcome["final_rows"] == SAMPLE_TASKS == outcome["accepted_by_model"] + outcome["labelled_by_crowd"]
     assert outcome["dashboard_data_dir_shared"] is DASHBOARD_SHARES_DATA_DIR
