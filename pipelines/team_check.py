@@ -239,7 +239,19 @@ def dashboard_side() -> dict[str, Any]:
         raise TeamCheckFailed(f"The final table has {final['items']} rows for a split of {split}.")
     completed = sum(gateway.run(run_id).status == "completed" for run_id in (autohelper, crowd))
     return {"runs_completed": completed, "final_rows": final["items"], "threshold_wait": suspended,
-            "accepted_by_model": split["accepted"], "labelled_by_crowd": split["manual"]}
+            "accepted_by_model": split["accepted"], "labelled_by_crowd": split["manual"],
+            "dask_prediction_batches": _prediction_batches(autohelper)}
+
+
+def _prediction_batches(run_id: Any) -> int:
+    """How many prediction batches the run mapped as tasks (on Dask, when the workers were told to use it)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
+    return sum(run.name.startswith("predict_batch") and run.state is not None and run.state.is_completed()
+               for run in task_runs)
 
 
 def _finished(run_id: Any, seconds: float) -> dict[str, Any]:

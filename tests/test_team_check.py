@@ -18,7 +18,8 @@ def test_team_check_runs_the_sample_to_the_final_table_through_suspended_runs_an
     outcome = main([])
     assert outcome["prefect_database"] == "postgresql" and outcome["work_pool"] == POOL
     assert outcome["workers"] == WORKERS and outcome["runs_completed"] == 2
-    assert outcome["dask_workers"] == DASK_WORKERS  # the autohelper's predictions were mapped on Dask
+    # The autohelper's task predictions were mapped as batches on the Dask cluster.
+    assert outcome["dask_workers"] == DASK_WORKERS and outcome["dask_prediction_batches"] >= 1
     assert outcome["threshold_wait"] == "Suspended"  # the threshold question held no worker
     assert outcome["final_rows"] == SAMPLE_TASKS == outcome["accepted_by_model"] + outcome["labelled_by_crowd"]
     assert outcome["dashboard_data_dir_shared"] is DASHBOARD_SHARES_DATA_DIR
