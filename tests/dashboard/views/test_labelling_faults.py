@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.settings import get_settings
 from tests.conftest import PostgresCluster
-from tests.dashboard.test_labelling import (
+from tests.dashboard.views.test_labelling import (
     Oracle,
     _assert_every_answer_is_gold,
     _make_batch,
