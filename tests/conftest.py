@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import count
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -18,12 +22,61 @@ import pytest
 from pipelines.core.users import generate_fake_users
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+POSTGRES_BINARIES = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+_databases = count()
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on a Unix socket, from Debian's postgresql; its server URL, with a
+    `{database}` placeholder."""
+    if not POSTGRES_BINARIES:
+        pytest.skip("Debian's postgresql is not installed")
+    binaries = POSTGRES_BINARIES[-1]
+    folder = Path(tempfile.mkdtemp(prefix="hitl-pg-"))
+    # PostgreSQL refuses to run as root; under root (CI) the cluster belongs to Debian's `postgres` user.
+    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_owner:
+        shutil.chown(folder, "postgres")
+    data, port = folder / "data", free_port()
+    subprocess.run([*as_owner, binaries / "initdb", "-D", data, "-A", "trust", "-U", "hitl"], check=True,
+                   capture_output=True)
+    subprocess.run([*as_owner, binaries / "pg_ctl", "-D", data, "-l", folder / "server.log", "-w", "start",
+                    "-o", f"-p {port} -k {folder} -c listen_addresses='' -c max_connections=200"], check=True,
+                   capture_output=True)
+    yield f"postgresql+psycopg://hitl@/{{database}}?host={folder}&port={port}"
+    subprocess.run([*as_owner, binaries / "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def new_database(server: str, prefix: str) -> str:
+    """A new, empty database on the `postgres_server` cluster; its URL."""
+    import sqlalchemy as sa
+
+    name = f"{prefix}_{os.getpid()}_{next(_databases)}"
+    admin = sa.create_engine(server.format(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return server.format(database=name)
+
+
+@pytest.fixture(params=["folder", "sqlite", "postgresql"])
+def run_data(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    """An empty run-data store of each kind: the data folder (laptop mode), an SQLite file, a PostgreSQL database."""
+    from pipelines.core.run_data import DatabaseRunData, FolderRunData
+
+    if request.param == "folder":
+        return FolderRunData(tmp_path / "data")
+    if request.param == "sqlite":
+        return DatabaseRunData(f"sqlite:///{tmp_path / 'run-data.db'}")
+    return DatabaseRunData(new_database(request.getfixturevalue("postgres_server"), "run_data"))
 
 
 @dataclass

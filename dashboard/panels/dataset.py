@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from pipelines.core.reviews import (
     sample_reviews,
     suggest_columns,
 )
+from pipelines.core.run_data import run_data_store, save_upload
 from pipelines.core.settings import get_settings
 
 SOURCES = ["Generated sample", "Path or URL", "Upload a file"]
@@ -53,12 +53,9 @@ def _load(source: str) -> tuple[pd.DataFrame | None, dict[str, Any]]:
     if upload is None:
         return None, {}
     content = upload.getvalue()
-    # The runner reads the upload from the data folder; named by content so a re-upload is not a new file.
-    name = f"{hashlib.sha256(content).hexdigest()[:16]}{Path(upload.name).suffix.lower()}"
-    path = get_settings().data_dir / "uploads" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-    return load_reviews(content, **reading), {"dataset": str(path), **reading}
+    # The run reads the upload from the run-data store, by the reference the page passes as its dataset.
+    reference = save_upload(run_data_store(), content, Path(upload.name).suffix)
+    return load_reviews(content, **reading), {"dataset": reference, **reading}
 
 
 def _label_mapping(frame: pd.DataFrame, dataset: str, label_column: str) -> str:

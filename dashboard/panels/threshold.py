@@ -14,7 +14,7 @@ from dashboard.ui.components import resume_or_explain
 from pipelines.core.autohelper import baseline_warning, majority_baseline
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.markdown import escape_markdown
-from pipelines.core.settings import get_settings
+from pipelines.core.run_data import run_data_store
 from pipelines.core.threshold import BOUND_LABELS, Bound, CrowdCost, ThresholdCurve
 
 DECIMALS = 3  # the slider's resolution: every threshold set, shown and sent has this many decimals
@@ -22,7 +22,7 @@ DECIMALS = 3  # the slider's resolution: every threshold set, shown and sent has
 
 @st.cache_resource(max_entries=8)
 def _curve(run_id: str) -> tuple[ThresholdCurve, pd.DataFrame, pd.DataFrame]:
-    predictions = AutohelperStore.for_run(get_settings().data_dir, run_id).read("predictions")
+    predictions = AutohelperStore.for_run(run_data_store(), run_id).read("predictions")
     golden = predictions[predictions.split == "golden"]
     curve = ThresholdCurve(golden.confidence.to_numpy(), golden.correct.to_numpy(),
                            predictions[predictions.split == "task"].confidence.to_numpy(), CrowdCost())

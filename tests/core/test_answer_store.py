@@ -6,49 +6,19 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
-import shutil
 import signal
 import sqlite3
-import subprocess
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from itertools import count
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy
 from pipelines.core.answer_store import AnswerStore
-from tests.conftest import free_port
-
-POSTGRES_BINARIES = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
-_databases = count()
-
-
-@pytest.fixture(scope="module")
-def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on a Unix socket, from Debian's postgresql; its server URL."""
-    if not POSTGRES_BINARIES:
-        pytest.skip("Debian's postgresql is not installed")
-    binaries = POSTGRES_BINARIES[-1]
-    folder = Path(tempfile.mkdtemp(prefix="hitl-pg-"))
-    # PostgreSQL refuses to run as root; under root (CI) the cluster belongs to Debian's `postgres` user.
-    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_owner:
-        shutil.chown(folder, "postgres")
-    data, port = folder / "data", free_port()
-    subprocess.run([*as_owner, binaries / "initdb", "-D", data, "-A", "trust", "-U", "hitl"], check=True,
-                   capture_output=True)
-    subprocess.run([*as_owner, binaries / "pg_ctl", "-D", data, "-l", folder / "server.log", "-w", "start",
-                    "-o", f"-p {port} -k {folder} -c listen_addresses='' -c max_connections=200"], check=True,
-                   capture_output=True)
-    yield f"postgresql+psycopg://hitl@/{{database}}?host={folder}&port={port}"
-    subprocess.run([*as_owner, binaries / "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
-    shutil.rmtree(folder, ignore_errors=True)
+from tests.conftest import new_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -56,13 +26,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty answer database: an SQLite file, or a new database on the PostgreSQL server."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'answers.db'}"
-    server = request.getfixturevalue("postgres_server")
-    name = f"answers_{os.getpid()}_{next(_databases)}"
-    admin = sa.create_engine(server.format(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return server.format(database=name)
+    return new_database(request.getfixturevalue("postgres_server"), "answers")
 
 LABELS = ["pos", "neg"]
 
