@@ -32,11 +32,12 @@ def team(postgres_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
               "HITL_ANSWER_STORE": new_database(postgres_server, "answers")}
     runner_dir, dashboard_dir = tmp_path / "runner-data", tmp_path / "dashboard-data"
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    for name, value in {**shared, "HITL_DATA_DIR": str(runner_dir), "HITL_SERVER_PORT": str(free_port())}.items():
+    for name, value in {**shared, "HITL_DATA_DIR": str(runner_dir), "HITL_SERVER_PORT": str(free_port()),
+                        "HITL_BACKEND_START_TIMEOUT_SECONDS": "600"}.items():  # a busy machine starts slowly
         monkeypatch.setenv(name, value)
     runner = Settings()
-    status = ensure_backend(runner)  # the runner's processes inherit this environment
     try:
+        status = ensure_backend(runner)  # the runner's processes inherit this environment
         monkeypatch.setenv("HITL_DATA_DIR", str(dashboard_dir))
         monkeypatch.setenv("HITL_SERVER_PORT", str(free_port()))  # the dashboard embeds nothing of its own
         monkeypatch.setenv("PREFECT_API_URL", status.api_url)
