@@ -56,6 +56,7 @@ from pipelines.core.model_versions import load_model, predict_with_version, save
 from pipelines.core.model_votes import with_model_priors  # noqa: E402
 from pipelines.core.retrain import retrain_on_human_labels  # noqa: E402
 from pipelines.core.reviews import load_reviews, parse_label_map, prepare_dataset  # noqa: E402
+from pipelines.core.run_data import FolderRunData  # noqa: E402
 from pipelines.core.simulated_crowd import SimulatedCrowd, real_worker_accuracies  # noqa: E402
 from pipelines.core.threshold import ThresholdCurve, split_at_threshold  # noqa: E402
 
@@ -195,7 +196,7 @@ def _second_round(crowd: Crowd, golden: pd.DataFrame, round_one: pd.DataFrame, f
     report = retrain_on_human_labels(round_one, golden, crowd_labels, target, model=model)
     training = pd.concat([golden[["item_id", "text", "label"]], crowd_labels[["item_id", "text", "label"]]])
     with tempfile.TemporaryDirectory() as folder:
-        version = save_version(Path(folder), model, training, golden_accuracy=report.golden_accuracy_after,
+        version = save_version(FolderRunData(Path(folder)), model, training, golden_accuracy=report.golden_accuracy_after,
                                autohelper_run_id=None, parent=str(round_one.model_version.iloc[0]))
         retrained = load_model(version, base=model)
         golden_predictions = predictions_frame(

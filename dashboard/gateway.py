@@ -40,6 +40,7 @@ from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, tempor
 
 from pipelines.backend import BackendStatus, ensure_backend
 from pipelines.blocks import JSON
+from pipelines.core.run_data import load_result, run_data_store
 from pipelines.core.schema_input import coerce_and_validate
 from pipelines.core.settings import get_settings
 
@@ -360,11 +361,19 @@ def parent_run(run_id: UUID) -> RunSummary | None:
 
 
 def result(run_id: UUID) -> Any:
-    """The return value of a completed run, or None when it has none (not completed, not persisted)."""
-    with _client() as client, _settings():  # the result is read from the storage the settings name
+    """The return value of a completed run, or None when it has none (not completed, not kept).
+
+    Read from the run-data store, where the flows keep what the pages read, so the dashboard never needs the
+    runner's disk. Runs from before that are read from the embedded backend's result storage (laptop mode only).
+    """
+    with _client() as client:
         flow_run = client.read_flow_run(run_id)
-        if flow_run.state is None or not flow_run.state.is_completed():
-            return None
+    if flow_run.state is None or not flow_run.state.is_completed():
+        return None
+    kept = load_result(run_data_store(), str(run_id))
+    if kept is not None or api_url().rstrip("/") != get_settings().embedded_api_url:
+        return kept
+    with _settings():  # the result is read from the storage the settings name
         return flow_run.state.result(raise_on_failure=False)
 
 

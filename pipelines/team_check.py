@@ -34,7 +34,8 @@ SAMPLE_TASKS, SAMPLE_GOLDEN = 60, 20
 THRESHOLD = 0.9
 # Until the run-data store (branch `store`, HITL_RUN_DATA_URL) lands, the dashboard reads the Parquet files runs
 # write in the workers' data folder: set this to False then, and the dashboard gets a data folder of its own.
-DASHBOARD_SHARES_DATA_DIR = True
+# The dashboard and the workers share nothing but the Prefect API URL and the store URLs (run data, answers).
+DASHBOARD_SHARES_DATA_DIR = False
 STOP_SECONDS = 15
 
 
@@ -104,7 +105,7 @@ def postgres_cluster(folder: Path) -> Iterator[str]:
                     "start", "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"],
                    check=True, capture_output=True)
     try:
-        for database in ("prefect", "answers"):
+        for database in ("prefect", "answers", "run_data"):
             subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "hitl", database],
                            check=True, capture_output=True)
         yield f"hitl@127.0.0.1:{port}"
@@ -191,19 +192,21 @@ def run_team_check(folder: Path) -> dict[str, Any]:
         worker_data = folder / "worker-data"
         dashboard_data = worker_data if DASHBOARD_SHARES_DATA_DIR else folder / "dashboard-data"
         dask_env, dask_workers = dask_settings()
-        env = team_env(folder, api_url, worker_data, HITL_ANSWER_STORE=f"postgresql+psycopg://{postgres}/answers",
-                       **dask_env)
+        stores = {"HITL_ANSWER_STORE": f"postgresql+psycopg://{postgres}/answers",
+                  "HITL_RUN_DATA_URL": f"postgresql+psycopg://{postgres}/run_data"}
+        env = team_env(folder, api_url, worker_data, **stores, **dask_env)
         deploy(env, POOL, logs / "deploy.log")
         for number in range(1, WORKERS + 1):
             start_worker(stack, env, POOL, f"team-check-{number}", logs / f"worker-{number}.log")
         wait_for(lambda: len(online_workers(api_url, POOL)) == WORKERS, 120, f"{WORKERS} workers on {POOL!r}",
                  logs / "worker-1.log")
-        dashboard_env = team_env(folder, api_url, dashboard_data,
-                                 HITL_ANSWER_STORE=f"postgresql+psycopg://{postgres}/answers")
+        # A Prefect home and result storage of its own too: the dashboard reads run results from the run data.
+        dashboard_env = team_env(folder / "dashboard", api_url, dashboard_data, **stores)
         outcome = _run_dashboard(dashboard_env, logs / "dashboard.log")
         workers = online_workers(api_url, POOL)
     return {"prefect_database": "postgresql", "work_pool": POOL, "workers": len(workers),
             "dask_workers": dask_workers, **outcome, "dashboard_data_dir_shared": dashboard_data == worker_data,
+            "dashboard_data_files": sum(path.is_file() for path in dashboard_data.rglob("*")),
             "seconds": round(time.monotonic() - started, 1)}
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import count
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -21,6 +22,8 @@ import pytest
 from pipelines.core.users import generate_fake_users
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+POSTGRES_BINARIES = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+_databases = count()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,6 +37,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def new_database(server: str, prefix: str) -> str:
+    """A new, empty database on the `postgres_server` cluster; its URL."""
+    import sqlalchemy as sa
+
+    name = f"{prefix}_{os.getpid()}_{next(_databases)}"
+    admin = sa.create_engine(server.format(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return server.format(database=name)
+
+
+@pytest.fixture(params=["folder", "sqlite", "postgresql"])
+def run_data(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    """An empty run-data store of each kind: the data folder (laptop mode), an SQLite file, a PostgreSQL database."""
+    from pipelines.core.run_data import DatabaseRunData, FolderRunData
+
+    if request.param == "folder":
+        return FolderRunData(tmp_path / "data")
+    if request.param == "sqlite":
+        return DatabaseRunData(f"sqlite:///{tmp_path / 'run-data.db'}")
+    return DatabaseRunData(new_database(request.getfixturevalue("postgres_server"), "run_data"))
 
 
 @dataclass
@@ -91,9 +118,6 @@ def randomuser(fake_randomuser: FakeRandomUser) -> Iterator[FakeRandomUser]:
     fake_randomuser.mode = "up"
 
 
-POSTGRES_BINARIES = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
-
-
 @dataclass
 class PostgresCluster:
     """A throwaway PostgreSQL cluster on a Unix socket; `url` takes a database name (`url.format(database=...)`)."""
@@ -142,7 +166,7 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 
 @pytest.fixture(scope="module")
 def postgres_server(postgres_cluster: PostgresCluster) -> str:
-    """The throwaway cluster's server URL (see `PostgresCluster.url`)."""
+    """The throwaway cluster's server URL, with a `{database}` placeholder (see `PostgresCluster.url`)."""
     return postgres_cluster.url
 
 

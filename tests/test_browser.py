@@ -235,7 +235,7 @@ def test_autohelper_on_an_uploaded_csv_slider_confirm_tables(served_app: ServedA
     from pipelines.catalog import AUTOHELPER
     from pipelines.core.autohelper_store import AutohelperStore
     from pipelines.core.reviews import sample_reviews
-    from pipelines.core.settings import get_settings
+    from pipelines.core.run_data import run_data_store
 
     upload = tmp_path / "my_reviews.txt"  # tab-separated, with a header
     sample_reviews(120, seed=11).rename(columns={"reviews.text": "body", "reviews.doRecommend": "liked"}).to_csv(
@@ -250,7 +250,7 @@ def test_autohelper_on_an_uploaded_csv_slider_confirm_tables(served_app: ServedA
     [decision] = [row for a in gateway.artifacts(run.id) if a.key == "audit-trail" for row in a.data]
     used = float(decision["input"].removeprefix("threshold="))
     assert used == float(shown)  # no hidden decimals: the split follows exactly what was shown
-    split = AutohelperStore.for_run(get_settings().data_dir, str(run.id))
+    split = AutohelperStore.for_run(run_data_store(), str(run.id))
     accepted, manual = split.read("accepted"), split.read("manual")
     assert (accepted.confidence >= used).all() and (manual.confidence < used).all()
     assert (f"Accepted from the model ({len(accepted)})", f"For people to label ({len(manual)})") == tuple(
@@ -340,7 +340,7 @@ def _two_oracles_label_a_local_batch(served_app: ServedApp, browser, crowd_form)
     """
     from pipelines.catalog import CROWD_LOOP
     from pipelines.core.autohelper_store import AutohelperStore
-    from pipelines.core.settings import get_settings
+    from pipelines.core.run_data import run_data_store
 
     analyst = _new_tab(browser)
     analyst.goto(f"{served_app.url}/autohelper")
@@ -355,7 +355,7 @@ def _two_oracles_label_a_local_batch(served_app: ServedApp, browser, crowd_form)
     [crowd_run] = gateway.recent_runs(limit=1, flow_name=CROWD_LOOP.flow)
     wait_for_pending_input(crowd_run.id)
     [batch] = [b for b in _answer_store().open_batches() if b.owner == str(crowd_run.id)]
-    split = AutohelperStore.for_run(get_settings().data_dir, crowd_run.parameters["autohelper_run_id"])
+    split = AutohelperStore.for_run(run_data_store(), crowd_run.parameters["autohelper_run_id"])
     truth = pd.concat([split.read("tasks"), split.read("golden")])  # the dataset's own labels
     gold = dict(zip(truth.text.map(_squash), truth.label))
     for oracle in oracles.values():

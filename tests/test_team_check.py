@@ -22,5 +22,6 @@ def test_team_check_runs_the_sample_to_the_final_table_through_suspended_runs_an
     assert outcome["dask_workers"] == DASK_WORKERS and outcome["dask_prediction_batches"] >= 1
     assert outcome["threshold_wait"] == "Suspended"  # the threshold question held no worker
     assert outcome["final_rows"] == SAMPLE_TASKS == outcome["accepted_by_model"] + outcome["labelled_by_crowd"]
-    assert outcome["dashboard_data_dir_shared"] is DASHBOARD_SHARES_DATA_DIR
+    assert outcome["dashboard_data_dir_shared"] is DASHBOARD_SHARES_DATA_DIR is False
+    assert outcome["dashboard_data_files"] == 0  # everything it read came through the API and the stores
     assert outcome["seconds"] > 0

@@ -22,7 +22,7 @@ from pipelines.core.agreement import Agreement, batch_agreement, disagreement_li
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import spreadsheet_csv
 from pipelines.core.markdown import escape_markdown
-from pipelines.core.settings import get_settings
+from pipelines.core.run_data import run_data_store
 
 
 def show_warnings(where: st.delta_generator.DeltaGenerator, warnings: Sequence[str]) -> None:
@@ -62,9 +62,14 @@ def agreement_on(batch_id: int, n_answers: int, _answers: pd.DataFrame) -> tuple
     return batch_agreement(_answers), item_uncertainty(_answers)
 
 
+def final_table(outcome: dict) -> pd.DataFrame | None:
+    """A crowd loop's final table as its run stored it (`outcome` is its result), read from the run data."""
+    return AutohelperStore.for_run(run_data_store(), outcome["autohelper_run_id"]).read("final")
+
+
 def manual_predictions(outcome: dict) -> pd.DataFrame | None:
     """The model's predictions on a crowd loop's manual items, for the model to vote again when re-aggregating."""
-    return AutohelperStore.for_run(get_settings().data_dir, outcome["autohelper_run_id"]).read("manual")
+    return AutohelperStore.for_run(run_data_store(), outcome["autohelper_run_id"]).read("manual")
 
 
 def _why(worker: pd.Series) -> str:

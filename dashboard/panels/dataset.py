@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import pandas as pd
 import streamlit as st
@@ -27,6 +25,7 @@ from pipelines.core.reviews import (
     sample_reviews,
     suggest_columns,
 )
+from pipelines.core.run_data import RunDataNotWritten, run_data_store, save_upload, upload_reference
 from pipelines.core.settings import get_settings
 
 SOURCES = ["Generated sample", "Path or URL", "Upload a file"]
@@ -36,9 +35,9 @@ SPLITS = {"recommended": "Recommended: golden max(100, 10%), all other rows as t
           "custom": "Custom"}
 
 
-def _load(source: str) -> tuple[pd.DataFrame | None, dict[str, Any], bytes | None]:
+def _load(source: str) -> tuple[pd.DataFrame | None, dict[str, Any], tuple[bytes, str] | None]:
     """The chosen reviews, how the flow will load them (its `dataset`, `delimiter` and `header` parameters) and,
-    for an upload, its bytes: they are written to `dataset` only once the data checks out (`_save_upload`)."""
+    for an upload, its bytes and suffix: `dataset` names them, stored only once the data checks out."""
     if source == SOURCES[0]:
         st.caption(SAMPLE_NOTE)
         return sample_reviews(), {"dataset": "sample", "delimiter": None, "header": True}, None
@@ -57,24 +56,10 @@ def _load(source: str) -> tuple[pd.DataFrame | None, dict[str, Any], bytes | Non
     if upload is None:
         return None, {}, None
     content = upload.getvalue()
-    # The runner reads the upload from the data folder; named by content so a re-upload is not a new file.
-    name = f"{hashlib.sha256(content).hexdigest()[:16]}{Path(upload.name).suffix.lower()}"
-    path = get_settings().data_dir / "uploads" / name
-    return load_reviews(content, **reading), {"dataset": str(path), **reading}, content
-
-
-def _save_upload(path: Path, content: bytes) -> None:
-    """Write an upload where the run will read it, through a temporary name: a write cut short (a full disk)
-    leaves no partial file under the name the run reads. Named by content, an upload already there is kept."""
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{uuid4().hex}.part")
-    try:
-        partial.write_bytes(content)
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    # Named by content; stored only once the data checks out, so a refused file leaves nothing behind.
+    suffix = Path(upload.name).suffix
+    return load_reviews(content, **reading), {"dataset": upload_reference(content, suffix), **reading}, \
+        (content, suffix)
 
 
 def _label_mapping(frame: pd.DataFrame, dataset: str, label_column: str) -> str:
@@ -160,9 +145,9 @@ def dataset_form() -> dict[str, Any] | None:
             st.warning(escape_markdown(warning))
         if upload is not None:
             try:
-                _save_upload(Path(reading["dataset"]), upload)
-            except OSError as exc:
-                st.error(escape_markdown(f"Could not save the upload in the data folder ({exc.strerror}); "
-                                         "nothing was saved. Free some space, then upload it again."))
+                save_upload(run_data_store(), *upload)  # the run reads it from the run-data store
+            except (RunDataNotWritten, OSError) as exc:
+                st.error(escape_markdown(f"Could not save the upload ({exc.strerror or exc}); nothing was saved. "
+                                         "Free some space, then upload it again."))
                 return None
     return {**reading, "text_column": text_column, "label_column": label_column, "label_map": label_map, **sizes}

@@ -8,7 +8,7 @@ import streamlit as st
 
 from pipelines.core.autohelper import DEFAULT_HF_MODEL, OFFLINE_MODEL_NAME, OfflineMode
 from pipelines.core.model_versions import list_versions
-from pipelines.core.settings import get_settings
+from pipelines.core.run_data import run_data_store
 
 HF_MODEL = "A Hugging Face id or path"
 SAVED_VERSION = "A saved version"
@@ -22,7 +22,7 @@ COMPUTE = {"fp32 on the CPU": {"precision": "fp32", "device": "cpu"},
 def model_picker() -> dict[str, Any]:
     """The flow's `model`, `model_mode`, `precision` and `device`; `model` stays empty until a Hugging Face id or
     path is typed."""
-    versions = {version.version_id: version for version in list_versions(get_settings().data_dir)}
+    versions = {version.version_id: version for version in list_versions(run_data_store())}
     with st.expander("Model", expanded=True, icon=":material/model_training:"):
         kind = st.radio("Model", [OFFLINE_MODEL_NAME, *([SAVED_VERSION] if versions else []), HF_MODEL],
                         key="autohelper.model_kind", horizontal=True,

@@ -16,7 +16,7 @@ from dashboard.panels.crowd_results import show_warnings
 from pipelines.catalog import AUTOHELPER, RETRAIN
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.retrain import golden_accuracy_at
-from pipelines.core.settings import get_settings
+from pipelines.core.run_data import run_data_store
 
 DEFAULT_TARGET = 0.95
 SUSPICIOUS_AGREEMENT = 0.995  # a refit head agreeing with (nearly) every crowd label has copied them, right or wrong
@@ -109,7 +109,7 @@ def _next_round(report: dict[str, Any], autohelper_run: gateway.RunSummary) -> N
 
 
 def _default_target(autohelper_run_id: str, threshold: float) -> tuple[float, str]:
-    predictions = AutohelperStore.for_run(get_settings().data_dir, autohelper_run_id).read("predictions")
+    predictions = AutohelperStore.for_run(run_data_store(), autohelper_run_id).read("predictions")
     accuracy = golden_accuracy_at(predictions, threshold) if predictions is not None else None
     if accuracy is None:
         return DEFAULT_TARGET, (f"The confirmed threshold {threshold:.3f} accepted no golden item, so the target "

@@ -12,12 +12,12 @@ from dashboard.ui.components import analyst_name
 from pipelines.catalog import CROWD_LOOP
 from pipelines.core.aggregation import METHODS
 from pipelines.core.autohelper_store import AutohelperStore
-from pipelines.core.settings import get_settings
+from pipelines.core.run_data import run_data_store
 from pipelines.core.threshold import DEFAULT_OVERLAP
 
 
 def results(run_id: UUID) -> None:
-    store = AutohelperStore.for_run(get_settings().data_dir, str(run_id))
+    store = AutohelperStore.for_run(run_data_store(), str(run_id))
     columns = ["item_id", "text", "label", "confidence", "model_version"]
     for table, title in (("accepted", "Accepted from the model"), ("manual", "For people to label")):
         frame = store.read(table)

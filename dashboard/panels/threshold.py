@@ -14,7 +14,7 @@ from dashboard.ui.components import resume_or_explain
 from pipelines.core.autohelper import baseline_warning, majority_baseline
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.markdown import escape_markdown
-from pipelines.core.settings import get_settings
+from pipelines.core.run_data import run_data_store
 from pipelines.core.threshold import (
     BOUND_LABELS,
     DEFAULT_OVERLAP,
@@ -29,7 +29,7 @@ DECIMALS = 3  # the slider's resolution: every threshold set, shown and sent has
 
 @st.cache_resource(max_entries=8)
 def _curve(run_id: str, cost: CrowdCost) -> tuple[ThresholdCurve, pd.DataFrame, pd.DataFrame]:
-    predictions = AutohelperStore.for_run(get_settings().data_dir, run_id).read("predictions")
+    predictions = AutohelperStore.for_run(run_data_store(), run_id).read("predictions")
     curve = ThresholdCurve.from_predictions(predictions, cost)
     return curve, predictions[predictions.split == "golden"], curve.curve()
 

@@ -3,7 +3,6 @@ live), the aggregated sentiment table, how much people agree, and every aggregat
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import gateway
@@ -18,6 +17,7 @@ from dashboard.ui.components import (
 from dashboard.panels.crowd_results import (
     agreement_section,
     final_section,
+    final_table,
     manual_predictions,
     methods_on,
     methods_section,
@@ -87,7 +87,10 @@ if run.status in {"scheduled", "running"}:
 outcome = gateway.result(run.id) if run.status == "completed" else None
 if not outcome:
     st.stop()
-final = pd.read_parquet(outcome["final"])
+final = final_table(outcome)
+if final is None:
+    st.error(f"This crowd loop's final table is gone from the run data ({escape_markdown(outcome['final'])}).")
+    st.stop()
 answers = store.answers(outcome["batch_id"])
 golden = store.golden_labels(outcome["batch_id"])
 labels = outcome.get("labels") or sorted(set(golden) | set(answers.label))  # older runs did not keep them

@@ -1,93 +1,63 @@
 """Where an autohelper run keeps its data: prepared items, predictions and the final split, as Parquet.
 
 Predictions are written once by the flow and read by the page, so a slider move or a reload never recomputes
-them. Files are written to a temporary name and renamed, so a reader never sees half a file, and a write that
-fails (a full disk) leaves the previous version as it was and no partial file.
+them. Tables live in the run-data store (`pipelines.core.run_data`), each written whole, so a reader never sees
+half a table, and a write that fails (a full disk) leaves the previous version as it was; in laptop mode they are
+the files `<data dir>/autohelper/<run id>/<table>.parquet`.
 """
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Callable
+import io
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from pipelines.core.autohelper import Prediction
 from pipelines.core.crowd import spreadsheet_csv
+from pipelines.core.run_data import RunDataStore, UnsafeRunId, check_run_id
 
-_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
-
-
-class UnsafeRunId(ValueError):
-    """A run id that is not one, such as a path: it would name a folder outside the data folder."""
-
-
-class TableNotWritten(OSError):
-    """A table could not be written (e.g. the disk is full); its previous version, if any, is unchanged."""
-
+__all__ = ["TABLES", "AutohelperStore", "UnsafeRunId", "predictions_frame"]
 
 TABLES = ("tasks", "golden", "predictions", "accepted", "manual", "final", "retrained")
 
 
 @dataclass(frozen=True)
 class AutohelperStore:
-    """The folder of one run: `<data dir>/autohelper/<run id>/<table>.parquet`."""
+    """The tables of one run: `autohelper/<run id>/<table>.parquet` in the run-data store."""
 
-    folder: Path
+    run_data: RunDataStore
+    prefix: str  # autohelper/<run id>
 
     @classmethod
-    def for_run(cls, data_dir: Path, run_id: str) -> AutohelperStore:
-        """The folder of run `run_id`, which must be a run id, never a path.
+    def for_run(cls, run_data: RunDataStore, run_id: str) -> AutohelperStore:
+        """The tables of run `run_id`, which must be a run id, never a path.
 
         Raises:
-            UnsafeRunId: `run_id` has anything but letters, digits and dashes (a `/` or `..` would leave the folder).
+            UnsafeRunId: `run_id` has anything but letters, digits and dashes (a `/` or `..` would leave the run's
+                place).
         """
-        if not _RUN_ID.fullmatch(str(run_id)):
-            raise UnsafeRunId(f"{str(run_id)[:80]!r} is not a run id: give the autohelper run's id, like "
-                              "'0b6e1c2a-5d1e-4f7e-9a47-3c1f2a9d8e10'.")
-        return cls(Path(data_dir) / "autohelper" / str(run_id))
+        return cls(run_data, f"autohelper/{check_run_id(run_id)}")
 
-    def path(self, table: str) -> Path:
+    def key(self, table: str, suffix: str = ".parquet") -> str:
         if table not in TABLES:
             raise ValueError(f"Unknown table {table!r}; expected one of {', '.join(TABLES)}.")
-        return self.folder / f"{table}.parquet"
+        return f"{self.prefix}/{table}{suffix}"
 
-    def write(self, table: str, frame: pd.DataFrame) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        final = self.path(table)
-        _write_whole(final, final.with_suffix(".parquet.partial"),
-                     lambda partial: frame.to_parquet(partial, index=False))
-        return final
+    def write(self, table: str, frame: pd.DataFrame) -> str:
+        """Store a table whole; returns where it lies (a file path, or the database and key)."""
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        return self.run_data.put(self.key(table), buffer.getvalue())
 
-    def export_csv(self, table: str, frame: pd.DataFrame) -> Path:
-        """A CSV copy of a table next to its Parquet file, also written whole or not at all; cells a spreadsheet
-        would run as formulas are kept text (`spreadsheet_csv`)."""
-        final = self.path(table).with_suffix(".csv")
-        text = spreadsheet_csv(frame).encode()
-        _write_whole(final, final.with_suffix(".csv.partial"), lambda partial: partial.write_bytes(text))
-        return final
+    def export_csv(self, table: str, frame: pd.DataFrame) -> str:
+        """A CSV copy of a table next to its Parquet one, also written whole or not at all; cells a spreadsheet
+        would run as formulas are kept text (`spreadsheet_csv`). Returns where it lies."""
+        return self.run_data.put(self.key(table, ".csv"), spreadsheet_csv(frame).encode())
 
     def read(self, table: str) -> pd.DataFrame | None:
-        path = self.path(table)
-        return pd.read_parquet(path) if path.exists() else None
-
-
-def _write_whole(final: Path, partial: Path, write: Callable[[Path], object]) -> None:
-    """Write `final` through `partial`, renamed over it only once complete; on failure remove the partial file.
-
-    Raises:
-        TableNotWritten: the write failed (its cause says why, e.g. no space left); `final` is unchanged.
-    """
-    try:
-        write(partial)
-        os.replace(partial, final)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise TableNotWritten(exc.errno, f"{final.name} was not written ({exc.strerror or exc}); its previous "
-                                         "version is kept. Free disk space in the data folder and run again.") from exc
+        data = self.run_data.get(self.key(table))
+        return None if data is None else pd.read_parquet(io.BytesIO(data))
 
 
 def predictions_frame(predictions: list[Prediction], truth: pd.DataFrame, split: str) -> pd.DataFrame:

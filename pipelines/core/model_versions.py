@@ -1,31 +1,33 @@
-"""Every retrained autohelper model is a version: its head on disk, the data it learnt from, and where it came from.
+"""Every retrained autohelper model is a version: its head, the data it learnt from, and where it came from.
 
-A version lives in `<data dir>/models/<version id>/`: `head.npz` (the logistic-regression head's weights, no
+A version lives in the run-data store under `models/<version id>/` (in laptop mode the folder
+`<data dir>/models/<version id>/`): `head.npz` (the logistic-regression head's weights, no
 pickle), `training.parquet` (`item_id, text, label` it learnt from), `calibration.parquet` (its out-of-fold
 predictions for those items) and `version.json` (name, created-at, golden accuracy, the autohelper run it came from,
-its parent). The folder is written under a temporary name and renamed, so a version is there whole or not at all.
+its parent). `version.json` is written last (a database writes all four in one transaction), and only versions
+with one are listed, so a version is there whole or not at all.
 The encoder is the packaged MiniLM, shared by every version, so only the head is saved.
 """
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import re
 import secrets
-import shutil
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pipelines.core.autohelper import OFFLINE_MODEL_NAME, MiniLMSentimentModel, Prediction, Progress
+from pipelines.core.run_data import RunDataStore
 
 MODELS_FOLDER = "models"
+VERSION_RECORD = "version.json"
 VERSION_PREFIX = f"{OFFLINE_MODEL_NAME}-v"
 _VERSION_ID = re.compile(rf"^{re.escape(VERSION_PREFIX)}\d{{8}}-\d{{6}}-[0-9a-f]{{6}}$")
 
@@ -36,7 +38,7 @@ class UnknownModelVersion(LookupError):
 
 @dataclass(frozen=True)
 class ModelVersion:
-    """What a saved version is, as `version.json` records it; `folder` is where it lies."""
+    """What a saved version is, as `version.json` records it; `run_data` is the store it lies in."""
 
     version_id: str
     name: str
@@ -46,7 +48,7 @@ class ModelVersion:
     golden_accuracy: float  # out-of-fold, on every golden item it learnt from
     labels: tuple[str, ...]
     n_trained: int
-    folder: Path
+    run_data: RunDataStore = field(compare=False, repr=False)
 
     def describe(self) -> str:
         """One line for a picker: name, when, from which run, golden accuracy."""
@@ -54,14 +56,26 @@ class ModelVersion:
         return (f"{self.name} · {self.created_at[:16].replace('T', ' ')} UTC · {run} · "
                 f"golden {self.golden_accuracy:.1%}")
 
+    def key(self, name: str) -> str:
+        """The run-data key of one of the version's files (`head.npz`, `training.parquet`, ...)."""
+        return f"{MODELS_FOLDER}/{self.version_id}/{name}"
+
+    def read(self, name: str) -> bytes:
+        """One of the version's files.
+
+        Raises:
+            UnknownModelVersion: the file is gone from the run data.
+        """
+        data = self.run_data.get(self.key(name))
+        if data is None:
+            raise UnknownModelVersion(f"Model version {self.version_id} has no {name} in the run data "
+                                      f"({self.run_data.location(self.key(name))}): retrain to save it again.")
+        return data
+
 
 def is_version_id(model: str) -> bool:
     """Whether `model` names a saved version (rather than the base offline model or a Hugging Face id)."""
     return bool(_VERSION_ID.match(model))
-
-
-def _models(data_dir: Path) -> Path:
-    return Path(data_dir) / MODELS_FOLDER
 
 
 def _new_id(now: datetime) -> str:
@@ -69,7 +83,7 @@ def _new_id(now: datetime) -> str:
 
 
 def save_version(
-    data_dir: Path,
+    run_data: RunDataStore,
     model: MiniLMSentimentModel,
     training: pd.DataFrame,
     *,
@@ -95,57 +109,54 @@ def save_version(
     version_id = _new_id(now)
     version = ModelVersion(version_id, name or f"retrained on {len(training)} labels", now.isoformat(),
                            autohelper_run_id, parent, float(golden_accuracy), tuple(model.labels_), model.n_trained_,
-                           _models(data_dir) / version_id)
-    partial = _models(data_dir) / f".{version_id}.partial"
-    partial.mkdir(parents=True)
-    try:
-        head = model.head_
-        np.savez(partial / "head.npz", coef=head.coef_, intercept=head.intercept_,
-                 classes=np.asarray(head.classes_, dtype=str))
-        training[["item_id", "text", "label"]].astype(str).to_parquet(partial / "training.parquet", index=False)
-        calibration = pd.DataFrame([p.__dict__ for p in model.calibration_predictions()])
-        calibration[["item_id", "label", "confidence"]].to_parquet(partial / "calibration.parquet", index=False)
-        record = {key: value for key, value in asdict(version).items() if key != "folder"}
-        (partial / "version.json").write_text(json.dumps(record, indent=2))
-        os.rename(partial, version.folder)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
+                           run_data)
+    head, buffers = model.head_, {name: io.BytesIO() for name in ("head.npz", "training.parquet",
+                                                                 "calibration.parquet")}
+    np.savez(buffers["head.npz"], coef=head.coef_, intercept=head.intercept_,
+             classes=np.asarray(head.classes_, dtype=str))
+    training[["item_id", "text", "label"]].astype(str).to_parquet(buffers["training.parquet"], index=False)
+    calibration = pd.DataFrame([p.__dict__ for p in model.calibration_predictions()])
+    calibration[["item_id", "label", "confidence"]].to_parquet(buffers["calibration.parquet"], index=False)
+    record = {f.name: getattr(version, f.name) for f in fields(version) if f.name != "run_data"}
+    # version.json last: a version is listed only once it is there, so never half-written.
+    run_data.put_many({**{version.key(name): buffer.getvalue() for name, buffer in buffers.items()},
+                       version.key(VERSION_RECORD): json.dumps(record, indent=2).encode()})
     return version
 
 
-def _read(folder: Path) -> ModelVersion:
-    record: dict[str, Any] = json.loads((folder / "version.json").read_text())
-    return ModelVersion(**{**record, "labels": tuple(record["labels"]), "folder": folder})
+def _read(run_data: RunDataStore, record_bytes: bytes) -> ModelVersion:
+    record: dict[str, Any] = json.loads(record_bytes)
+    return ModelVersion(**{**record, "labels": tuple(record["labels"]), "run_data": run_data})
 
 
-def list_versions(data_dir: Path) -> list[ModelVersion]:
-    """Every saved version, newest first (half-written folders are never listed)."""
-    folder = _models(data_dir)
-    if not folder.exists():
-        return []
-    found = [_read(path) for path in folder.iterdir() if is_version_id(path.name) and (path / "version.json").exists()]
+def list_versions(run_data: RunDataStore) -> list[ModelVersion]:
+    """Every saved version, newest first (half-written ones are never listed)."""
+    found = []
+    for key in run_data.keys(MODELS_FOLDER):
+        parts = key.split("/")
+        if len(parts) == 3 and parts[2] == VERSION_RECORD and is_version_id(parts[1]) and (record := run_data.get(key)):
+            found.append(_read(run_data, record))
     return sorted(found, key=lambda version: version.created_at, reverse=True)
 
 
-def load_version(data_dir: Path, version_id: str) -> ModelVersion:
+def load_version(run_data: RunDataStore, version_id: str) -> ModelVersion:
     """The saved version with this id.
 
     Raises:
         UnknownModelVersion: there is none; the message lists the ids that exist.
     """
-    folder = _models(data_dir) / version_id
-    if not is_version_id(version_id) or not (folder / "version.json").exists():
-        known = [version.version_id for version in list_versions(data_dir)]
+    record = run_data.get(f"{MODELS_FOLDER}/{version_id}/{VERSION_RECORD}") if is_version_id(version_id) else None
+    if record is None:
+        known = [version.version_id for version in list_versions(run_data)]
         raise UnknownModelVersion(
-            f"No saved model version {version_id!r} in {_models(data_dir)}. "
+            f"No saved model version {version_id!r} in {run_data.location(MODELS_FOLDER)}. "
             + (f"Saved versions: {', '.join(known)}." if known else "No version is saved yet: retrain a run first."))
-    return _read(folder)
+    return _read(run_data, record)
 
 
 def training_data(version: ModelVersion) -> pd.DataFrame:
     """The items the version learnt from: `item_id, text, label`."""
-    return pd.read_parquet(version.folder / "training.parquet")
+    return pd.read_parquet(io.BytesIO(version.read("training.parquet")))
 
 
 def load_model(version: ModelVersion, base: MiniLMSentimentModel | None = None) -> MiniLMSentimentModel:
@@ -155,7 +166,7 @@ def load_model(version: ModelVersion, base: MiniLMSentimentModel | None = None) 
     """
     from sklearn.linear_model import LogisticRegression
 
-    weights = np.load(version.folder / "head.npz")
+    weights = np.load(io.BytesIO(version.read("head.npz")))
     head = LogisticRegression(C=4.0, max_iter=2000)
     head.coef_, head.intercept_ = weights["coef"], weights["intercept"]
     head.classes_ = weights["classes"].astype(object)
@@ -176,7 +187,7 @@ def predict_with_version(version: ModelVersion, texts: Sequence[str], item_ids: 
     """
     model = model or load_model(version)
     predictions = model.predict(texts, item_ids, progress)
-    calibration = pd.read_parquet(version.folder / "calibration.parquet").set_index("item_id")
+    calibration = pd.read_parquet(io.BytesIO(version.read("calibration.parquet"))).set_index("item_id")
     return [Prediction(p.item_id, str(calibration.at[p.item_id, "label"]),
                        float(calibration.at[p.item_id, "confidence"]), version.version_id)
             if p.item_id in calibration.index else p for p in predictions]

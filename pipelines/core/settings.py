@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     llm_retry_delays_seconds: list[float] = Field(default=[2.0, 5.0, 15.0], description="Backoff, one per retry.")
     answer_store: str | None = Field(default=None, description="Crowd answers database URL (PostgreSQL works); "
                                      "default an SQLite file in the data folder.")
+    run_data_url: str | None = Field(default=None, description="Where run data lives (uploads, run tables, model "
+                                     "versions, results): unset, the data folder; a PostgreSQL (or SQLite) URL, a "
+                                     "table in that database, shared by the dashboard and every worker.")
     toloka_project_id: str | None = Field(default=None, description="Toloka project the crowd loop posts pools "
                                           "to; Toloka is offered only when this and an API key are set.")
     toloka_url: str = "https://toloka.dev/api/v1"

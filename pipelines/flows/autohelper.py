@@ -37,6 +37,7 @@ from pipelines.core.reviews import (
     prepare_dataset,
     sample_reviews,
 )
+from pipelines.core.run_data import is_upload, load_upload, run_data_store
 from pipelines.core.settings import get_settings
 from pipelines.core.threshold import (
     DEFAULT_OVERLAP,
@@ -46,7 +47,7 @@ from pipelines.core.threshold import (
     seed_threshold,
     split_at_threshold,
 )
-from pipelines.flows.common import ask, published_progress, table_preview
+from pipelines.flows.common import ask, publish_result, published_progress, table_preview
 from pipelines.flows.scale_out import predict_texts
 from pipelines.inputs import ThresholdInput, with_defaults
 
@@ -69,9 +70,12 @@ The seed rule (90th percentile of confidence on golden items the model got wrong
 def prepare(dataset: str, text_column: str, label_column: str, label_map: dict[str, str] | None, n_tasks: int | None,
             n_golden: int | None, seed: int, delimiter: str | None = None, header: bool = True,
             golden_draw: GoldenDraw = "stratified") -> PreparedDataset:
-    """Load the reviews and split them into tasks and golden items."""
+    """Load the reviews (the sample, an upload in the run data, a path or a URL) and split them into tasks and
+    golden items."""
     if dataset == SAMPLE_DATASET:
         frame = sample_reviews()
+    elif is_upload(dataset):
+        frame = load_reviews(load_upload(run_data_store(), dataset), delimiter=delimiter, header=header)
     else:
         check_dataset_location(dataset, get_settings().allowed_dataset_folders)
         frame = load_reviews(dataset, delimiter=delimiter, header=header)
@@ -104,7 +108,7 @@ def predict(prepared: PreparedDataset, model_name: str, model_mode: OfflineMode 
             model, golden_predictions, mode, reason = (choice.model, choice.golden_predictions, choice.mode,
                                                        choice.reason)
         elif is_version_id(model_name):
-            version = load_version(get_settings().data_dir, model_name)
+            version = load_version(run_data_store(), model_name)
             model = load_model(version, MiniLMSentimentModel(precision=precision, device=device))
             # Golden items the version learnt from keep its out-of-fold predictions: an honest threshold, no refit.
             golden_predictions = predict_with_version(version, list(golden.text), list(golden.item_id), model,
@@ -180,7 +184,7 @@ def sentiment_autohelper(
     """
     check_compute(precision, device)
     logger = get_run_logger()
-    store = AutohelperStore.for_run(get_settings().data_dir, str(flow_run.get_id()))
+    store = AutohelperStore.for_run(run_data_store(), str(flow_run.get_id()))
     prepared = prepare(dataset, text_column, label_column, label_map, n_tasks, n_golden, seed, delimiter=delimiter,
                        header=header, golden_draw=golden_draw)
     for warning in prepared.warnings:
@@ -219,8 +223,9 @@ def sentiment_autohelper(
         f"{len(accepted)} accepted, {len(manual)} to people; golden accuracy of accepted {point.accuracy_text()}; "
         f"crowd cost {point.crowd_cost:.2f}, saving {point.saving:.2f}.\n\n{summary}"
     ), description="Autohelper split")
-    return {"threshold": answer.threshold, "seed_threshold": seed_value, "accepted": len(accepted),
-            "manual": len(manual), "store": str(store.folder),
-            "task_accuracy_of_accepted": float(np.mean(accepted.correct)) if len(accepted) else None,
-            "model_mode": mode, "mode_reason": mode_reason, "golden_accuracy": golden_accuracy,
-            "majority_baseline": {"label": baseline[0], "accuracy": baseline[1]}}
+    return publish_result({
+        "threshold": answer.threshold, "seed_threshold": seed_value, "accepted": len(accepted),
+        "manual": len(manual), "store": store.run_data.location(store.prefix),
+        "task_accuracy_of_accepted": float(np.mean(accepted.correct)) if len(accepted) else None,
+        "model_mode": mode, "mode_reason": mode_reason, "golden_accuracy": golden_accuracy,
+        "majority_baseline": {"label": baseline[0], "accuracy": baseline[1]}})

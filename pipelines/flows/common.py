@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -20,12 +19,14 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import ArtifactUpdate
 from prefect.context import FlowRunContext
 from prefect.flow_runs import pause_flow_run, suspend_flow_run
+from prefect.runtime import flow_run
 
 from pipelines.catalog import AUDIT_ARTIFACT_KEY
 from pipelines.core.audit import Decision, decision_from_answer
 from pipelines.core.markdown import escape_markdown
 from pipelines.core.notify import pause_labels
 from pipelines.core.progress import ThrottledProgress
+from pipelines.core.run_data import run_data_store, save_result
 from pipelines.core.settings import Settings, get_settings
 from pipelines.inputs import AuditedInput
 
@@ -121,12 +122,12 @@ def table_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
 
-def table_preview(frame: pd.DataFrame, *where: Path) -> tuple[list[dict[str, Any]], str]:
+def table_preview(frame: pd.DataFrame, *where: str) -> tuple[list[dict[str, Any]], str]:
     """A table artifact's rows, bounded, and a sentence to add to its description ("" when the table is whole).
 
     At most `PREVIEW_MAX_ROWS` rows and `PREVIEW_MAX_BYTES` of JSON, texts over `PREVIEW_MAX_CELL_CHARS` cut
     with an ellipsis; when anything is left out, the sentence says how much is shown and names `where` the whole
-    table is (its Parquet file, its CSV copy).
+    table is (its Parquet table, its CSV copy, as the run-data store names where they lie).
     """
     rows: list[dict[str, Any]] = []
     size, cut = 0, False
@@ -147,6 +148,13 @@ def _cut(value: Any) -> Any:
     if isinstance(value, str) and len(value) > PREVIEW_MAX_CELL_CHARS:
         return value[:PREVIEW_MAX_CELL_CHARS] + "…"
     return value
+
+
+def publish_result(result: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep the current flow run's result in the run-data store, where the dashboard reads it (it never reads the
+    runner's disk), and return it as the run's return value."""
+    save_result(run_data_store(), str(flow_run.get_id()), result)
+    return dict(result)
 
 
 @contextmanager

@@ -38,11 +38,12 @@ from pipelines.core.crowd import (
 )
 from pipelines.core.markdown import escape_markdown
 from pipelines.core.model_votes import with_model_priors
+from pipelines.core.run_data import run_data_store
 from pipelines.core.settings import get_settings
 from pipelines.core.simulated_crowd import SimulatedCrowd
-from pipelines.core.toloka import TolokaConfig, TolokaCrowd
 from pipelines.core.threshold import DEFAULT_OVERLAP
-from pipelines.flows.common import ask, table_preview
+from pipelines.core.toloka import TolokaConfig, TolokaCrowd
+from pipelines.flows.common import ask, publish_result, table_preview
 from pipelines.inputs import CrowdCollectInput, with_defaults
 
 WHERE_PEOPLE_LABEL = {
@@ -142,7 +143,7 @@ def crowd_loop(
         adaptive = False
     # Built first so a rule that cannot work fails the run before anything is stored.
     rule = AdaptiveOverlap(min_answers, max_answers, stop_confidence) if adaptive else None
-    source = AutohelperStore.for_run(get_settings().data_dir, autohelper_run_id)
+    source = AutohelperStore.for_run(run_data_store(), autohelper_run_id)
     manual, accepted, golden = source.read("manual"), source.read("accepted"), source.read("golden")
     if manual is None or accepted is None or golden is None:
         raise ValueError(f"Autohelper run {autohelper_run_id} has no split yet: confirm its threshold first.")
@@ -202,16 +203,17 @@ def crowd_loop(
                               batch.labels, method=method)
     for warning in warnings:
         logger.warning("Crowd batch %d: %s", batch_id, warning)
-    final_path = source.write("final", table)
-    csv_path = source.export_csv("final", spreadsheet_safe(table))
-    rows, preview_note = table_preview(table, final_path, csv_path)
+    final_location = source.write("final", table)
+    csv_location = source.export_csv("final", spreadsheet_safe(table))
+    rows, preview_note = table_preview(table, final_location, csv_location)
     create_table_artifact(key=FINAL_TABLE_ARTIFACT_KEY, table=rows, description="\n\n".join(filter(None, [
         _final_description(table, method, simulated, warnings, agreement, model_votes), preview_note])))
-    return {"batch_id": batch_id, "answers": len(answers), "items": len(table), "final": str(final_path),
-            "autohelper_run_id": autohelper_run_id, "labels": batch.labels,
-            "unlabelled": int((table.source == NO_SOURCE).sum()), "warnings": warnings,
-            "model_votes": model_votes, "model_influenced": influenced,
-            "alpha": None if agreement is None or pd.isna(agreement.alpha) else agreement.alpha}
+    return publish_result({
+        "batch_id": batch_id, "answers": len(answers), "items": len(table), "final": final_location,
+        "autohelper_run_id": autohelper_run_id, "labels": batch.labels,
+        "unlabelled": int((table.source == NO_SOURCE).sum()), "warnings": warnings,
+        "model_votes": model_votes, "model_influenced": influenced,
+        "alpha": None if agreement is None or pd.isna(agreement.alpha) else agreement.alpha})
 
 
 def _final_description(table: pd.DataFrame, method: AggregationMethod, simulated: bool, warnings: list[str],

@@ -21,7 +21,7 @@ from pipelines.core.insights import (
     summarize_users,
 )
 from pipelines.core.settings import get_settings
-from pipelines.flows.common import ask
+from pipelines.flows.common import ask, publish_result
 from pipelines.inputs import InsightInput, with_defaults
 
 INSTRUCTIONS_DESCRIPTION = """\
@@ -98,4 +98,5 @@ def extract_user_insights(
     rows = [row.model_dump() for row in insight.rows or []]
     if rows:
         create_table_artifact(key=INSIGHT_TABLE_ARTIFACT_KEY, table=rows, description=insight.instructions)
-    return {"instructions": insight.instructions, "text": insight.text, "rows": rows, "footnote": insight.footnote}
+    return publish_result({"instructions": insight.instructions, "text": insight.text, "rows": rows,
+                           "footnote": insight.footnote})

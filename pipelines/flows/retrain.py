@@ -16,8 +16,9 @@ from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import crowd_labelled
 from pipelines.core.model_versions import save_version
 from pipelines.core.retrain import RoundForecast, retrain_on_human_labels
+from pipelines.core.run_data import run_data_store
 from pipelines.core.settings import get_settings
-from pipelines.flows.common import published_progress
+from pipelines.flows.common import publish_result, published_progress
 
 REPORT = """\
 ### Retrained on {golden} golden + {crowd} {source} labels
@@ -59,8 +60,8 @@ def retrain_autohelper(autohelper_run_id: str, target_accuracy: float, batch_id:
 
     The retrained model is saved as a model version; its id is the result's `model_version`, usable as the
     autohelper's `model`."""
-    data_dir = get_settings().data_dir
-    store = AutohelperStore.for_run(data_dir, autohelper_run_id)
+    run_data = run_data_store()
+    store = AutohelperStore.for_run(run_data, autohelper_run_id)
     predictions, golden, final = store.read("predictions"), store.read("golden"), store.read("final")
     if predictions is None or golden is None or final is None:
         raise ValueError(f"Autohelper run {autohelper_run_id} has no final table yet: run the crowd loop first.")
@@ -79,7 +80,7 @@ def retrain_autohelper(autohelper_run_id: str, target_accuracy: float, batch_id:
     update_progress_artifact(progress_id, progress=100.0, description="Retrained")
     store.write("retrained", report.predictions)
     version = save_version(
-        data_dir, model, pd.concat([golden[["item_id", "text", "label"]], crowd_labels[["item_id", "text", "label"]]],
+        run_data, model, pd.concat([golden[["item_id", "text", "label"]], crowd_labels[["item_id", "text", "label"]]],
                                    ignore_index=True),
         golden_accuracy=report.golden_accuracy_after, autohelper_run_id=autohelper_run_id,
         parent=str(predictions.model_version.iloc[0]) if len(predictions) else None,
@@ -97,5 +98,5 @@ def retrain_autohelper(autohelper_run_id: str, target_accuracy: float, batch_id:
         golden_before=report.golden_accuracy_before, golden_after=report.golden_accuracy_after,
         warnings=_warnings(report.warnings)) + f"\nSaved as model version `{version.version_id}`.\n",
         description="Autohelper retrained on human labels")
-    return {**report.summary(), "autohelper_run_id": autohelper_run_id, "model_version": version.version_id,
-            "model_version_name": version.name}
+    return publish_result({**report.summary(), "autohelper_run_id": autohelper_run_id,
+                           "model_version": version.version_id, "model_version_name": version.name})

@@ -11,7 +11,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from itertools import count
 from pathlib import Path
 
 import pandas as pd
@@ -21,8 +20,7 @@ import sqlalchemy as sa
 from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy
 from pipelines.core.answer_store import AnswerStore, Batch, BatchProgress
 from pipelines.core.crowd import CrowdBatch, LocalCrowd
-
-_databases = count()
+from tests.conftest import new_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -30,13 +28,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty answer database: an SQLite file, or a new database on the PostgreSQL server."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'answers.db'}"
-    server = request.getfixturevalue("postgres_server")
-    name = f"answers_{os.getpid()}_{next(_databases)}"
-    admin = sa.create_engine(server.format(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return server.format(database=name)
+    return new_database(request.getfixturevalue("postgres_server"), "answers")
 
 LABELS = ["pos", "neg"]
 

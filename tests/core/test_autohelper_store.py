@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from pipelines.core.autohelper_store import AutohelperStore, UnsafeRunId
+from pipelines.core.run_data import FolderRunData
 from tests.core.test_crowd import FORMULAS
 
 
 def test_csv_export_keeps_formula_cells_and_names_text(tmp_path) -> None:
     frame = pd.DataFrame({"text": list(FORMULAS), "=label": ["pos"] * len(FORMULAS)})
-    path = AutohelperStore(tmp_path).export_csv("final", frame)
+    path = Path(AutohelperStore.for_run(FolderRunData(tmp_path), "run-1").export_csv("final", frame))
     with path.open(newline="") as file:  # the csv module keeps a quoted carriage return inside its cell
         written = list(csv.DictReader(file))
     assert [row["text"] for row in written] == [f"'{value}" for value in FORMULAS]
@@ -23,30 +25,32 @@ def test_csv_export_keeps_formula_cells_and_names_text(tmp_path) -> None:
 @pytest.mark.parametrize("run_id", ["../../x", "a/b", "/etc", "..", "", "x\n"])
 def test_a_run_id_that_is_a_path_is_refused(tmp_path, run_id: str) -> None:
     with pytest.raises(UnsafeRunId, match="is not a run id"):
-        AutohelperStore.for_run(tmp_path, run_id)
+        AutohelperStore.for_run(FolderRunData(tmp_path), run_id)
     assert not any(tmp_path.iterdir())
 
 
 def test_a_run_id_names_its_folder_under_the_data_folder(tmp_path) -> None:
     run_id = "0b6e1c2a-5d1e-4f7e-9a47-3c1f2a9d8e10"
-    assert AutohelperStore.for_run(tmp_path, run_id).folder == tmp_path / "autohelper" / run_id
+    written = AutohelperStore.for_run(FolderRunData(tmp_path), run_id).write("final", pd.DataFrame({"item": ["a"]}))
+    assert Path(written) == tmp_path / "autohelper" / run_id / "final.parquet"
 
 
 _WRITE_WITH_FILE_SIZE_LIMIT = """
 import json, resource, signal, sys
 import pandas as pd
-from pipelines.core.autohelper_store import AutohelperStore, TableNotWritten
+from pipelines.core.autohelper_store import AutohelperStore
+from pipelines.core.run_data import FolderRunData, RunDataNotWritten
 
 # The kernel refuses to grow any file past 64 KiB, as a full disk would: write(2) fails (EFBIG) mid-file.
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
-store = AutohelperStore(__import__("pathlib").Path(sys.argv[1]))
+store = AutohelperStore.for_run(FolderRunData(sys.argv[1]), "run-1")
 frame = pd.DataFrame({"text": [f"review {i} " + "long text " * 40 for i in range(5_000)], "label": "pos"})
 errors = {}
 for name, write in {"parquet": lambda: store.write("final", frame), "csv": lambda: store.export_csv("final", frame)}.items():
     try:
         write()
-    except TableNotWritten as exc:
+    except RunDataNotWritten as exc:
         errors[name] = [exc.errno, str(exc)]
 print(json.dumps(errors))
 """
@@ -61,11 +65,12 @@ def test_a_final_table_written_on_a_full_disk_keeps_the_previous_version_and_lea
     import sys
     from pathlib import Path
 
-    store = AutohelperStore(tmp_path)
+    store = AutohelperStore.for_run(FolderRunData(tmp_path), "run-1")
     previous = pd.DataFrame({"text": ["good", "bad =1+1"], "label": ["pos", "neg"]})
     store.write("final", previous)
     store.export_csv("final", previous)
-    csv_before = store.path("final").with_suffix(".csv").read_bytes()
+    folder = tmp_path / "autohelper" / "run-1"
+    csv_before = (folder / "final.csv").read_bytes()
 
     root = Path(__file__).resolve().parents[2]
     child = subprocess.run([sys.executable, "-c", _WRITE_WITH_FILE_SIZE_LIMIT, str(tmp_path)], check=False,
@@ -77,7 +82,7 @@ def test_a_final_table_written_on_a_full_disk_keeps_the_previous_version_and_lea
         assert code == errno.EFBIG and "previous version is kept" in message and "Free disk space" in message
 
     pd.testing.assert_frame_equal(store.read("final"), previous)
-    assert store.path("final").with_suffix(".csv").read_bytes() == csv_before
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["final.csv", "final.parquet"]
+    assert (folder / "final.csv").read_bytes() == csv_before
+    assert sorted(path.name for path in folder.iterdir()) == ["final.csv", "final.parquet"]
     record_property("answers_lost", 0 if len(store.read("final")) == len(previous) else len(previous))
     record_property("answers_doubled", 0)

@@ -20,6 +20,7 @@ from pipelines.core.model_versions import (
     training_data,
 )
 from pipelines.core.reviews import prepare_dataset, sample_reviews
+from pipelines.core.run_data import FolderRunData, RunDataStore
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +39,13 @@ def fitted(skewed) -> MiniLMSentimentModel:
     return MiniLMSentimentModel().fit(list(training.text), list(training.label), list(training.item_id))
 
 
-def test_a_saved_version_predicts_what_the_model_predicted_before_saving(tmp_path, skewed, fitted) -> None:
+def test_a_saved_version_predicts_what_the_model_predicted_before_saving(run_data: RunDataStore, skewed, fitted
+                                                                         ) -> None:
     training, unseen = skewed
     before = fitted.predict(list(unseen.text), list(unseen.item_id))
-    version = save_version(tmp_path, fitted, training, golden_accuracy=0.9, autohelper_run_id="run-1",
+    version = save_version(run_data, fitted, training, golden_accuracy=0.9, autohelper_run_id="run-1",
                            parent="minilm-offline:few-shot(40 labelled)")
-    loaded = load_model(load_version(tmp_path, version.version_id), base=fitted)
+    loaded = load_model(load_version(run_data, version.version_id), base=fitted)
     after = loaded.predict(list(unseen.text), list(unseen.item_id))
 
     assert [p.label for p in after] == [p.label for p in before]
@@ -57,20 +59,24 @@ def test_a_saved_version_predicts_what_the_model_predicted_before_saving(tmp_pat
 
 def test_a_version_records_what_it_learnt_from_and_where_it_came_from(tmp_path, skewed, fitted) -> None:
     training, _ = skewed
-    version = save_version(tmp_path, fitted, training, golden_accuracy=0.875, autohelper_run_id="run-1",
+    run_data = FolderRunData(tmp_path)
+    version = save_version(run_data, fitted, training, golden_accuracy=0.875, autohelper_run_id="run-1",
                            parent="minilm-offline:few-shot(40 labelled)", name="round two")
-    again = load_version(tmp_path, version.version_id)
+    again = load_version(run_data, version.version_id)
     assert again == version
-    assert is_version_id(version.version_id) and version.folder == tmp_path / "models" / version.version_id
+    folder = tmp_path / "models" / version.version_id  # laptop mode: the files where they always were
+    assert is_version_id(version.version_id) and sorted(path.name for path in folder.iterdir()) == [
+        "calibration.parquet", "head.npz", "training.parquet", "version.json"]
     assert (again.name, again.autohelper_run_id, again.parent, again.golden_accuracy, again.n_trained) == (
         "round two", "run-1", "minilm-offline:few-shot(40 labelled)", 0.875, 40)
     pd.testing.assert_frame_equal(training_data(again), training.astype(str))
-    assert json.loads((version.folder / "version.json").read_text())["version_id"] == version.version_id
+    assert json.loads((folder / "version.json").read_text())["version_id"] == version.version_id
 
 
 def test_items_a_version_learnt_from_get_its_out_of_fold_prediction(tmp_path, skewed, fitted) -> None:
     training, unseen = skewed
-    version = save_version(tmp_path, fitted, training, golden_accuracy=0.9, autohelper_run_id=None, parent=None)
+    version = save_version(FolderRunData(tmp_path), fitted, training, golden_accuracy=0.9, autohelper_run_id=None,
+                           parent=None)
     items = pd.concat([training.head(5), unseen.head(5)])
     predicted = predict_with_version(version, list(items.text), list(items.item_id), load_model(version, fitted))
     out_of_fold = {p.item_id: p for p in fitted.calibration_predictions()}
@@ -81,22 +87,23 @@ def test_items_a_version_learnt_from_get_its_out_of_fold_prediction(tmp_path, sk
         assert prediction.model_version == version.version_id
 
 
-def test_versions_list_newest_first_and_skip_half_written_folders(tmp_path, skewed, fitted) -> None:
+def test_versions_list_newest_first_and_skip_half_written_ones(run_data: RunDataStore, skewed, fitted) -> None:
     training, _ = skewed
-    first = save_version(tmp_path, fitted, training, golden_accuracy=0.8, autohelper_run_id="a", parent=None)
-    second = save_version(tmp_path, fitted, training, golden_accuracy=0.9, autohelper_run_id="b",
+    first = save_version(run_data, fitted, training, golden_accuracy=0.8, autohelper_run_id="a", parent=None)
+    second = save_version(run_data, fitted, training, golden_accuracy=0.9, autohelper_run_id="b",
                           parent=first.version_id)
-    (tmp_path / "models" / f".{second.version_id}x.partial").mkdir()
-    assert [v.version_id for v in list_versions(tmp_path)] == [second.version_id, first.version_id]
+    run_data.put("models/minilm-offline-v20990101-000000-abcdef/head.npz", b"its version.json is not written yet")
+    assert [v.version_id for v in list_versions(run_data)] == [second.version_id, first.version_id]
     assert "golden 90.0%" in second.describe() and "from run b" in second.describe()
 
 
 def test_an_unknown_version_is_refused_with_the_ones_that_exist(tmp_path, skewed, fitted) -> None:
+    run_data = FolderRunData(tmp_path)
     with pytest.raises(UnknownModelVersion, match="No version is saved yet"):
-        load_version(tmp_path, "minilm-offline-v20260101-000000-abcdef")
-    version = save_version(tmp_path, fitted, skewed[0], golden_accuracy=0.9, autohelper_run_id=None, parent=None)
+        load_version(run_data, "minilm-offline-v20260101-000000-abcdef")
+    version = save_version(run_data, fitted, skewed[0], golden_accuracy=0.9, autohelper_run_id=None, parent=None)
     with pytest.raises(UnknownModelVersion, match=version.version_id):
-        load_version(tmp_path, "../etc")
+        load_version(run_data, "../etc")
     with pytest.raises(ValueError, match="fitted model"):
-        save_version(tmp_path, MiniLMSentimentModel(), skewed[0], golden_accuracy=0.5, autohelper_run_id=None,
+        save_version(run_data, MiniLMSentimentModel(), skewed[0], golden_accuracy=0.5, autohelper_run_id=None,
                      parent=None)

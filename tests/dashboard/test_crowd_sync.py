@@ -12,6 +12,7 @@ from dashboard.crowd_sync import report_progress
 from pipelines.catalog import AUDIT_ARTIFACT_KEY, CROWD_LOOP, CROWD_PROGRESS_ARTIFACT_KEY
 from pipelines.core.answer_store import AnswerStore, Batch, BatchProgress
 from pipelines.core.autohelper_store import AutohelperStore
+from pipelines.core.run_data import run_data_store
 from pipelines.core.settings import get_settings
 from tests.conftest import wait_for_pending_input, wait_for_status
 
@@ -54,8 +55,7 @@ def test_progress_follows_the_answers_and_the_last_answer_resumes_the_run(autohe
     assert _progress_artifact(crowd_run).data == 100
     [decision] = [row for a in gateway.artifacts(crowd_run) if a.key == AUDIT_ARTIFACT_KEY for row in a.data]
     assert decision["resumed_by"].startswith("batch complete (last answer by ")
-    final = pd.read_parquet(AutohelperStore.for_run(get_settings().data_dir, autohelper_split).folder
-                            / "final.parquet")
+    final = AutohelperStore.for_run(run_data_store(), autohelper_split).read("final")
     assert final[final.source == "crowd"].label.notna().all()
     assert store.open_batches() == []
 

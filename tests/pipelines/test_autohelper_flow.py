@@ -8,7 +8,7 @@ from dashboard import gateway
 from pipelines.catalog import AUTOHELPER, AUTOHELPER_PROGRESS_ARTIFACT_KEY, AUTOHELPER_SUMMARY_ARTIFACT_KEY
 from pipelines.core.autohelper import MiniLMSentimentModel
 from pipelines.core.autohelper_store import AutohelperStore
-from pipelines.core.settings import get_settings
+from pipelines.core.run_data import run_data_store
 from tests.conftest import wait_for_log, wait_for_pending_input, wait_for_status
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -27,7 +27,7 @@ def test_predict_pause_for_threshold_then_split() -> None:
     assert 0 < seed_value <= 1 and f"**{seed_value:.3f}**" in pending.description
     assert seed_value == round(seed_value, 3)  # offered as the page's slider shows it
 
-    store = AutohelperStore.for_run(get_settings().data_dir, str(run_id))
+    store = AutohelperStore.for_run(run_data_store(), str(run_id))
     predictions = store.read("predictions")
     golden = predictions[predictions.split == "golden"]
     assert len(golden) == 100 and (predictions.split == "task").sum() == 220
@@ -71,7 +71,7 @@ def test_zero_shot_as_chosen_and_warned_when_it_does_not_beat_the_majority_class
     run_id = gateway.start_run(AUTOHELPER, {"n_tasks": 30, "n_golden": 20, "model_mode": "zero-shot",
                                             "label_map": {"True": "neg", "False": "pos"}})
     pending = wait_for_pending_input(run_id, timeout=240)
-    predictions = AutohelperStore.for_run(get_settings().data_dir, str(run_id)).read("predictions")
+    predictions = AutohelperStore.for_run(run_data_store(), str(run_id)).read("predictions")
     assert set(predictions.model_version) == {"minilm-offline:zero-shot"}
     golden = predictions[predictions.split == "golden"]
     accuracy = golden.correct.mean()

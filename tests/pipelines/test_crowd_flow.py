@@ -12,7 +12,7 @@ from pipelines.core.agreement import krippendorff_alpha
 from pipelines.core.answer_store import AnswerStore, items
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import final_table_from_answers
-from pipelines.core.settings import get_settings
+from pipelines.core.run_data import run_data_store
 from tests.conftest import wait_for_log, wait_for_pending_input, wait_for_status
 
 
@@ -22,11 +22,11 @@ def split_run(prefect_api: str, autohelper_split: str) -> str:
 
 
 def _final(run_id: str) -> pd.DataFrame:
-    return pd.read_parquet(AutohelperStore.for_run(get_settings().data_dir, run_id).folder / "final.parquet")
+    return AutohelperStore.for_run(run_data_store(), run_id).read("final")
 
 
 def test_simulated_crowd_labels_every_manual_item(split_run: str) -> None:
-    manual = AutohelperStore.for_run(get_settings().data_dir, split_run).read("manual")
+    manual = AutohelperStore.for_run(run_data_store(), split_run).read("manual")
     crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": split_run, "crowd": "simulated"})
     assert wait_for_status(crowd_run, {"completed", "failed"}, timeout=120).status == "completed"
     final = _final(split_run)
@@ -40,7 +40,7 @@ def test_simulated_crowd_labels_every_manual_item(split_run: str) -> None:
 
 def test_an_adaptive_simulated_crowd_completes_its_batch_with_fewer_answers_than_max(split_run: str,
                                                                                      tmp_path) -> None:
-    manual = AutohelperStore.for_run(get_settings().data_dir, split_run).read("manual")
+    manual = AutohelperStore.for_run(run_data_store(), split_run).read("manual")
     url = f"sqlite:///{tmp_path / 'adaptive.db'}"
     crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": split_run, "crowd": "simulated",
                                                "adaptive": True, "database_url": url})
@@ -59,7 +59,7 @@ def test_an_adaptive_simulated_crowd_completes_its_batch_with_fewer_answers_than
 
 
 def test_the_models_label_as_prior_is_stored_with_each_item_and_saves_answers(split_run: str, tmp_path) -> None:
-    manual = AutohelperStore.for_run(get_settings().data_dir, split_run).read("manual")
+    manual = AutohelperStore.for_run(run_data_store(), split_run).read("manual")
     answers = {}
     for model_prior in (False, True):
         url = f"sqlite:///{tmp_path / f'prior-{model_prior}.db'}"
@@ -138,7 +138,7 @@ def test_a_batch_answered_all_neg_on_balanced_truth_warns_in_result_log_and_arti
 
 def test_an_early_close_leaves_unanswered_items_unlabelled_and_says_how_many(split_run: str, tmp_path) -> None:
     crowd_run, store, batch_id = _start_local(split_run, tmp_path)
-    truth = AutohelperStore.for_run(get_settings().data_dir, split_run).read("manual").set_index("item_id").true_label
+    truth = AutohelperStore.for_run(run_data_store(), split_run).read("manual").set_index("item_id").true_label
     golden = store.golden_labels(batch_id)
     given: dict[str, str] = {}
     while len(given) < 3:  # an oracle annotator answers three task items from the truth, then the analyst closes
@@ -184,16 +184,16 @@ def test_keep_waiting_leaves_the_batch_open_and_asks_the_same_question_again(spl
 
 @pytest.mark.parametrize("accepts", ["every-task", "none"])
 def test_a_threshold_that_accepts_every_task_or_none_still_gives_the_final_table(split_run: str, accepts: str) -> None:
-    source = AutohelperStore.for_run(get_settings().data_dir, split_run)
+    source = AutohelperStore.for_run(run_data_store(), split_run)
     tasks = pd.concat([source.read("accepted"), source.read("manual")], ignore_index=True)
-    extreme = AutohelperStore.for_run(get_settings().data_dir, f"{split_run}-accepts-{accepts}")
+    extreme = AutohelperStore.for_run(run_data_store(), f"{split_run}-accepts-{accepts}")
     extreme.write("golden", source.read("golden"))
     extreme.write("accepted", tasks if accepts == "every-task" else tasks.iloc[:0])
     extreme.write("manual", tasks.iloc[:0] if accepts == "every-task" else tasks)
     crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": f"{split_run}-accepts-{accepts}",
                                                "crowd": "simulated", "spammer_share": 0.0})
     assert wait_for_status(crowd_run, {"completed", "failed"}, timeout=120).status == "completed"
-    final = pd.read_parquet(extreme.folder / "final.parquet")
+    final = extreme.read("final")
     assert sorted(final.item) == sorted(tasks.item_id) and "unlabelled" not in set(final.label)
     expected_source = "model" if accepts == "every-task" else "simulated crowd"
     assert (final.source == expected_source).all()
@@ -209,7 +209,7 @@ def test_the_model_votes_on_simulated_answers_and_the_run_says_which_labels_it_c
                                                "model_votes": True, "database_url": url})
     assert wait_for_status(crowd_run, {"completed", "failed"}, timeout=120).status == "completed"
     result, final = gateway.result(crowd_run), _final(split_run)
-    source = AutohelperStore.for_run(get_settings().data_dir, split_run)
+    source = AutohelperStore.for_run(run_data_store(), split_run)
     manual, accepted = source.read("manual"), source.read("accepted")
     store = AnswerStore(url)
     answers = store.answers(result["batch_id"])

@@ -10,7 +10,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from dashboard import gateway
 from pipelines.catalog import AUTOHELPER, CROWD_LOOP, INGESTION
-from pipelines.core.autohelper_store import AutohelperStore
+from pipelines.core.run_data import run_data_store
 from pipelines.core.schema_input import InputInvalid
 from pipelines.core.settings import get_settings
 from tests.conftest import wait_for_pending_input, wait_for_status
@@ -60,4 +60,11 @@ def test_an_autohelper_run_on_a_path_that_climbs_out_fails_before_writing() -> N
     run_id = gateway.start_run(AUTOHELPER, {"dataset": f"{get_settings().data_dir}/../../etc/passwd"})
     ended = wait_for_status(run_id, {"failed"}, timeout=120)
     assert "contains '..'" in ended.message
-    assert not AutohelperStore.for_run(get_settings().data_dir, str(run_id)).folder.exists()
+    assert run_data_store().keys(f"autohelper/{run_id}") == []
+
+
+def test_an_autohelper_run_on_an_upload_name_that_climbs_out_fails_before_writing() -> None:
+    run_id = gateway.start_run(AUTOHELPER, {"dataset": "upload:../../etc/passwd"})
+    ended = wait_for_status(run_id, {"failed"}, timeout=120)
+    assert "is not a run-data key" in ended.message
+    assert run_data_store().keys(f"autohelper/{run_id}") == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pandas as pd
 
 from dashboard import gateway
@@ -15,7 +17,7 @@ from pipelines.catalog import (
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.model_versions import load_model, load_version, training_data
-from pipelines.core.settings import get_settings
+from pipelines.core.run_data import run_data_store
 from tests.conftest import wait_for_log, wait_for_pending_input, wait_for_status
 
 
@@ -29,7 +31,7 @@ def test_retraining_on_the_crowd_labels_forecasts_the_next_round(autohelper_spli
     assert settled.status == "completed", settled.message
 
     report = gateway.result(retrain)
-    store = AutohelperStore.for_run(get_settings().data_dir, autohelper_split)
+    store = AutohelperStore.for_run(run_data_store(), autohelper_split)
     manual = store.read("manual")
     assert report["crowd_labels"] == len(manual) and report["golden"] == 20 and report["target_accuracy"] == 0.9
     # "Before" is what round one sent at its confirmed threshold, not a forecast.
@@ -45,7 +47,7 @@ def test_retraining_on_the_crowd_labels_forecasts_the_next_round(autohelper_spli
     assert "20 golden + " in artifacts[RETRAIN_REPORT_ARTIFACT_KEY].data
     assert "simulated crowd labels" in artifacts[RETRAIN_REPORT_ARTIFACT_KEY].data
 
-    version = load_version(get_settings().data_dir, report["model_version"])
+    version = load_version(run_data_store(), report["model_version"])
     assert f"`{version.version_id}`" in artifacts[RETRAIN_REPORT_ARTIFACT_KEY].data
     assert (version.autohelper_run_id, version.n_trained) == (autohelper_split, 20 + len(manual))
     assert version.parent == store.read("predictions").model_version.iloc[0]
@@ -59,18 +61,18 @@ def test_a_saved_version_labels_the_next_run_with_its_own_head(autohelper_split:
     assert wait_for_status(crowd_run, {"completed", "failed"}, timeout=120).status == "completed"
     retrain = gateway.start_run(RETRAIN, {"autohelper_run_id": autohelper_split, "target_accuracy": 0.9})
     assert wait_for_status(retrain, {"completed", "failed"}, timeout=180).status == "completed"
-    version = load_version(get_settings().data_dir, gateway.result(retrain)["model_version"])
+    version = load_version(run_data_store(), gateway.result(retrain)["model_version"])
 
     next_run = gateway.start_run(AUTOHELPER, {"n_tasks": 60, "n_golden": 20, "model": version.version_id})
     pending = wait_for_pending_input(next_run, timeout=240)
     assert version.name in pending.description
-    predictions = AutohelperStore.for_run(get_settings().data_dir, str(next_run)).read("predictions")
+    predictions = AutohelperStore.for_run(run_data_store(), str(next_run)).read("predictions")
     assert set(predictions.model_version) == {version.version_id}
     tasks = predictions[predictions.split == "task"]
     head = load_model(version).predict(list(tasks.text), list(tasks.item_id))
     assert list(tasks.label) == [p.label for p in head]  # the version's head, no refit
     # The golden items it learnt from keep its out-of-fold predictions: the threshold is calibrated honestly.
-    out_of_fold = pd.read_parquet(version.folder / "calibration.parquet").set_index("item_id")
+    out_of_fold = pd.read_parquet(io.BytesIO(version.read("calibration.parquet"))).set_index("item_id")
     golden = predictions[predictions.split == "golden"].set_index("item_id")
     assert (golden.label == out_of_fold.loc[golden.index, "label"]).all()
     gateway.resume(next_run, {"threshold": 0.9})
@@ -91,7 +93,7 @@ def test_retraining_on_a_crowd_that_flips_labels_warns_and_skips_unlabelled_item
     wait_for_pending_input(crowd_run)
     answers = AnswerStore(url)
     [batch] = answers.open_batches()
-    store = AutohelperStore.for_run(get_settings().data_dir, autohelper_split)
+    store = AutohelperStore.for_run(run_data_store(), autohelper_split)
     truth = store.read("manual").set_index("item_id").true_label
     golden = answers.golden_labels(batch.id)
     flip = {"pos": "neg", "neg": "pos"}

@@ -4,6 +4,7 @@ the form shows (counts, class shares, warnings) is exactly what the flow will pr
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines.core.reviews import load_reviews, prepare_dataset
+from pipelines.core.run_data import is_upload, load_upload, run_data_store
 from pipelines.core.settings import get_settings
 from tests.dashboard.conftest import _plain, _upload
 from tests.review_files import skewed_reviews, write_reviews
@@ -24,9 +26,15 @@ def _said(elements) -> list[str]:
     return [_plain(element.value) for element in elements]
 
 
+def _source(dataset: str) -> str | bytes:
+    """A dataset parameter as the flow reads it: an upload's bytes from the run data, else the path itself."""
+    return load_upload(run_data_store(), dataset) if is_upload(dataset) else dataset
+
+
 def _shown_split(parameters: dict) -> str:
     """What the form should say for these parameters, computed the way the flow prepares the data."""
-    frame = load_reviews(parameters["dataset"], delimiter=parameters["delimiter"], header=parameters["header"])
+    frame = load_reviews(_source(parameters["dataset"]), delimiter=parameters["delimiter"],
+                         header=parameters["header"])
     prepared = prepare_dataset(frame, parameters["text_column"], parameters["label_column"], parameters["label_map"],
                                n_tasks=parameters["n_tasks"], n_golden=parameters["n_golden"],
                                golden_draw=parameters["golden_draw"])
@@ -50,7 +58,7 @@ def test_a_tab_separated_upload_with_a_header_is_read_and_its_0_1_labels_propose
         == ("sentence", "score")
     assert app.text_input(key="autohelper.label_map").value == "1=pos, 0=neg"
     parameters = app.session_state["parameters"]
-    assert Path(parameters["dataset"]).read_bytes() == content and parameters["dataset"].endswith(name[-4:])
+    assert _source(parameters["dataset"]) == content and parameters["dataset"].endswith(name[-4:])
     assert {k: parameters[k] for k in ("delimiter", "header", "label_map", "n_tasks", "n_golden", "golden_draw")} \
         == {"delimiter": None, "header": True, "label_map": {"1": "pos", "0": "neg"}, "n_tasks": None,
             "n_golden": None, "golden_draw": "stratified"}
@@ -167,7 +175,7 @@ def test_the_run_prepares_exactly_the_split_the_form_showed(tmp_path: Path) -> N
                             "label_column": "score", "label_map": {"1": "pos", "0": "neg"}, "n_tasks": 150,
                             "n_golden": 40, "golden_draw": "stratified"}
     pending = wait_for_pending_input(run_id, timeout=240)
-    store = AutohelperStore.for_run(get_settings().data_dir, str(run_id))
+    store = AutohelperStore.for_run(run_data_store(), str(run_id))
     golden, tasks = store.read("golden"), store.read("tasks")
     counts = {"golden": golden.label.value_counts().to_dict(), "tasks": tasks.label.value_counts().to_dict()}
     assert counts == {"golden": {"pos": 36, "neg": 4}, "tasks": {"pos": 135, "neg": 15}}  # what the caption said
@@ -182,8 +190,9 @@ def test_an_upload_named_to_climb_out_lands_in_the_uploads_folder(form: AppTest,
                                                                   ) -> None:
     _upload(form, "../../escaped.csv", write_reviews(tmp_path / "r.csv", skewed_reviews(100)).read_bytes())
     assert not form.error, [e.value for e in form.error]
-    written = Path(form.session_state["parameters"]["dataset"])
-    assert written.parent == data_dir / "uploads" and written.suffix == ".csv"
+    reference = form.session_state["parameters"]["dataset"]  # what the flow gets: a name in the run data
+    assert re.fullmatch(r"upload:[0-9a-f]{16}\.csv", reference)
+    assert (data_dir / "uploads" / reference.removeprefix("upload:")).is_file()  # laptop mode: the uploads folder
     assert [path.name for path in tmp_path.rglob("escaped*")] == []
 
 

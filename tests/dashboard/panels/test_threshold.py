@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import gateway
 from pipelines.catalog import AUTOHELPER
 from pipelines.core.autohelper_store import AutohelperStore
-from pipelines.core.settings import get_settings
+from pipelines.core.run_data import run_data_store
 from pipelines.core.threshold import ThresholdCurve
 from tests.conftest import wait_for_pending_input, wait_for_status
 from tests.dashboard.apptest import page_app
@@ -26,7 +26,7 @@ def _app(run_id: object | None = None) -> AppTest:
 
 def _stored(run_id: object) -> tuple[ThresholdCurve, object]:
     """The core's curve over the run's stored predictions, and its golden rows."""
-    predictions = AutohelperStore.for_run(get_settings().data_dir, str(run_id)).read("predictions")
+    predictions = AutohelperStore.for_run(run_data_store(), str(run_id)).read("predictions")
     golden = predictions[predictions.split == "golden"]
     tasks = predictions[predictions.split == "task"]
     return ThresholdCurve(golden.confidence.to_numpy(), golden.correct.to_numpy(),
@@ -81,7 +81,7 @@ def test_point_estimate_solve_sets_the_core_threshold_and_confirm_sends_what_is_
     assert wait_for_status(run_id, {"completed", "failed"}).status == "completed"
     # What the run received and split on is exactly the value on screen, and so are its counts.
     assert gateway.result(run_id)["threshold"] == shown
-    store = AutohelperStore.for_run(get_settings().data_dir, str(run_id))
+    store = AutohelperStore.for_run(run_data_store(), str(run_id))
     accepted, manual = store.read("accepted"), store.read("manual")
     assert (accepted.confidence >= shown).all() and (manual.confidence < shown).all()
     assert len(accepted) == curve.at(shown).accepted
@@ -126,4 +126,4 @@ def test_the_precision_and_device_picked_are_sent_and_a_gpu_this_machine_lacks_s
     assert (parameters["model"], parameters["precision"], parameters["device"]) == ("minilm-offline", "bf16", "cuda")
     failed = wait_for_status(run_id, {"completed", "failed", "paused"}, timeout=120)
     assert failed.status == "failed" and "sees no CUDA GPU" in failed.message
-    assert not AutohelperStore.for_run(get_settings().data_dir, str(run_id)).folder.exists()  # refused before work
+    assert AutohelperStore.for_run(run_data_store(), str(run_id)).read("predictions") is None  # refused before work

@@ -19,7 +19,7 @@ from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.markdown import escape_markdown
 from pipelines.core.model_versions import load_version
-from pipelines.core.settings import get_settings
+from pipelines.core.run_data import run_data_store
 from tests.conftest import wait_for_pending_input, wait_for_status
 from tests.dashboard.apptest import page_app
 
@@ -60,7 +60,7 @@ def _crowd_run(autohelper_split: str, tmp_path: Path, workers: dict[str, bool], 
 
 
 def _truth(autohelper_split: str) -> pd.Series:
-    return AutohelperStore.for_run(get_settings().data_dir, autohelper_split).read("manual").set_index(
+    return AutohelperStore.for_run(run_data_store(), autohelper_split).read("manual").set_index(
         "item_id").true_label
 
 
@@ -229,7 +229,7 @@ def test_a_retrained_version_is_the_next_runs_model_in_one_click(autohelper_spli
     assert next_run.parameters == {**split_parameters, "model": version_id, "model_mode": "auto"}
     assert app.session_state["autohelper.run_id"] == next_run.id
     wait_for_pending_input(next_run.id, timeout=240)
-    predictions = AutohelperStore.for_run(get_settings().data_dir, str(next_run.id)).read("predictions")
+    predictions = AutohelperStore.for_run(run_data_store(), str(next_run.id)).read("predictions")
     assert set(predictions.model_version) == {version_id}
     gateway.resume(next_run.id, {"threshold": 0.9})
     assert wait_for_status(next_run.id, {"completed", "failed"}).status == "completed"
@@ -238,7 +238,7 @@ def test_a_retrained_version_is_the_next_runs_model_in_one_click(autohelper_spli
     picker.run()
     picker.radio(key="autohelper.model_kind").set_value("A saved version").run()
     assert not picker.exception, picker.exception
-    version = load_version(get_settings().data_dir, version_id)
+    version = load_version(run_data_store(), version_id)
     choice = picker.selectbox(key="autohelper.model_version")
     assert version.describe() in choice.options
     choice.set_value(version_id).run()

@@ -205,7 +205,7 @@ def test_insights_flow_asks_the_model_the_instruction_typed(fake_llm, prefect_ap
 
 def test_confirmed_threshold_is_the_one_on_the_slider_and_splits_as_the_counts_said() -> None:
     from pipelines.core.autohelper_store import AutohelperStore
-    from pipelines.core.settings import get_settings
+    from pipelines.core.run_data import run_data_store
 
     run_id = gateway.start_run(AUTOHELPER, {"n_tasks": 40, "n_golden": 20})
     wait_for_pending_input(run_id, timeout=240)
@@ -222,7 +222,7 @@ def test_confirmed_threshold_is_the_one_on_the_slider_and_splits_as_the_counts_s
 
     [decision] = _audit(run_id)
     assert (decision["resumed_by"], decision["input"]) == (ANALYST, f"threshold={shown!r}")
-    split = AutohelperStore.for_run(get_settings().data_dir, str(run_id))
+    split = AutohelperStore.for_run(run_data_store(), str(run_id))
     accepted, manual = split.read("accepted"), split.read("manual")
     assert {"Accepted": len(accepted), "To people": len(manual)} == counts
     assert (accepted.confidence >= shown).all() and (manual.confidence < shown).all()
@@ -252,10 +252,11 @@ def test_threshold_confirm_goes_to_the_run_shown_even_when_another_reaches_its_p
 def test_collect_now_closes_the_batch_with_the_answers_people_gave_on_screen(autohelper_split: str) -> None:
     from pipelines.core.answer_store import AnswerStore
     from pipelines.core.autohelper_store import AutohelperStore
+    from pipelines.core.run_data import run_data_store
     from pipelines.core.settings import get_settings
     from tests.dashboard.views.test_labelling import Oracle
 
-    split = AutohelperStore.for_run(get_settings().data_dir, autohelper_split)
+    split = AutohelperStore.for_run(run_data_store(), autohelper_split)
     truth = {**dict(zip(split.read("tasks").text, split.read("tasks").label)),
              **dict(zip(split.read("golden").text, split.read("golden").label))}
     run_id = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": autohelper_split, "crowd": "local",
