@@ -15,6 +15,7 @@ from prefect import flow
 from dashboard import gateway
 from pipelines.core.autohelper import MiniLMSentimentModel, Prediction
 from pipelines.core.autohelper_store import AutohelperStore
+from pipelines.core.run_data import run_data_store
 from pipelines.core.reviews import sample_reviews
 from pipelines.core.settings import Settings, get_settings
 from pipelines.flows.autohelper import sentiment_autohelper
@@ -77,7 +78,7 @@ def test_autohelper_on_two_dask_workers_stores_the_labels_of_one_process(two_das
     run_id = _run_id_named(name)
     wait_for_pending_input(run_id, timeout=240)
 
-    predictions = AutohelperStore.for_run(two_dask_workers.data_dir, str(run_id)).read("predictions")
+    predictions = AutohelperStore.for_run(run_data_store(two_dask_workers), str(run_id)).read("predictions")
     tasks = predictions[predictions.split == "task"]
     assert len(tasks) == 100
     single = MiniLMSentimentModel().predict(list(tasks.text), list(tasks.item_id))

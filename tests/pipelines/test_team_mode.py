@@ -24,6 +24,7 @@ from pipelines.catalog import AUDIT_ARTIFACT_KEY, CROWD_LOOP, CROWD_PROGRESS_ART
 from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper import Prediction
 from pipelines.core.autohelper_store import AutohelperStore, predictions_frame
+from pipelines.core.run_data import FolderRunData
 from pipelines.core.settings import get_settings
 from pipelines.team_check import deploy, start_prefect_server, start_worker, team_env
 from tests.conftest import wait_for_pending_input, wait_for_status
@@ -69,7 +70,7 @@ def _write_skewed_split(data_dir: Path) -> pd.Series:
     predictions = [Prediction(item, "pos", 0.99 if n < 10 else 0.6, "minilm-test") for n, item in
                    enumerate(tasks.item_id)]
     frame = predictions_frame(predictions, tasks, "task")
-    store = AutohelperStore.for_run(data_dir, SPLIT_RUN)
+    store = AutohelperStore.for_run(FolderRunData(data_dir), SPLIT_RUN)
     store.write("golden", golden)
     store.write("accepted", frame[frame.confidence >= 0.9])
     store.write("manual", frame[frame.confidence < 0.9])
@@ -145,7 +146,7 @@ def test_a_suspended_crowd_loop_outlives_its_worker_and_ends_with_what_people_an
 
     # What people answered is what the run aggregated: every manual item gets its true label, and the model's
     # accepted items keep the model's.
-    final = pd.read_parquet(AutohelperStore.for_run(data_dir, SPLIT_RUN).folder / "final.parquet").set_index("item")
+    final = AutohelperStore.for_run(FolderRunData(data_dir), SPLIT_RUN).read("final").set_index("item")
     crowd_rows = final[final.source == "crowd"]
     assert crowd_rows.label.to_dict() == truth.to_dict()
     assert (final[final.source == "model"].label == "pos").all() and len(final) == 30
