@@ -30,7 +30,8 @@ from pipelines.team_check import deploy, start_prefect_server, start_worker, tea
 from tests.conftest import wait_for_pending_input, wait_for_status
 
 # A server, a deployment and three flow-run processes: about four minutes on this 2-core machine
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+# A worker killed while its run is suspended is one of the faults `make reliability` counts.
+pytestmark = [pytest.mark.slow, pytest.mark.fault, pytest.mark.timeout(1200)]
 
 POOL = "hitl-test-team"
 SPLIT_RUN = "team-split-1"
@@ -119,7 +120,8 @@ def _next_pause(run_id: UUID, after: str) -> object:
     return pending
 
 
-def test_a_suspended_crowd_loop_outlives_its_worker_and_ends_with_what_people_answered(team: Team) -> None:
+def test_a_suspended_crowd_loop_outlives_its_worker_and_ends_with_what_people_answered(team: Team,
+                                                                                       record_property) -> None:
     data_dir = Path(team.env["HITL_DATA_DIR"])
     truth = _write_skewed_split(data_dir)
     answers_url = f"sqlite:///{team.folder / 'answers.db'}"
@@ -151,7 +153,10 @@ def test_a_suspended_crowd_loop_outlives_its_worker_and_ends_with_what_people_an
     assert crowd_rows.label.to_dict() == truth.to_dict()
     assert (final[final.source == "model"].label == "pos").all() and len(final) == 30
     result = gateway.result(run_id)
-    assert result["answers"] == sum(len(answers) for answers in given.values()) and result["items"] == 30
+    sent = sum(len(answers) for answers in given.values())
+    record_property("answers_lost", max(0, sent - result["answers"]))
+    record_property("answers_doubled", max(0, result["answers"] - sent))
+    assert result["answers"] == sent and result["items"] == 30
     # Each execution replays the ones before it from cache: the batch opened once, each look at its progress and
     # each answer recorded once.
     expected = {"open_batch": Counter({"Completed": 1, "Cached": 2}),
