@@ -34,7 +34,7 @@ test: install browser postgres
 # The fast tier: the core and the pages (against tests/fake_gateway.py), no Prefect server, no browser.
 # `make test` runs these too, with everything else.
 test-fast: install postgres
-	$(PY) -m pytest -m "not backend" tests/core tests/dashboard
+	$(PY) -m pytest -m "not backend and not slow" tests/core tests/dashboard
 
 # Team mode on this machine: PostgreSQL, a Prefect server on it, two workers, the dashboard's gateway; one JSON line.
 team-check: install postgres

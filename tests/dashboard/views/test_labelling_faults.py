@@ -130,6 +130,7 @@ def _annotate_like_the_page(url: str, batch_id: int, worker: str, gold: dict[str
         clicks.append((item.task, item.text, label, outcome, complete))
 
 
+@pytest.mark.slow  # 10,000 answers through the page's store calls: minutes of CPU
 def test_twenty_annotators_at_once_store_every_answer_once_on_the_review_shown_and_fill_the_batch_once(
         tmp_path, record_property) -> None:
     import multiprocessing
