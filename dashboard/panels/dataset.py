@@ -146,8 +146,10 @@ def dataset_form() -> dict[str, Any] | None:
         if upload is not None:
             try:
                 save_upload(run_data_store(), *upload)  # the run reads it from the run-data store
-            except (RunDataNotWritten, OSError) as exc:
-                st.error(escape_markdown(f"Could not save the upload ({exc.strerror or exc}); nothing was saved. "
-                                         "Free some space, then upload it again."))
+            except OSError as exc:  # RunDataNotWritten too: a full disk, an unwritable folder
+                cause = exc.__cause__ if isinstance(exc, RunDataNotWritten) and exc.__cause__ else exc
+                reason = getattr(cause, "strerror", None) or str(cause)
+                st.error(escape_markdown(f"Could not save the upload ({reason}); nothing was saved. Free some "
+                                         "space, then upload it again."))
                 return None
     return {**reading, "text_column": text_column, "label_column": label_column, "label_map": label_map, **sizes}

@@ -34,13 +34,19 @@ def _reviews(**columns: object) -> bytes:
     return _tsv(skewed_reviews(300).assign(**columns))
 
 
+def _stored_upload(data_dir: Path, dataset: str) -> Path:
+    """Where laptop mode keeps the upload a flow's `dataset` (`upload:<name>`) names: the data folder's uploads."""
+    assert dataset.startswith("upload:"), dataset
+    return data_dir / "uploads" / dataset.removeprefix("upload:")
+
+
 def _folder(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` (hidden and partial ones too) with its bytes."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
-def stored(form: AppTest, data_dir: Path) -> dict[str, bytes]:  # noqa: F811 (the fixtures imported above)
+def stored(form: AppTest, data_dir: Path) -> dict[str, bytes]:
     """A good upload accepted first, so each case can show that what is already stored stays as it was."""
     _upload(form, "good.tsv", _tsv(skewed_reviews(200)))
     assert form.session_state["parameters"] is not None
@@ -80,7 +86,7 @@ REFUSED_UPLOADS: dict[str, tuple[Callable[[], bytes], str]] = {
 
 
 @pytest.mark.parametrize("case", list(REFUSED_UPLOADS))
-def test_a_bad_upload_is_refused_with_a_clear_message_and_leaves_no_file(form: AppTest, data_dir: Path,  # noqa: F811
+def test_a_bad_upload_is_refused_with_a_clear_message_and_leaves_no_file(form: AppTest, data_dir: Path,
                                                                            stored: dict[str, bytes], case: str) -> None:
     content, message = REFUSED_UPLOADS[case]
     form.default_timeout = 300  # reading 50 MB takes seconds, more on a busy machine
@@ -94,7 +100,7 @@ def test_a_bad_upload_is_refused_with_a_clear_message_and_leaves_no_file(form: A
     ("http://127.0.0.1:9/reviews.csv", "Could not download http://127.0.0.1:9/reviews.csv"),
     ("/nowhere/reviews.csv", "No file at /nowhere/reviews.csv."),
 ])
-def test_an_unreachable_dataset_location_is_named_and_offers_no_run(form: AppTest, data_dir: Path,  # noqa: F811
+def test_an_unreachable_dataset_location_is_named_and_offers_no_run(form: AppTest, data_dir: Path,
                                                                      stored: dict[str, bytes], location: str,
                                                                      message: str) -> None:
     form.radio(key="autohelper.source").set_value("Path or URL").run()
@@ -104,7 +110,7 @@ def test_an_unreachable_dataset_location_is_named_and_offers_no_run(form: AppTes
     assert _folder(data_dir) == stored
 
 
-def test_a_one_megabyte_review_is_kept_whole_and_the_upload_saved_once(form: AppTest, data_dir: Path,  # noqa: F811
+def test_a_one_megabyte_review_is_kept_whole_and_the_upload_saved_once(form: AppTest, data_dir: Path,
                                                                         stored: dict[str, bytes]) -> None:
     reviews = skewed_reviews(300)
     long_review = "A long review, " + "word " * 200_000
@@ -112,7 +118,7 @@ def test_a_one_megabyte_review_is_kept_whole_and_the_upload_saved_once(form: App
     _upload(form, "long.tsv", content)
     assert not form.error, _said(form)
     parameters = form.session_state["parameters"]
-    saved = Path(parameters["dataset"])
+    saved = _stored_upload(data_dir, parameters["dataset"])
     assert saved.read_bytes() == content  # whole, under its final name
     assert _folder(data_dir) == {**stored, str(saved.relative_to(data_dir)): content}  # and nothing else
     caption = _plain(next(c.value for c in form.caption if "golden items" in c.value))
@@ -127,7 +133,7 @@ def test_a_label_column_with_twenty_values_keeps_twenty_classes(form: AppTest, s
     assert len(set(label_map.values())) == 20  # each value its own class, as the mapping box shows
 
 
-def test_a_50_mb_file_of_reviews_is_read_whole_and_saved_once(form: AppTest, data_dir: Path,  # noqa: F811
+def test_a_50_mb_file_of_reviews_is_read_whole_and_saved_once(form: AppTest, data_dir: Path,
                                                                stored: dict[str, bytes], tmp_path: Path) -> None:
     line = "A plain review of a product that works as described, number {}\t{}\n"
     count = HUGE // len(line.format(0, 0)) + 1
@@ -143,12 +149,12 @@ def test_a_50_mb_file_of_reviews_is_read_whole_and_saved_once(form: AppTest, dat
     caption = _plain(next(c.value for c in form.caption if "golden items" in c.value))
     golden = max(100, -(-count * 10 // 100))
     assert caption.startswith(f"{count - golden} tasks and {golden} golden items; dropped 0 empty and 0 duplicate")
-    saved = Path(form.session_state["parameters"]["dataset"])
+    saved = _stored_upload(data_dir, form.session_state["parameters"]["dataset"])
     assert _folder(data_dir).keys() == {*stored, str(saved.relative_to(data_dir))}
     assert saved.stat().st_size == len(content)
 
 
-def test_a_full_disk_while_saving_an_upload_leaves_no_partial_file(form: AppTest, data_dir: Path,  # noqa: F811
+def test_a_full_disk_while_saving_an_upload_leaves_no_partial_file(form: AppTest, data_dir: Path,
                                                                   stored: dict[str, bytes],
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     real_write = Path.write_bytes
@@ -159,7 +165,7 @@ def test_a_full_disk_while_saving_an_upload_leaves_no_partial_file(form: AppTest
 
     monkeypatch.setattr(Path, "write_bytes", write_half_then_fail)
     _upload(form, "reviews.tsv", _tsv(skewed_reviews(300)))
-    assert "Could not save the upload in the data folder (No space left on device); nothing was saved" in _said(form)
+    assert "Could not save the upload (No space left on device); nothing was saved" in _said(form)
     assert form.session_state["parameters"] is None
     assert _folder(data_dir) == stored
 
