@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 import subprocess
 import tempfile
 import threading
@@ -31,6 +32,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "backend" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.backend)
+
+
+@pytest.fixture(autouse=True)
+def _main_module_kept() -> Iterator[None]:
+    """AppTest runs each page script as `__main__` and leaves it there; a process spawned later in the same test
+    session (a Dask worker) would run that page again as it starts, and fail."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 def free_port() -> int:
