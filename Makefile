@@ -43,7 +43,7 @@ team-check: install postgres
 # Only the bad-input, fault and hostile cases, then their figures as one JSON line (tests/reliability_report.py).
 reliability: install browser postgres
 	@report=$$(mktemp -d)/reliability.xml; \
-	$(PY) -m pytest -m "bad_input or fault or hostile" -p tests.reliability_report --junitxml=$$report; \
+	$(PY) -m pytest -m "bad_input or fault or hostile" -p tests.reliability_report -o junit_family=xunit1 --junitxml=$$report; \
 	status=$$?; $(PY) -m tests.reliability_report $$report && exit $$status
 
 bench: install
