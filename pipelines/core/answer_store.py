@@ -332,51 +332,57 @@ class AnswerStore:
         Adaptive batches serve the task items that most need an answer first: those with the fewest answers
         below `min_answers`, then the least confident.
         """
+        # Only the pick's text is read: a batch's texts can be long and many, and this runs on every page draw.
         with self.engine.connect() as connection:
             batch = self._batch(connection, batch_id)
             if batch.closed:
                 return None
             rule = _adaptive(batch)
-            if rule is not None:
-                label_counts = self._task_counts(connection, batch)
-                accuracy = self._accuracy(connection, batch_id)
-                priors = self._task_priors(connection, batch)
             counts = sa.select(answers_table.c.task, sa.func.count().label("n")).where(
                 answers_table.c.batch_id == batch_id).group_by(answers_table.c.task).subquery()
+            given = sa.func.coalesce(counts.c.n, 0)
             mine = sa.select(answers_table.c.task).where(answers_table.c.batch_id == batch_id,
                                                          answers_table.c.worker == worker)
-            open_items = connection.execute(
-                sa.select(items.c.task, items.c.text, items.c.is_golden, sa.func.coalesce(counts.c.n, 0).label("n"))
-                .outerjoin(counts, counts.c.task == items.c.task)
-                .where(items.c.batch_id == batch_id, items.c.task.not_in(mine))
-            ).all()
+            unseen = [items.c.batch_id == batch_id, items.c.task.not_in(mine)]
+            if skip:
+                unseen.append(items.c.task.not_in(list(skip)))
+            open_tasks = (sa.select(items.c.task, given.label("n")).outerjoin(counts, counts.c.task == items.c.task)
+                          .where(*unseen, items.c.is_golden == sa.false()))
+            if rule is None:
+                task = connection.execute(open_tasks.where(given < batch.overlap)
+                                          .order_by(given, sa.func.random()).limit(1)).scalar()
+            else:
+                task = self._most_needed(connection, batch, rule, connection.execute(open_tasks).all())
+            if task is None:
+                return None
             answered_golden, answered = connection.execute(
                 sa.select(sa.func.sum(sa.cast(items.c.is_golden, sa.Integer)), sa.func.count())
                 .select_from(answers_table.join(items, sa.and_(items.c.batch_id == answers_table.c.batch_id,
                                                                items.c.task == answers_table.c.task)))
                 .where(answers_table.c.batch_id == batch_id, answers_table.c.worker == worker)
             ).one()
-        skipped = set(skip)
-        open_items = [row for row in open_items if row.task not in skipped]
-        if rule is None:
-            tasks = [row for row in open_items if not row.is_golden and row.n < batch.overlap]
-        else:
-            tasks = [row for row in open_items
-                     if not row.is_golden and rule.needs_answer(label_counts[row.task], accuracy, priors.get(row.task))]
-        if not tasks:
+            if (answered_golden or 0) < GOLDEN_SHARE * (answered + 1):
+                golden = connection.execute(sa.select(items.c.task).where(*unseen, items.c.is_golden == sa.true())
+                                            .order_by(sa.func.random()).limit(1)).scalar()
+                task = golden or task
+            text = connection.execute(sa.select(items.c.text).where(items.c.batch_id == batch_id,
+                                                                    items.c.task == task)).scalar_one()
+        return ServedItem(task, text)
+
+    def _most_needed(self, connection: Any, batch: Any, rule: AdaptiveOverlap,
+                     open_tasks: list[Any]) -> str | None:
+        """The adaptive pick among `open_tasks` (task, n): fewest answers below `min_answers`, then least confident."""
+        label_counts = self._task_counts(connection, batch)
+        accuracy = self._accuracy(connection, batch.id)
+        priors = self._task_priors(connection, batch)
+        needing = [row for row in open_tasks
+                   if rule.needs_answer(label_counts[row.task], accuracy, priors.get(row.task))]
+        if not needing:
             return None
-        golden = [row for row in open_items if row.is_golden]
-        if golden and (answered_golden or 0) < GOLDEN_SHARE * (answered + 1):
-            pick = random.choice(golden)
-        elif rule is None:
-            fewest = min(row.n for row in tasks)
-            pick = random.choice([row for row in tasks if row.n == fewest])
-        else:
-            random.shuffle(tasks)  # ties go to a random one of them
-            pick = min(tasks, key=lambda row: (min(row.n, rule.min_answers),
-                                               leading_posterior(label_counts[row.task], accuracy,
-                                                                 priors.get(row.task))))
-        return ServedItem(pick.task, pick.text)
+        random.shuffle(needing)  # ties go to a random one of them
+        return min(needing, key=lambda row: (min(row.n, rule.min_answers),
+                                             leading_posterior(label_counts[row.task], accuracy,
+                                                               priors.get(row.task)))).task
 
     @_reachable
     def record_answer(self, batch_id: int, task: str, worker: str, label: str) -> AnswerOutcome:
