@@ -338,3 +338,16 @@ def fake_toloka(fake_toloka_server: object) -> Iterator[object]:
     """The fake Toloka API, empty."""
     fake_toloka_server.reset()  # type: ignore[attr-defined]
     yield fake_toloka_server
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """Debian's headless Chromium through Playwright, for the real-browser tests (see tests/served_app.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.served_app import launch_chromium
+
+    with sync_playwright() as playwright:
+        launched = launch_chromium(playwright)
+        yield launched
+        launched.close()

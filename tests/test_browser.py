@@ -2,67 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 import time
+from urllib.parse import parse_qs, urlparse
+from uuid import UUID
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pandas as pd
 import pytest
 
 from dashboard import gateway
 from pipelines.catalog import INGESTION
-from tests.conftest import free_port, wait_for_child, wait_for_pending_input, wait_for_status
+from tests.conftest import wait_for_child, wait_for_pending_input, wait_for_status
+from tests.served_app import ServedApp, needs_chromium, new_tab, wait_idle
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Without these, Chromium keeps calling home and its connections are refused on this closed network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-
-
-class ServedApp:
-    """`streamlit run dashboard/app.py` in a subprocess, restartable, on the test backend in embedded mode."""
-
-    def __init__(self, log_dir: Path, args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_dir = log_dir
-        self.args = args  # more `streamlit run` options, e.g. a secrets file
-        self.env = env or {}  # more environment for the app, e.g. HITL_ROLES
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = dict(os.environ, **self.env)
-        # Embedded mode: the app must find and reuse the test's server and runner, not start new ones.
-        env.pop("PREFECT_API_URL", None)
-        log = open(self.log_dir / "streamlit.log", "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(self.port),
-             "--server.headless", "true", *self.args],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/_stcore/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        pytest.fail(f"streamlit did not start; see {self.log_dir / 'streamlit.log'}")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-            self.process = None
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -74,33 +29,23 @@ def served_app(backend, tmp_path: Path) -> Iterator[ServedApp]:
 
 
 @pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-def _new_tab(browser):
-    """A tab in a context of its own, so each tab is a separate Streamlit session (a separate person)."""
-    tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    tab.set_default_timeout(60_000)
-    return tab
-
-
-@pytest.fixture
 def page(browser, tmp_path: Path):
-    tab = _new_tab(browser)
+    tab = new_tab(browser)
     yield tab
     tab.screenshot(path=str(tmp_path / "last.png"), full_page=True)
 
 
 def _answer_user_count(page, count: int) -> None:
+    wait_idle(page)  # a rerun still drawing the form would put the old value back over what is typed
     field = page.get_by_label("Number of users", exact=True)
     field.fill(str(count))
+    assert field.input_value() == str(count)
     page.get_by_role("button", name="Resume run").click()
+    wait_idle(page)
+
+
+def _shown_run(page) -> UUID:
+    return UUID(parse_qs(urlparse(page.url).query)["run"][0])
 
 
 def test_ingestion_start_form_resume_table(served_app: ServedApp, page, randomuser) -> None:
@@ -108,9 +53,17 @@ def test_ingestion_start_form_resume_table(served_app: ServedApp, page, randomus
     page.get_by_role("button", name="Start an ingestion run").click()
     page.get_by_label("Number of users", exact=True).wait_for()
     _answer_user_count(page, 0)
-    page.get_by_text("must be at least 1").wait_for()  # refused; the run is still paused
+    page.get_by_text("must be at least 1").wait_for()
+    run_id = _shown_run(page)
+    assert gateway.run(run_id).status == "paused"  # refused: nothing was sent
     _answer_user_count(page, 3)
-    page.get_by_text("3 users. Fetched from the randomuser.me API").first.wait_for(timeout=90_000)
+    deadline = time.monotonic() + 90
+    while not randomuser.requests and time.monotonic() < deadline:
+        time.sleep(0.5)
+    run = gateway.run(run_id)
+    assert [request["results"] for request in randomuser.requests] == [["3"]], (
+        run.state_name, run.message, page.locator('[data-testid="stMain"]').inner_text())
+    page.get_by_text("3 users. Fetched from the randomuser.me API").first.wait_for(timeout=30_000)
     page.locator('[data-testid="stDataFrame"]').first.wait_for()
     page.get_by_text("Backend").first.wait_for()
     assert "healthy" in page.locator('[data-testid="stSidebar"]').inner_text()
@@ -267,7 +220,7 @@ class BrowserOracle:
     """An annotator in a tab of their own who reads the review on screen and clicks its gold label."""
 
     def __init__(self, browser, url: str, name: str) -> None:
-        self.tab = _new_tab(browser)
+        self.tab = new_tab(browser)
         self.tab.goto(f"{url}/labelling")
         self.tab.get_by_label("Your annotator name").fill(name)
         self.tab.get_by_label("Your annotator name").press("Enter")
@@ -342,7 +295,7 @@ def _two_oracles_label_a_local_batch(served_app: ServedApp, browser, crowd_form)
     from pipelines.core.autohelper_store import AutohelperStore
     from pipelines.core.run_data import run_data_store
 
-    analyst = _new_tab(browser)
+    analyst = new_tab(browser)
     analyst.goto(f"{served_app.url}/autohelper")
     assert _run_the_autohelper(analyst, n_tasks=8, slider_keys=["End"]) == "1.000"  # every task goes to people
     # the annotators are there before the batch: their pages pick it up when it opens

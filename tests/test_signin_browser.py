@@ -19,9 +19,9 @@ import pytest
 from dashboard import gateway
 from pipelines.catalog import AUDIT_ARTIFACT_KEY
 from pipelines.core.answer_store import AnswerStore
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, ServedApp
+from tests.served_app import ServedApp, needs_chromium, new_tab, wait_idle
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 
 ANALYST, ANNOTATOR = "ada", "ann"
 NAMES = {ANALYST: "Ada Analyst", ANNOTATOR: "Ann Otator"}
@@ -63,33 +63,18 @@ def signed_app(backend, issuer: str, answer_store: AnswerStore, tmp_path: Path) 
     app.stop()
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 def _signed_in(browser, app: ServedApp, subject: str, address: str = ""):
     """A tab in a browser context of its own (its own cookies: one person) signed in as `subject`, having
     opened the app at `address` signed out (where only the sign-in shows)."""
-    tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    tab.set_default_timeout(60_000)
+    tab = new_tab(browser)
     tab.goto(f"{app.url}/{address}")
     tab.get_by_text("Sign in to continue.").wait_for()
-    _idle(tab)
+    wait_idle(tab)
     assert [" ".join(text.split()) for text in tab.get_by_role("button").all_inner_texts()] == ["login Sign in"]
     tab.get_by_role("button", name="Sign in").click()
     tab.get_by_role("button", name=subject, exact=True).click()  # the provider's authorize form
     tab.get_by_text(f"Signed in as {NAMES[subject]}").wait_for()
     return tab
-
-
-def _idle(tab) -> None:
-    tab.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
 
 
 def test_an_analyst_starts_and_resumes_a_run_recorded_under_issuer_and_subject(signed_app: ServedApp, browser,
@@ -123,7 +108,7 @@ def test_an_annotator_labels_under_issuer_and_subject_and_cannot_open_analyst_pa
 
     tab = _signed_in(browser, signed_app, ANNOTATOR, "ingestion")  # back home: an annotator lands on labelling
     tab.get_by_role("heading", name="Crowd labelling").wait_for()
-    _idle(tab)
+    wait_idle(tab)
     sidebar = tab.get_by_test_id("stSidebar")
     [link] = sidebar.get_by_role("link").all_inner_texts()  # the one page an annotator may open
     assert link.endswith("Crowd labelling")
@@ -133,7 +118,7 @@ def test_an_annotator_labels_under_issuer_and_subject_and_cannot_open_analyst_pa
     done = tab.get_by_text("Nothing left for you in this batch.")
     while True:
         done.or_(review).first.wait_for()
-        _idle(tab)
+        wait_idle(tab)
         if done.is_visible():
             break
         shown = " ".join(review.inner_text().split())
@@ -148,6 +133,6 @@ def test_an_annotator_labels_under_issuer_and_subject_and_cannot_open_analyst_pa
     for page in ("ingestion", "inbox", "crowd_results"):  # opened by address
         tab.goto(f"{signed_app.url}/{page}")
         tab.get_by_text("Not allowed: this page is for analysts").wait_for()
-        _idle(tab)
+        wait_idle(tab)
         assert tab.get_by_role("button", name="Start an ingestion run").count() == 0
         assert tab.get_by_role("heading", name="Inbox").count() == 0
