@@ -81,6 +81,7 @@ def test_paused_run_survives_an_app_restart_and_resumes_from_the_inbox(served_ap
     page.get_by_text(name).first.wait_for()
     # Several runs may wait; answer the one this test started (the innermost box that names it).
     box = page.locator('[data-testid="stVerticalBlock"]').filter(has_text=name).last
+    wait_idle(page)
     box.get_by_label("Number of users", exact=True).fill("2")
     box.get_by_role("button", name="Resume run").click()
     assert wait_for_status(run_id, {"completed"}, timeout=90).status == "completed"

@@ -87,6 +87,8 @@ def test_an_analyst_starts_and_resumes_a_run_recorded_under_issuer_and_subject(s
 
     tab.goto(f"{signed_app.url}/ingestion")
     tab.get_by_role("button", name="Start an ingestion run").click()
+    tab.get_by_label("Number of users", exact=True).wait_for()
+    wait_idle(tab)
     tab.get_by_label("Number of users", exact=True).fill("2")
     tab.get_by_role("button", name="Resume run").click()
     tab.get_by_text("The users are in.").wait_for(timeout=90_000)
