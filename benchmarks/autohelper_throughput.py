@@ -18,8 +18,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _shared_reviews import shared_reviews  # noqa: E402
+
 from pipelines.core.autohelper import PROTOTYPES, MiniLMSentimentModel  # noqa: E402
-from pipelines.core.reviews import sample_reviews  # noqa: E402
+from pipelines.core.review_sample import sample_reviews  # noqa: E402
 
 N_TEXTS = 1000
 

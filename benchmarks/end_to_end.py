@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
 
-from pipelines.core.reviews import DEFAULT_LABEL_COLUMN, DEFAULT_TEXT_COLUMN, sample_reviews  # noqa: E402
+from pipelines.core.review_sample import sample_reviews  # noqa: E402
+from pipelines.core.reviews import DEFAULT_LABEL_COLUMN, DEFAULT_TEXT_COLUMN  # noqa: E402
 
 POLL_S = 0.2  # how often the benchmark looks for the next state (finer than a page, so stages are not rounded up)
 WATCH_S = 1.0  # how often a watching page redraws (components.live_until_settled)
@@ -176,7 +177,8 @@ def direct(dataset: Path, stages: Stages) -> dict[str, Any]:
     from pipelines.core.autohelper import fit_offline
     from pipelines.core.autohelper_store import predictions_frame
     from pipelines.core.crowd import final_table_from_answers
-    from pipelines.core.reviews import load_reviews, prepare_dataset
+    from pipelines.core.review_files import load_reviews
+    from pipelines.core.reviews import prepare_dataset
     from pipelines.core.simulated_crowd import SimulatedCrowd
     from pipelines.core.threshold import seed_threshold, split_at_threshold
 

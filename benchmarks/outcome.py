@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _shared_crowd import CROWD, load_crowd  # noqa: E402
 from _shared_reviews import shared_reviews  # noqa: E402
+
 from pipelines.core.adaptive import AdaptiveOverlap  # noqa: E402
 from pipelines.core.aggregation import aggregate  # noqa: E402
 from pipelines.core.answer_store import AnswerStore  # noqa: E402
@@ -55,7 +56,8 @@ from pipelines.core.crowd import (  # noqa: E402
 from pipelines.core.model_versions import load_model, predict_with_version, save_version  # noqa: E402
 from pipelines.core.model_votes import with_model_priors  # noqa: E402
 from pipelines.core.retrain import retrain_on_human_labels  # noqa: E402
-from pipelines.core.reviews import load_reviews, parse_label_map, prepare_dataset  # noqa: E402
+from pipelines.core.review_files import load_reviews  # noqa: E402
+from pipelines.core.reviews import parse_label_map, prepare_dataset  # noqa: E402
 from pipelines.core.run_data import FolderRunData  # noqa: E402
 from pipelines.core.simulated_crowd import SimulatedCrowd, real_worker_accuracies  # noqa: E402
 from pipelines.core.threshold import ThresholdCurve, split_at_threshold  # noqa: E402

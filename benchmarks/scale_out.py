@@ -19,8 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _shared_reviews import shared_reviews  # noqa: E402
+
 from pipelines.core.autohelper import MiniLMSentimentModel, Prediction, cpu_supports_bf16  # noqa: E402
-from pipelines.core.reviews import sample_reviews  # noqa: E402
+from pipelines.core.review_sample import sample_reviews  # noqa: E402
 
 BATCH_TEXTS = 256
 WORKERS = (1, 2)

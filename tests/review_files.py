@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.core.reviews import sample_reviews
+from pipelines.core.review_sample import sample_reviews
 
 
 def skewed_reviews(n: int = 1000, negative_share: float = 0.1) -> pd.DataFrame:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 import time
-from urllib.parse import parse_qs, urlparse
-from uuid import UUID
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+from uuid import UUID
 
 import pandas as pd
 import pytest
@@ -188,7 +188,7 @@ def _upload_reviews(tab, served_app: ServedApp, path: Path) -> None:
 def test_autohelper_on_an_uploaded_csv_slider_confirm_tables(served_app: ServedApp, page, tmp_path) -> None:
     from pipelines.catalog import AUTOHELPER
     from pipelines.core.autohelper_store import AutohelperStore
-    from pipelines.core.reviews import sample_reviews
+    from pipelines.core.review_sample import sample_reviews
     from pipelines.core.run_data import run_data_store
 
     upload = tmp_path / "my_reviews.txt"  # tab-separated, with a header

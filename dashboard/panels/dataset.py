@@ -9,20 +9,18 @@ import pandas as pd
 import streamlit as st
 
 from pipelines.core.markdown import escape_markdown
+from pipelines.core.review_files import DELIMITERS, load_reviews
+from pipelines.core.review_sample import SAMPLE_NOTE, sample_reviews
 from pipelines.core.reviews import (
-    DELIMITERS,
     GOLDEN_DRAWS,
-    SAMPLE_NOTE,
     SEED_PRESET,
     DatasetProblem,
     check_columns,
     check_dataset_location,
     format_label_map,
-    load_reviews,
     parse_label_map,
     prepare_dataset,
     propose_label_map,
-    sample_reviews,
     suggest_columns,
 )
 from pipelines.core.run_data import RunDataNotWritten, run_data_store, save_upload, upload_reference

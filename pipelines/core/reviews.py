@@ -1,30 +1,23 @@
-"""Review datasets for the autohelper: read a delimited file, clean it, and split it into tasks and golden items.
+"""Review datasets for the autohelper: choose the text and label columns, map labels, clean the rows, and split
+them into tasks and golden items.
 
-The project's own sample (`sample_reviews`) is generated from templates written for this project, so a fresh
-offline clone has something to run; the UI says it is generated.
+Reading files is `review_files`; the project's generated sample is `review_sample`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
-import random
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-import httpx
 import numpy as np
 import pandas as pd
 
 DEFAULT_TEXT_COLUMN = "reviews.text"
 DEFAULT_LABEL_COLUMN = "reviews.doRecommend"
-SAMPLE_NOTE = "Generated sample: product reviews made from templates written for this project, not real reviews."
-DELIMITERS = {"comma": ",", "tab": "\t", "semicolon": ";", "pipe": "|"}
 
 GoldenDraw = Literal["stratified", "balanced"]
 GOLDEN_DRAWS: tuple[GoldenDraw, ...] = ("stratified", "balanced")
@@ -39,8 +32,6 @@ MAX_PROPOSED_LABELS = 20
 MAX_COLUMN_NAME_CHARS = 1_000  # a longer "header" is data: every message and picker would quote it whole
 _POSITIVE = {"1", "true", "yes", "positive", "pos"}
 _NEGATIVE = {"0", "false", "no", "negative", "neg"}
-_SNIFF_CHARS = 65_536
-_CONSISTENT_SHARE = 0.9  # of sampled rows with the same field count, for a delimiter to count as found
 
 
 class DatasetProblem(ValueError):
@@ -84,194 +75,6 @@ class PreparedDataset:
     golden: pd.DataFrame  # item_id, text, label
     report: dict[str, int]
     warnings: list[str] = field(default_factory=list)
-
-
-_PRODUCTS = ["blender", "headphones", "paperback", "winter jacket", "board game", "coffee maker", "phone case",
-             "desk lamp", "running shoes", "backpack", "kettle", "tablet"]
-_GOOD = ["works exactly as described", "is sturdy and well made", "was worth every penny",
-         "arrived early and in perfect shape", "exceeded my expectations", "is a joy to use every day",
-         "still looks new after months", "was a great gift for my sister"]
-_BAD = ["stopped working after a week", "feels cheap and flimsy", "was a waste of money",
-        "arrived broken and support never replied", "is much smaller than the photos suggest",
-        "makes an awful noise", "fell apart after two uses", "smells of plastic and never stops"]
-_OPENERS = ["Honestly, this {p}", "The {p}", "Our new {p}", "This {p} I ordered", "My {p}"]
-_GOOD_ENDINGS = ["", " I would buy it again.", " Recommended.", " Five stars from me."]
-_BAD_ENDINGS = ["", " I am returning it.", " Avoid.", " Not recommended."]
-# How long the reviewer has had it: beyond the 3,840 reviews opener, product, phrase and ending make, the sample
-# goes on with this clause, up to `SAMPLE_MAX_REVIEWS`.
-_USAGE = [f" Had it for {count} {unit}." for unit in ("days", "weeks", "months") for count in range(2, 13)]
-_PLAIN_SIZES = (len(_OPENERS), len(_PRODUCTS), len(_GOOD), len(_GOOD_ENDINGS))
-_PLAIN_PER_CLASS = int(np.prod(_PLAIN_SIZES))
-SAMPLE_MAX_REVIEWS = 2 * _PLAIN_PER_CLASS * (1 + len(_USAGE))  # as many good as bad
-
-
-def sample_reviews(n: int = 320, seed: int = 7) -> pd.DataFrame:
-    """A balanced, generated set of `n` distinct product reviews in the seed dataset's columns.
-
-    Up to 3,840 reviews are drawn from opener, product, phrase and ending; beyond that, the rest get a clause
-    saying how long the reviewer has had the product, drawn without replacement so every one is new.
-
-    Raises:
-        DatasetProblem: `n` is more than the templates can make distinct (`SAMPLE_MAX_REVIEWS`).
-    """
-    if n > SAMPLE_MAX_REVIEWS:
-        raise DatasetProblem(f"The generated sample holds at most {SAMPLE_MAX_REVIEWS} distinct reviews, "
-                             f"not {n}: ask for fewer, or load a file of reviews.")
-    rng = random.Random(seed)
-    rows: dict[str, bool] = {}
-    while len(rows) < min(n, 2 * _PLAIN_PER_CLASS):
-        good = len(rows) % 2 == 0
-        phrases, endings = (_GOOD, _GOOD_ENDINGS) if good else (_BAD, _BAD_ENDINGS)
-        opener = rng.choice(_OPENERS).format(p=rng.choice(_PRODUCTS))
-        rows.setdefault(f"{opener} {rng.choice(phrases)}.{rng.choice(endings)}", good)
-    more = n - len(rows)
-    if more > 0:
-        generator = np.random.default_rng(seed)
-        good = _with_usage(generator, -(-more // 2), _GOOD, _GOOD_ENDINGS)
-        bad = _with_usage(generator, more // 2, _BAD, _BAD_ENDINGS)
-        for pair in itertools.zip_longest(good, bad):
-            rows.update((text, label) for text, label in zip(pair, (True, False)) if text is not None)
-    return pd.DataFrame({DEFAULT_TEXT_COLUMN: list(rows), DEFAULT_LABEL_COLUMN: list(rows.values())})
-
-
-def _with_usage(rng: np.random.Generator, n: int, phrases: list[str], endings: list[str]) -> list[str]:
-    """`n` distinct reviews with a usage clause: combinations drawn without replacement, so each is new."""
-    sizes = (*_PLAIN_SIZES, len(_USAGE))
-    drawn = rng.choice(int(np.prod(sizes)), size=n, replace=False)
-    return [f"{_OPENERS[o].format(p=_PRODUCTS[p])} {phrases[s]}.{endings[e]}{_USAGE[u]}"
-            for o, p, s, e, u in zip(*np.unravel_index(drawn, sizes))]
-
-
-def load_reviews(source: str | Path | bytes, *, delimiter: str | None = None, header: bool = True) -> pd.DataFrame:
-    """Read a delimited text file (CSV, TSV, ...) from a path, an http(s) URL or uploaded bytes.
-
-    Args:
-        source: a path, an http(s) URL, or the file's bytes.
-        delimiter: `comma`, `tab`, `semicolon`, `pipe` or a single character; None detects one of those four.
-        header: whether the first row names the columns; without one they are named `column 1`, `column 2`, ...
-
-    Raises:
-        DatasetUnavailable: the file cannot be fetched, decoded or read; the message names the delimiter tried.
-        DatasetProblem: the delimiter asked for is not one of the allowed values.
-    """
-    chosen = _delimiter_character(delimiter)
-    name = "The upload" if isinstance(source, bytes) else str(source)
-    content = source if isinstance(source, bytes) else _fetch(str(source))
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DatasetUnavailable(f"{name} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8.") \
-            from exc
-    separator = chosen or sniff_delimiter(text)
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=separator, quoting=_quoting(text, separator),
-                            header=0 if header else None, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DatasetUnavailable(
-            f"{name} could not be read with the {_delimiter_name(separator)} delimiter "
-            f"({'chosen' if chosen else 'detected'}): {str(exc).strip()}. Choose the delimiter, or check the file."
-        ) from exc
-    if not header:
-        frame.columns = [f"column {number}" for number in range(1, frame.shape[1] + 1)]
-    elif (longest := max(len(str(column)) for column in frame.columns)) > MAX_COLUMN_NAME_CHARS:
-        raise DatasetUnavailable(
-            f"{name}'s first row has a field of {longest:,} characters, too long for a column name: untick "
-            "'First row is a header' if the file has none, or choose the delimiter, or check the file.")
-    return frame
-
-
-def sniff_delimiter(text: str) -> str:
-    """The delimiter among comma, tab, semicolon and pipe that splits a sample of `text` into steady columns.
-
-    csv.Sniffer's guess is taken when it is among the steadiest; otherwise the steadiest in the order of
-    `DELIMITERS`. A file no candidate splits steadily is one column: a delimiter it does not contain is returned.
-    """
-    sample = text[:_SNIFF_CHARS]
-    if len(text) > _SNIFF_CHARS and "\n" in sample:
-        sample = sample[:sample.rfind("\n")]  # a cut line would have too few fields
-    steadiness = {character: _steadiness(sample, character) for character in DELIMITERS.values()}
-    best = max(steadiness.values())
-    if best >= _CONSISTENT_SHARE:
-        steadiest = [character for character, share in steadiness.items() if share == best]
-        try:
-            sniffed = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS.values())).delimiter
-        except csv.Error:  # the Sniffer found nothing it trusts
-            sniffed = None
-        return sniffed if sniffed in steadiest else steadiest[0]
-    return min(DELIMITERS.values(), key=sample.count)
-
-
-def _steadiness(sample: str, character: str) -> float:
-    """The share of rows with the most common field count, when that count is at least 2; else 0.
-
-    Read with quotes as quotes and as plain characters, the better of the two: review files often hold
-    stray quotes that a CSV reader takes for the start of a field spanning lines.
-    """
-    shares = []
-    for quoting in (csv.QUOTE_MINIMAL, csv.QUOTE_NONE):
-        counts = Counter(_field_counts(sample, character, quoting) or [])
-        if counts:
-            fields, rows = counts.most_common(1)[0]
-            shares.append(rows / counts.total() if fields >= 2 else 0.0)
-    return max(shares, default=0.0)
-
-
-def _field_counts(text: str, character: str, quoting: int) -> list[int] | None:
-    """The number of fields on each non-blank row, or None when the csv module refuses the text."""
-    # The csv module refuses a field over its size limit (128 KiB); uncounted, a file with one long review would be
-    # read as quoted CSV, where its stray quotes swallow the lines that follow. Any field of `text` is allowed.
-    limit = csv.field_size_limit()
-    csv.field_size_limit(max(limit, len(text)))
-    try:
-        return [len(row) for row in csv.reader(io.StringIO(text), delimiter=character, quoting=quoting) if row]
-    except csv.Error:  # e.g. a field over the size limit, lowered meanwhile by another thread's call
-        return None
-    finally:
-        csv.field_size_limit(limit)
-
-
-def _quoting(text: str, character: str) -> int:
-    """CSV quoting, unless the file reads steadily line by line with quotes as plain characters and does not as CSV.
-
-    The UCI review files hold lines such as `" I love it.<TAB>1`: as CSV, that quote swallows the lines up
-    to the next one (pandas then drops or merges rows); read line by line, every row has its two fields.
-    """
-    quoted = _field_counts(text, character, csv.QUOTE_MINIMAL)
-    plain = _field_counts(text, character, csv.QUOTE_NONE)
-    if quoted is None or plain is None or len(set(plain)) != 1:
-        return csv.QUOTE_MINIMAL
-    return csv.QUOTE_NONE if len(set(quoted)) > 1 or len(quoted) != len(plain) else csv.QUOTE_MINIMAL
-
-
-def _delimiter_character(delimiter: str | None) -> str | None:
-    if delimiter is None or delimiter in DELIMITERS.values():
-        return delimiter
-    if delimiter.lower() in DELIMITERS:
-        return DELIMITERS[delimiter.lower()]
-    if len(delimiter) == 1:
-        return delimiter
-    raise DatasetProblem(f"Delimiter {delimiter!r} should be one of {', '.join(DELIMITERS)} or a single character.")
-
-
-def _delimiter_name(character: str) -> str:
-    return next((name for name, value in DELIMITERS.items() if value == character), repr(character))
-
-
-def _fetch(location: str) -> bytes:
-    """The bytes at a path or an http(s) URL."""
-    if location.startswith(("http://", "https://")):
-        try:
-            response = httpx.get(location, timeout=30, follow_redirects=True)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise DatasetUnavailable(f"Could not download {location}: {exc}.") from exc
-        return response.content
-    try:
-        return Path(location).read_bytes()
-    except FileNotFoundError as exc:
-        raise DatasetUnavailable(f"No file at {location}.") from exc
-    except OSError as exc:
-        raise DatasetUnavailable(f"Could not read {location}: {exc.strerror}.") from exc
 
 
 def suggest_columns(frame: pd.DataFrame) -> tuple[str, str]:

@@ -27,15 +27,15 @@ from pipelines.core.autohelper import (
 from pipelines.core.autohelper_store import AutohelperStore, predictions_frame
 from pipelines.core.markdown import escape_markdown
 from pipelines.core.model_versions import is_version_id, load_model, load_version, predict_with_version
+from pipelines.core.review_files import load_reviews
+from pipelines.core.review_sample import sample_reviews
 from pipelines.core.reviews import (
     DEFAULT_LABEL_COLUMN,
     DEFAULT_TEXT_COLUMN,
     GoldenDraw,
     PreparedDataset,
     check_dataset_location,
-    load_reviews,
     prepare_dataset,
-    sample_reviews,
 )
 from pipelines.core.run_data import is_upload, load_upload, run_data_store
 from pipelines.core.settings import get_settings

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.core.reviews import sample_reviews
+from pipelines.core.review_sample import sample_reviews
 from tests.conftest import SHARED_DATA
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "outcome.py"

@@ -84,7 +84,8 @@ def test_zero_shot_minilm_gets_obvious_reviews_right(minilm: MiniLMSentimentMode
 
 
 def test_few_shot_calibration_is_out_of_fold(minilm: MiniLMSentimentModel) -> None:
-    from pipelines.core.reviews import prepare_dataset, sample_reviews
+    from pipelines.core.review_sample import sample_reviews
+    from pipelines.core.reviews import prepare_dataset
 
     golden = prepare_dataset(sample_reviews(), n_tasks=100, n_golden=40).golden
     model = MiniLMSentimentModel(batch_size=16).fit(list(golden.text), list(golden.label), list(golden.item_id))

@@ -16,7 +16,7 @@ from pipelines.core.autohelper import (
     check_compute,
     cpu_supports_bf16,
 )
-from pipelines.core.reviews import sample_reviews
+from pipelines.core.review_sample import sample_reviews
 from tests.conftest import SHARED_DATA
 
 SHARED_REVIEWS = SHARED_DATA / "reviews"

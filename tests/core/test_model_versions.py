@@ -19,7 +19,8 @@ from pipelines.core.model_versions import (
     save_version,
     training_data,
 )
-from pipelines.core.reviews import prepare_dataset, sample_reviews
+from pipelines.core.review_sample import sample_reviews
+from pipelines.core.reviews import prepare_dataset
 from pipelines.core.run_data import FolderRunData, RunDataStore
 
 

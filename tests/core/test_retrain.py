@@ -8,7 +8,8 @@ import pytest
 from pipelines.core.autohelper import MiniLMSentimentModel
 from pipelines.core.autohelper_store import predictions_frame
 from pipelines.core.retrain import NothingToRetrainOn, golden_accuracy_at, retrain_on_human_labels
-from pipelines.core.reviews import prepare_dataset, sample_reviews
+from pipelines.core.review_sample import sample_reviews
+from pipelines.core.reviews import prepare_dataset
 from pipelines.core.threshold import ThresholdCurve, seed_threshold
 
 

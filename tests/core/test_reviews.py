@@ -6,24 +6,22 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from pipelines.core.review_files import load_reviews
+from pipelines.core.review_sample import sample_reviews
 from pipelines.core.reviews import (
-    SAMPLE_MAX_REVIEWS,
     SEED_PRESET,
     DatasetLocationRefused,
     DatasetProblem,
-    DatasetUnavailable,
     check_dataset_location,
     default_golden_size,
     format_label_map,
-    load_reviews,
     parse_label_map,
     prepare_dataset,
     propose_label_map,
-    sample_reviews,
     suggest_columns,
 )
 from tests.conftest import SHARED_DATA
-from tests.review_files import skewed_reviews, write_reviews
+from tests.review_files import skewed_reviews
 
 SHARED_REVIEWS = SHARED_DATA / "reviews"
 
@@ -51,20 +49,6 @@ def test_the_seed_preset_keeps_200_tasks_20_balanced_golden_and_warns_about_thin
     assert prepared.tasks.label.value_counts().to_dict() == {"pos": 100, "neg": 100}
     assert prepared.warnings == ["Only 20 golden items: under the recommended max(100, 10% of rows) = 100; "
                                  "thresholds will rest on thin evidence."]
-
-
-def test_the_generated_sample_makes_100k_distinct_balanced_reviews_that_all_survive_the_split() -> None:
-    sample = sample_reviews(100_000)
-    assert sample["reviews.text"].is_unique and len(sample) == 100_000
-    assert sample["reviews.doRecommend"].value_counts().to_dict() == {True: 50_000, False: 50_000}
-    prepared = prepare_dataset(sample)
-    assert prepared.report["duplicates"] == 0 and len(prepared.tasks) + len(prepared.golden) == 100_000
-
-
-def test_a_sample_larger_than_the_templates_allow_is_refused_at_once() -> None:
-    assert sample_reviews(SAMPLE_MAX_REVIEWS)["reviews.text"].is_unique
-    with pytest.raises(DatasetProblem, match=f"at most {SAMPLE_MAX_REVIEWS} distinct reviews, not "):
-        sample_reviews(SAMPLE_MAX_REVIEWS + 1)
 
 
 def test_empty_and_duplicate_texts_are_dropped_and_counted() -> None:
@@ -99,21 +83,6 @@ def test_a_one_megabyte_review_is_kept_whole() -> None:
     assert huge.strip() in set(prepared.tasks.text) | set(prepared.golden.text)
 
 
-def test_loading_from_bytes_path_and_unreachable_places(tmp_path) -> None:
-    csv = sample_reviews(10).to_csv(index=False).encode()
-    assert len(load_reviews(csv)) == 10
-    (tmp_path / "r.csv").write_bytes(csv)
-    assert len(load_reviews(tmp_path / "r.csv")) == 10
-    with pytest.raises(DatasetUnavailable, match="No file at"):
-        load_reviews(tmp_path / "missing.csv")
-    with pytest.raises(DatasetUnavailable, match="Could not download"):
-        load_reviews("http://127.0.0.1:9/reviews.csv")
-    with pytest.raises(DatasetUnavailable, match=r"could not be read with the comma delimiter \(detected\)"):
-        load_reviews(b"")
-    with pytest.raises(DatasetUnavailable, match="not UTF-8"):
-        load_reviews("Très bien\t1\n".encode("latin-1"))
-
-
 def test_label_mapping_is_configurable_and_checked() -> None:
     mapping = parse_label_map("5=pos, 1=neg")
     frame = pd.DataFrame({"body": ["a", "b", "c", "d", "e"], "stars": [5, 1, 5, 1, 3]})
@@ -124,56 +93,6 @@ def test_label_mapping_is_configurable_and_checked() -> None:
         parse_label_map("5pos")
     with pytest.raises(DatasetProblem, match="at least two labels"):
         parse_label_map("5=pos, 4=pos")
-
-
-def test_a_tab_separated_file_with_a_header_loads_as_written(tmp_path) -> None:
-    reviews = skewed_reviews(300)
-    frame = load_reviews(write_reviews(tmp_path / "reviews.txt", reviews))
-    assert list(frame.columns) == ["sentence", "score"] and len(frame) == 300
-    assert list(frame.sentence) == list(reviews.sentence)  # stray quotes, commas and trailing spaces kept
-    assert frame.sentence[0].startswith('" ')
-    prepared = prepare_dataset(frame, "sentence", "score")
-    assert set(prepared.golden.label) == set(prepared.tasks.label) == {"pos", "neg"}
-
-
-@pytest.mark.parametrize(("separator", "name"), [(";", "semicolon"), ("|", "pipe"), ("\t", "tab")])
-def test_semicolon_pipe_and_tab_are_detected_or_chosen(tmp_path, separator: str, name: str) -> None:
-    reviews = skewed_reviews(50)
-    path = write_reviews(tmp_path / "reviews.csv", reviews, separator)
-    for delimiter in (None, name, separator):
-        frame = load_reviews(path, delimiter=delimiter)
-        assert list(frame.sentence) == list(reviews.sentence) and list(frame.score) == list(reviews.score)
-
-
-def test_a_quoted_csv_keeps_commas_and_quotes_inside_texts(tmp_path) -> None:
-    reviews = skewed_reviews(80).assign(sentence=lambda f: f.sentence + ' She said "fine, 3/5", then\nleft.')
-    path = tmp_path / "reviews.csv"
-    reviews.to_csv(path, index=False)
-    frame = load_reviews(path)
-    assert list(frame.sentence) == list(reviews.sentence)
-
-
-def test_an_explicit_delimiter_overrides_detection_and_a_wrong_one_is_named(tmp_path) -> None:
-    path = write_reviews(tmp_path / "reviews.tsv", skewed_reviews(40))
-    with pytest.raises(DatasetUnavailable, match=r"with the comma delimiter \(chosen\): .*Expected \d+ fields"):
-        load_reviews(path, delimiter="comma")
-    with pytest.raises(DatasetProblem, match="should be one of comma, tab, semicolon, pipe"):
-        load_reviews(path, delimiter="colon")
-
-
-def test_a_file_without_a_header_names_its_columns(tmp_path) -> None:
-    reviews = skewed_reviews(60)
-    path = write_reviews(tmp_path / "reviews.txt", reviews, header=False)
-    frame = load_reviews(path, header=False)
-    assert list(frame.columns) == ["column 1", "column 2"]
-    assert list(frame["column 1"]) == list(reviews.sentence)
-    assert len(load_reviews(path)) == 59  # read with a header, the first review would name a column
-
-
-def test_a_one_column_file_loads_whole_lines() -> None:
-    lines = ["Great, really great", "Bad; sadly", "Fine | I guess", "No", "Yes, yes, yes"]
-    frame = load_reviews(("\n".join(["review", *lines]) + "\n").encode())
-    assert list(frame.columns) == ["review"] and list(frame.review) == lines
 
 
 @pytest.mark.skipif(not SHARED_REVIEWS.exists(), reason="../shared is absent")

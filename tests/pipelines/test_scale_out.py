@@ -15,8 +15,8 @@ from prefect import flow
 from dashboard import gateway
 from pipelines.core.autohelper import MiniLMSentimentModel, Prediction
 from pipelines.core.autohelper_store import AutohelperStore
+from pipelines.core.review_sample import sample_reviews
 from pipelines.core.run_data import run_data_store
-from pipelines.core.reviews import sample_reviews
 from pipelines.core.settings import Settings, get_settings
 from pipelines.flows.autohelper import sentiment_autohelper
 from pipelines.flows.scale_out import dask_task_runner, predict_texts

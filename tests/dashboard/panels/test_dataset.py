@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pipelines.core.reviews import load_reviews, prepare_dataset
+from pipelines.core.review_files import load_reviews
+from pipelines.core.reviews import prepare_dataset
 from pipelines.core.run_data import is_upload, load_upload, run_data_store
 from pipelines.core.settings import get_settings
 from tests.dashboard.conftest import _plain, _upload
