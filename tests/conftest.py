@@ -351,3 +351,48 @@ def browser() -> Iterator[object]:
         launched = launch_chromium(playwright)
         yield launched
         launched.close()
+
+
+# Runs waiting in each kind of pause, shared by the tests that answer them badly through the pages
+# (tests/dashboard/test_bad_input.py) and through Prefect's own API (tests/pipelines/test_bad_input.py).
+# Each is answered well at the end, so the module leaves no run waiting.
+
+@pytest.fixture(scope="module")
+def user_count_pause(backend: object) -> Iterator[object]:
+    from dashboard import gateway
+    from pipelines.catalog import INGESTION
+
+    run_id = gateway.start_run(INGESTION, {"select_features": False})
+    wait_for_pending_input(run_id)
+    yield run_id
+    gateway.resume(run_id, {"number_of_users": 1})
+    wait_for_status(run_id, {"completed"})
+
+
+@pytest.fixture(scope="module")
+def feature_pause(backend: object) -> Iterator[object]:
+    from dashboard import gateway
+    from tests.dashboard.apptest import ingest_until_feature_pause
+
+    parent, child = ingest_until_feature_pause(2)
+    yield child
+    gateway.resume(child, {"features_to_drop": []})
+    wait_for_status(parent, {"completed"})
+
+
+@pytest.fixture(scope="module")
+def instruction_pause(prefect_api_module: str, fake_llm_server: object) -> Iterator[object]:
+    from dashboard import gateway
+    from pipelines.blocks import JSON
+    from pipelines.catalog import INSIGHTS, USERS_BLOCK_NAME
+    from pipelines.core.settings import get_settings
+
+    JSON(value=generate_fake_users(6, seed=3)).save(USERS_BLOCK_NAME, overwrite=True)
+    gateway.store_secret(get_settings().llm_secret_block, "sk-test-bad-input")
+    run_id = gateway.start_run(INSIGHTS, {"model": "openai:local-model",
+                                          "base_url": fake_llm_server.base_url})  # type: ignore[attr-defined]
+    wait_for_pending_input(run_id)
+    yield run_id
+    fake_llm_server.mode = "ok"  # type: ignore[attr-defined]
+    gateway.resume(run_id, {"input_instructions": "Count the users per gender."})
+    assert wait_for_status(run_id, {"completed", "failed"}, timeout=120).status == "completed"

@@ -8,7 +8,7 @@ them, on a real backend. The same inputs resumed through Prefect's own API are i
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
@@ -186,19 +186,6 @@ def _users() -> object:
     return gateway.json_block(USERS_BLOCK_NAME), gateway.json_block(CLEANED_USERS_BLOCK_NAME)
 
 
-@pytest.fixture(scope="module")
-def user_count_pause(backend: object) -> Iterator[UUID]:
-    from dashboard import gateway
-    from pipelines.catalog import INGESTION
-    from tests.conftest import wait_for_pending_input, wait_for_status
-
-    run_id = gateway.start_run(INGESTION, {"select_features": False})
-    wait_for_pending_input(run_id)
-    yield run_id
-    gateway.resume(run_id, {"number_of_users": 1})
-    wait_for_status(run_id, {"completed"})
-
-
 @pytest.mark.parametrize(("typed", "message"), [
     ("abc", "Number of users must be a whole number (got 'abc')."),
     ("3 users", "Number of users must be a whole number (got '3 users')."),
@@ -227,26 +214,6 @@ def test_a_bad_user_count_typed_on_the_ingestion_page_is_refused(user_count_paus
     assert _audit(user_count_pause) == [] and _users() == stored
 
 
-@pytest.fixture(scope="module")
-def instruction_pause(prefect_api_module: str, fake_llm_server: object) -> Iterator[UUID]:
-    from dashboard import gateway
-    from pipelines.blocks import JSON
-    from pipelines.catalog import INSIGHTS, USERS_BLOCK_NAME
-    from pipelines.core.settings import get_settings
-    from pipelines.core.users import generate_fake_users
-    from tests.conftest import wait_for_pending_input, wait_for_status
-
-    JSON(value=generate_fake_users(6, seed=3)).save(USERS_BLOCK_NAME, overwrite=True)
-    gateway.store_secret(get_settings().llm_secret_block, "sk-test-bad-input")
-    run_id = gateway.start_run(INSIGHTS, {"model": "openai:local-model",
-                                          "base_url": fake_llm_server.base_url})  # type: ignore[attr-defined]
-    wait_for_pending_input(run_id)
-    yield run_id
-    fake_llm_server.mode = "ok"  # type: ignore[attr-defined]
-    gateway.resume(run_id, {"input_instructions": "Count the users per gender."})
-    assert wait_for_status(run_id, {"completed", "failed"}, timeout=120).status == "completed"
-
-
 @pytest.mark.parametrize(("typed", "message"), [
     ("", "Instruction is required."),
     ("ab", "Instruction must have at least 3 characters."),
@@ -265,18 +232,6 @@ def test_a_bad_instruction_typed_in_the_inbox_is_refused(instruction_pause: UUID
     assert not app.exception and message in _said(app), _said(app)
     assert gateway.run(instruction_pause).status == "paused" and gateway.pending_input(instruction_pause) == pending
     assert _audit(instruction_pause) == []
-
-
-@pytest.fixture
-def feature_pause(backend: object) -> Iterator[UUID]:
-    from dashboard import gateway
-    from tests.conftest import wait_for_status
-    from tests.dashboard.apptest import ingest_until_feature_pause
-
-    parent, child = ingest_until_feature_pause(2)
-    yield child
-    gateway.resume(child, {"features_to_drop": []})
-    wait_for_status(parent, {"completed"})
 
 
 def test_dropping_every_column_on_the_feature_page_is_refused(feature_pause: UUID) -> None:

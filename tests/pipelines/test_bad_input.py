@@ -20,19 +20,15 @@ import pytest
 from prefect.flow_runs import resume_flow_run
 
 from dashboard import gateway
-from pipelines.blocks import JSON
 from pipelines.catalog import (
     APPROVAL,
     AUDIT_ARTIFACT_KEY,
     AUTOHELPER,
     CLEANED_USERS_BLOCK_NAME,
     CROWD_LOOP,
-    INGESTION,
-    INSIGHTS,
     USERS_BLOCK_NAME,
 )
 from pipelines.core.settings import get_settings
-from pipelines.core.users import generate_fake_users
 from tests.conftest import wait_for_log, wait_for_pending_input, wait_for_status
 from tests.dashboard.apptest import ingest_until_feature_pause
 
@@ -81,15 +77,6 @@ def _failure(field: str, reason: str) -> str:
     return rf"Cannot resume this run: Reason: Validation failed for field '{field}'\. Failure reason: {reason}"
 
 
-@pytest.fixture(scope="module")
-def user_count_pause(prefect_api_module: str) -> Iterator[UUID]:
-    run_id = gateway.start_run(INGESTION, {"select_features": False})
-    wait_for_pending_input(run_id)
-    yield run_id
-    gateway.resume(run_id, {"number_of_users": 1})
-    wait_for_status(run_id, {"completed"})
-
-
 @pytest.mark.parametrize(("answer", "reason"), [
     ({"number_of_users": "abc"}, _failure("number_of_users", "'abc' is not of type 'integer'")),
     ({"number_of_users": "5"}, _failure("number_of_users", "'5' is not of type 'integer'")),
@@ -117,14 +104,6 @@ def test_a_nan_user_count_sent_by_hand_is_refused(user_count_pause: UUID) -> Non
     outcome = _resume_raw(user_count_pause, '{"run_input": {"number_of_users": NaN}}')
     assert outcome["status"] == "REJECT" and "nan is not of type 'integer'" in outcome["details"]["reason"]
     assert gateway.pending_input(user_count_pause) == pending and _stored() == stored
-
-
-@pytest.fixture(scope="module")
-def feature_pause(prefect_api_module: str) -> Iterator[UUID]:
-    parent, child = ingest_until_feature_pause(2)
-    yield child
-    gateway.resume(child, {"features_to_drop": []})
-    wait_for_status(parent, {"completed"})
 
 
 @pytest.mark.parametrize(("answer", "reason"), [
@@ -157,18 +136,6 @@ def approval_pause(prefect_api_module: str) -> Iterator[UUID]:
 ], ids=["no decision", "yes as text", "one"])
 def test_a_bad_approval_through_prefects_api_is_refused(approval_pause: UUID, answer: dict, reason: str) -> None:
     _assert_refused(approval_pause, answer, reason)
-
-
-@pytest.fixture(scope="module")
-def instruction_pause(prefect_api_module: str, fake_llm_server: Any) -> Iterator[UUID]:
-    JSON(value=generate_fake_users(6, seed=3)).save(USERS_BLOCK_NAME, overwrite=True)
-    gateway.store_secret(get_settings().llm_secret_block, "sk-test-bad-input")
-    run_id = gateway.start_run(INSIGHTS, {"model": "openai:local-model", "base_url": fake_llm_server.base_url})
-    wait_for_pending_input(run_id)
-    yield run_id
-    fake_llm_server.mode = "ok"
-    gateway.resume(run_id, {"input_instructions": "Count the users per gender."})
-    assert wait_for_status(run_id, {"completed", "failed"}, timeout=120).status == "completed"
 
 
 @pytest.mark.parametrize(("answer", "reason"), [
