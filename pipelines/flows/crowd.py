@@ -144,6 +144,43 @@ def crowd_loop(
     # Built first so a rule that cannot work fails the run before anything is stored.
     rule = AdaptiveOverlap(min_answers, max_answers, stop_confidence) if adaptive else None
     source = AutohelperStore.for_run(run_data_store(), autohelper_run_id)
+    accepted = source.read("accepted")
+    batch = _batch_from_split(source, autohelper_run_id, overlap, rule, model_prior)
+    store = AnswerStore(database_url or get_settings().answer_store_url)
+    simulated = crowd == "simulated"
+    backend = _backend(crowd, store, SimulatedCrowd(n_workers=n_simulated_workers, spammer_share=spammer_share,
+                                                    seed=seed))
+    crowd_name = "Simulated crowd" if simulated else "Crowd"
+    batch_id, progress_id = open_batch(backend, batch, crowd_name)
+    _collect_until_complete(backend, batch, batch_id, crowd)
+    closed = backend.close(batch_id)
+    if closed.fetched:
+        logger.info("Crowd batch %d: %d answers fetched from the %s crowd on closing.", batch_id, closed.fetched,
+                    backend.kind)
+    for reason in closed.refused[:20]:
+        logger.warning("A %s answer was not stored: %s", backend.kind, reason)
+    progress = store.progress(batch_id)  # the store, not the backend: nothing more to fetch once closed
+    update_progress_artifact(progress_id, _percent(progress), description=f"{crowd_name} batch {batch_id} closed: "
+                             f"{progress.describe()}")
+    answers = backend.answers(batch_id)
+    table, _ = final_table_from_answers(accepted, batch.tasks, answers, method, simulated, model_votes=model_votes)
+    warnings = batch_warnings(table.label[table.source != "model"], answers, store.golden_labels(batch_id),
+                              batch.labels, method=method)
+    for warning in warnings:
+        logger.warning("Crowd batch %d: %s", batch_id, warning)
+    agreement = batch_agreement(answers) if len(answers) else None
+    final_location = _publish_final(source, table, method, simulated, warnings, agreement, model_votes, batch_id)
+    return publish_result({
+        "batch_id": batch_id, "answers": len(answers), "items": len(table), "final": final_location,
+        "autohelper_run_id": autohelper_run_id, "labels": batch.labels,
+        "unlabelled": int((table.source == NO_SOURCE).sum()), "warnings": warnings,
+        "model_votes": model_votes, "model_influenced": int(table.model_influenced.sum()),
+        "alpha": None if agreement is None or pd.isna(agreement.alpha) else agreement.alpha})
+
+
+def _batch_from_split(source: AutohelperStore, autohelper_run_id: str, overlap: int, rule: AdaptiveOverlap | None,
+                      model_prior: bool) -> CrowdBatch:
+    """The crowd batch for an autohelper run's manual items, with its golden items mixed in."""
     manual, accepted, golden = source.read("manual"), source.read("accepted"), source.read("golden")
     if manual is None or accepted is None or golden is None:
         raise ValueError(f"Autohelper run {autohelper_run_id} has no split yet: confirm its threshold first.")
@@ -155,25 +192,24 @@ def crowd_loop(
     if model_prior:
         predictions = source.read("predictions")
         tasks = with_model_priors(tasks, predictions[predictions.split == "golden"], labels)
-        logger.info("Each item starts from the model's label, its confidence calibrated on %d golden items: "
-                    "median %.2f.", int((predictions.split == "golden").sum()), float(tasks.model_confidence.median())
-                    if len(tasks) else float("nan"))
-    batch = CrowdBatch(tasks, golden.rename(columns={"item_id": "task"}), labels, overlap,
-                       owner=str(flow_run.get_id()), model_prior=model_prior, **(asdict(rule) if rule else {}))
-    store = AnswerStore(database_url or get_settings().answer_store_url)
-    simulated = crowd == "simulated"
-    backend = _backend(crowd, store, SimulatedCrowd(n_workers=n_simulated_workers, spammer_share=spammer_share,
-                                                    seed=seed))
-    crowd_name = "Simulated crowd" if simulated else "Crowd"
-    batch_id, progress_id = open_batch(backend, batch, crowd_name)
-    batch_name = f"{crowd_name} batch {batch_id}"
+        get_run_logger().info(
+            "Each item starts from the model's label, its confidence calibrated on %d golden items: median %.2f.",
+            int((predictions.split == "golden").sum()),
+            float(tasks.model_confidence.median()) if len(tasks) else float("nan"))
+    return CrowdBatch(tasks, golden.rename(columns={"item_id": "task"}), labels, overlap,
+                      owner=str(flow_run.get_id()), model_prior=model_prior, **(asdict(rule) if rule else {}))
+
+
+def _collect_until_complete(backend: CrowdBackend, batch: CrowdBatch, batch_id: int, crowd: CrowdKind) -> None:
+    """Wait until the batch is complete or the analyst says to collect it now; keeping on waiting asks again."""
+    logger = get_run_logger()
     progress = backend.progress(batch_id)
-    logger.info("Crowd batch %d (%s): %d items, %s (%s).", batch_id, crowd, len(tasks), progress.describe(),
+    logger.info("Crowd batch %d (%s): %d items, %s (%s).", batch_id, crowd, len(batch.tasks), progress.describe(),
                 _per_item(batch))
     needed = f"about {progress.needed} answers expected" if progress.adaptive else f"{progress.needed} answers needed"
     question = with_defaults(CrowdCollectInput, collect_now=True, description=COLLECT_DESCRIPTION.format(
-        batch_id=batch_id, needed=needed, tasks=len(tasks), per_item=_per_item(batch), golden=len(golden),
-        where=WHERE_PEOPLE_LABEL[crowd]))
+        batch_id=batch_id, needed=needed, tasks=len(batch.tasks), per_item=_per_item(batch),
+        golden=len(batch.golden), where=WHERE_PEOPLE_LABEL[crowd]))
     checks = count()
     collect = batch_complete(backend, batch_id, next(checks))
     while not collect:
@@ -183,37 +219,20 @@ def crowd_loop(
         if not collect:
             logger.info("Crowd batch %d: the analyst chose to keep waiting; the batch stays open and the same "
                         "question is asked again.", batch_id)
-    closed = backend.close(batch_id)
-    if closed.fetched:
-        logger.info("Crowd batch %d: %d answers fetched from the %s crowd on closing.", batch_id, closed.fetched,
-                    backend.kind)
-    for reason in closed.refused[:20]:
-        logger.warning("A %s answer was not stored: %s", backend.kind, reason)
-    progress = store.progress(batch_id)  # the store, not the backend: nothing more to fetch once closed
-    update_progress_artifact(progress_id, _percent(progress), description=f"{batch_name} closed: "
-                             f"{progress.describe()}")
-    answers = backend.answers(batch_id)
-    table, _ = final_table_from_answers(accepted, tasks, answers, method, simulated, model_votes=model_votes)
-    agreement = batch_agreement(answers) if len(answers) else None
-    influenced = int(table.model_influenced.sum())
+
+
+def _publish_final(source: AutohelperStore, table: pd.DataFrame, method: AggregationMethod, simulated: bool,
+                   warnings: list[str], agreement: Agreement | None, model_votes: bool, batch_id: int) -> str:
+    """Store the final table (and its spreadsheet-safe CSV) and publish its artifact; where the table lives."""
     if model_votes:
-        logger.info("Crowd batch %d: the model's vote changed %d of %d crowd labels.", batch_id, influenced,
-                    len(crowd_labelled(table)))
-    warnings = batch_warnings(table.label[table.source != "model"], answers, store.golden_labels(batch_id),
-                              batch.labels, method=method)
-    for warning in warnings:
-        logger.warning("Crowd batch %d: %s", batch_id, warning)
+        get_run_logger().info("Crowd batch %d: the model's vote changed %d of %d crowd labels.", batch_id,
+                              int(table.model_influenced.sum()), len(crowd_labelled(table)))
     final_location = source.write("final", table)
     csv_location = source.export_csv("final", spreadsheet_safe(table))
     rows, preview_note = table_preview(table, final_location, csv_location)
     create_table_artifact(key=FINAL_TABLE_ARTIFACT_KEY, table=rows, description="\n\n".join(filter(None, [
         _final_description(table, method, simulated, warnings, agreement, model_votes), preview_note])))
-    return publish_result({
-        "batch_id": batch_id, "answers": len(answers), "items": len(table), "final": final_location,
-        "autohelper_run_id": autohelper_run_id, "labels": batch.labels,
-        "unlabelled": int((table.source == NO_SOURCE).sum()), "warnings": warnings,
-        "model_votes": model_votes, "model_influenced": influenced,
-        "alpha": None if agreement is None or pd.isna(agreement.alpha) else agreement.alpha})
+    return final_location
 
 
 def _final_description(table: pd.DataFrame, method: AggregationMethod, simulated: bool, warnings: list[str],
