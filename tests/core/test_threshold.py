@@ -195,7 +195,8 @@ def test_calibrated_correctness_is_a_platt_fit_on_the_log_odds() -> None:
     confidence, right = _minilm_like(0, 200)
     log_odds = np.log(confidence / (1 - confidence))[:, None]
     query = np.array([0.5, 0.6, 0.75, 0.9, 0.99])
-    expected = LogisticRegression(tol=1e-10).fit(log_odds, right).predict_proba(np.log(query / (1 - query))[:, None])[:, 1]
+    fit = LogisticRegression(tol=1e-10).fit(log_odds, right)
+    expected = fit.predict_proba(np.log(query / (1 - query))[:, None])[:, 1]
     assert calibrated_correctness(confidence, right, query) == pytest.approx(expected, abs=1e-4)
     # All golden right: no slope to fit, so Laplace's rule, never certainty.
     assert calibrated_correctness(np.array([0.7, 0.9, 0.95]), np.ones(3, dtype=bool), query) == pytest.approx(
@@ -210,7 +211,8 @@ def test_calibrated_target_is_the_lowest_threshold_whose_accepted_tasks_are_expe
     point = curve.for_target(0.95, "point", "calibrated")
     assert point is not None and chance[tasks >= point.threshold].mean() >= 0.95
     assert chance[tasks >= tasks[tasks < point.threshold].max()].mean() < 0.95  # one task more and it fails
-    assert curve.expected_task_accuracy(point.threshold, "point") == pytest.approx(chance[tasks >= point.threshold].mean())
+    accepted = tasks >= point.threshold
+    assert curve.expected_task_accuracy(point.threshold, "point") == pytest.approx(chance[accepted].mean())
     lower = curve.for_target(0.95, "lower", "calibrated")
     assert lower is not None and lower.threshold > point.threshold
     assert curve.expected_task_accuracy(lower.threshold, "lower") >= 0.95
