@@ -10,7 +10,8 @@ into a batch are reported apart. With `--adaptive` the same split goes to the sa
 adaptive overlap (`--min-answers`, `--max-answers`, `--stop-confidence`), and the line gets `fixed` and
 `adaptive` sections, each with `final_accuracy`, `human_answers` and `human_share` (of the fixed-overlap all-crowd
 answers). With `--rounds 2` the tasks are split in two seeded halves: round one runs on the first; the model is
-retrained on golden + round one's crowd labels and saved as a model version, and round two runs that version (no
+retrained on golden + round one's crowd labels (the final table the crowd loop stores: with `--model-votes`, the
+labels aggregated with the model's votes) and saved as a model version, and round two runs that version (no
 refit; golden items it learnt from scored out-of-fold) on the second half, items no model or person has labelled,
 with the same crowd and overlap rule as round one (adaptive under `--adaptive`), scored on their true labels. The
 line gets `round1` and `round2` sections, and `round2_without_retraining` (round one's model and threshold on the
@@ -21,6 +22,11 @@ same second half). Prints one JSON line.
     python benchmarks/outcome.py --reviews my.tsv --text-column body --label-column stars --label-map "1=pos,0=neg"
     python benchmarks/outcome.py --model-votes     # also: the same answers aggregated with the model as a voter
     python benchmarks/outcome.py --rounds 2 --adaptive --min-answers 1   # round two with the retrained version
+    python benchmarks/outcome.py --accuracy-of golden   # solve on the golden items accepted instead
+
+The threshold is solved on `--accuracy-of`: `calibrated` (the default), the expected accuracy of the accepted task
+items with golden-calibrated confidences, or `golden`, the accuracy of the golden items accepted; on its 95% lower
+bound either way (see pipelines/core/threshold.py).
 """
 
 from __future__ import annotations
@@ -60,7 +66,7 @@ from pipelines.core.review_files import load_reviews  # noqa: E402
 from pipelines.core.reviews import parse_label_map, prepare_dataset  # noqa: E402
 from pipelines.core.run_data import FolderRunData  # noqa: E402
 from pipelines.core.simulated_crowd import SimulatedCrowd, real_worker_accuracies  # noqa: E402
-from pipelines.core.threshold import ThresholdCurve, split_at_threshold  # noqa: E402
+from pipelines.core.threshold import ACCURACY_OF_LABELS, AccuracyOf, ThresholdCurve, split_at_threshold  # noqa: E402
 
 REAL_CROWD = "d_sentiment"  # D_PosSent in the paper's Table 6
 
@@ -85,6 +91,9 @@ def _arguments() -> argparse.Namespace:
                         help="adaptive: posterior of the leading label at which an item takes no more answers")
     parser.add_argument("--model-prior", action="store_true",
                         help="adaptive: start each item from the model's label, its confidence calibrated on golden")
+    parser.add_argument("--accuracy-of", default="calibrated", choices=list(ACCURACY_OF_LABELS),
+                        help="the accuracy the threshold is solved on: calibrated, the accepted tasks' expected "
+                             "accuracy with golden-calibrated confidences; golden, the accepted golden items' accuracy")
     parser.add_argument("--rounds", type=int, default=1, choices=[1, 2],
                         help="2: round one on half the tasks, round two with the retrained version on the rest")
     return parser.parse_args()
@@ -124,13 +133,18 @@ def _final_labels(store: AnswerStore, crowd: SimulatedCrowd, accepted: pd.DataFr
     return CrowdRun(final_table(accepted, batch.tasks, result, simulated=True), on_tasks, len(answers) - len(on_tasks))
 
 
+def _voted_final(accepted: pd.DataFrame, manual: pd.DataFrame, answers_on_tasks: pd.DataFrame) -> pd.DataFrame:
+    """The final table as the crowd loop stores it with the model voting on the manual items."""
+    items = manual.rename(columns={"item_id": "task", "label": "model_label"})
+    return final_table_from_answers(accepted, items, answers_on_tasks, "DawidSkene", simulated=True,
+                                    model_votes=True)[0]
+
+
 def _model_votes_section(accepted: pd.DataFrame, manual: pd.DataFrame, answers_on_tasks: pd.DataFrame,
                          truth: pd.Series, all_crowd_answers: int) -> dict[str, object]:
     """The default run's answers aggregated again with the model voting on the manual items: same split, same
     crowd, same answers, so the difference is the model's vote alone."""
-    items = manual.rename(columns={"item_id": "task", "label": "model_label"})
-    final, _ = final_table_from_answers(accepted, items, answers_on_tasks, "DawidSkene", simulated=True,
-                                        model_votes=True)
+    final = _voted_final(accepted, manual, answers_on_tasks)
     human_answers = len(answers_on_tasks)
     return {"final_accuracy": round(_accuracy(final, truth), 4), "human_answers": human_answers,
             "human_share": round(human_answers / all_crowd_answers, 4),
@@ -150,12 +164,13 @@ class Crowd:
     model_prior: bool = False
 
 
-def _split(task_predictions: pd.DataFrame, golden_predictions: pd.DataFrame, target: float
-           ) -> tuple[float | None, pd.DataFrame, pd.DataFrame]:
-    """The threshold solved for `target` on the golden 95% lower bound, and the accepted and manual tasks."""
+def _split(task_predictions: pd.DataFrame, golden_predictions: pd.DataFrame, target: float,
+           accuracy_of: AccuracyOf) -> tuple[float | None, pd.DataFrame, pd.DataFrame]:
+    """The threshold solved for `target` on the 95% lower bound of `accuracy_of`, and the accepted and manual
+    tasks."""
     curve = ThresholdCurve(golden_predictions.confidence.to_numpy(), golden_predictions.correct.to_numpy(),
                            task_predictions.confidence.to_numpy())
-    point = curve.for_target_accuracy(target, bound="lower")
+    point = curve.for_target(target, "lower", accuracy_of)
     # No threshold meeting the target on golden means the model's labels cannot be trusted: all go to people.
     threshold = point.threshold if point is not None else float(np.nextafter(1.0, 2.0))
     return (None if point is None else threshold, *split_at_threshold(task_predictions, threshold))
@@ -176,7 +191,9 @@ def _round(crowd: Crowd, golden: pd.DataFrame, task_predictions: pd.DataFrame, t
         else None,
         "final_accuracy": round(_accuracy(run.final, truth), 4), "human_answers": run.human_answers,
         "all_crowd_human_answers": all_crowd.human_answers,
-        "human_share": round(run.human_answers / all_crowd.human_answers, 4), "final": run.final}
+        "human_share": round(run.human_answers / all_crowd.human_answers, 4),
+        # What the crowd loop would store, so what round two retrains on: with the model's votes when they count.
+        "final": _voted_final(accepted, manual, run.answers_on_tasks) if model_votes and len(manual) else run.final}
     if model_votes:
         figures["model_votes"] = _model_votes_section(accepted, manual, run.answers_on_tasks, truth,
                                                       all_crowd.human_answers)
@@ -188,8 +205,8 @@ def _public(figures: dict[str, object]) -> dict[str, object]:
 
 
 def _second_round(crowd: Crowd, golden: pd.DataFrame, round_one: pd.DataFrame, first: dict[str, object],
-                  base: MiniLMSentimentModel, held_out: pd.DataFrame, target: float, truth: pd.Series,
-                  model_votes: bool) -> dict[str, object]:
+                  base: MiniLMSentimentModel, held_out: pd.DataFrame, target: float, accuracy_of: AccuracyOf,
+                  truth: pd.Series, model_votes: bool) -> dict[str, object]:
     """Retrain on golden + round one's crowd labels, save it as a version, and run that version on `held_out`."""
     final = first["final"]
     assert isinstance(final, pd.DataFrame)
@@ -205,7 +222,7 @@ def _second_round(crowd: Crowd, golden: pd.DataFrame, round_one: pd.DataFrame, f
             predict_with_version(version, list(golden.text), list(golden.item_id), retrained), golden, "golden")
     task_predictions = predictions_frame(retrained.predict(list(held_out.text), list(held_out.item_id)), held_out,
                                          "task")
-    threshold, accepted, manual = _split(task_predictions, golden_predictions, target)
+    threshold, accepted, manual = _split(task_predictions, golden_predictions, target, accuracy_of)
     figures = _round(crowd, golden, task_predictions, threshold, accepted, manual, truth, model_votes,
                      golden_predictions)
     return {"model": {"trained_on": len(training), "crowd_labels": len(crowd_labels),
@@ -238,7 +255,7 @@ def main() -> None:
                          seed=args.seed)
     golden_predictions = predictions_frame(choice.golden_predictions, golden, "golden")
     task_predictions = predictions_frame(choice.model.predict(list(tasks.text), list(tasks.item_id)), tasks, "task")
-    threshold, accepted, manual = _split(task_predictions, golden_predictions, args.target)
+    threshold, accepted, manual = _split(task_predictions, golden_predictions, args.target, args.accuracy_of)
 
     labels = sorted(set(golden.label))
     majority_label, majority_accuracy = majority_baseline(list(golden.label))
@@ -269,7 +286,7 @@ def main() -> None:
                 "rounds_split": "tasks in two seeded halves: round one on the first, round two on the second",
                 "round1": _public(first),
                 "round2": _second_round(people, golden, round_one, first, choice.model, held_out, args.target,
-                                        truth, args.model_votes),
+                                        args.accuracy_of, truth, args.model_votes),
                 "round2_without_retraining": _public(_round(
                     people, golden, again, threshold, *split_at_threshold(again, cutoff), truth, args.model_votes,
                     golden_predictions)),
@@ -305,7 +322,8 @@ def main() -> None:
                   "majority_baseline": {"label": majority_label, "golden_accuracy": round(majority_accuracy, 4)}},
         "target_accuracy": args.target,
         "threshold": None if threshold is None else round(threshold, 4),
-        "threshold_rule": "lowest threshold whose golden accuracy's 95% lower bound meets the target",
+        "threshold_rule": f"lowest threshold whose 95% lower bound on the accuracy of the "
+                          f"{ACCURACY_OF_LABELS[args.accuracy_of]} meets the target",
         "coverage": round(len(accepted) / len(tasks), 4),
         "accepted_accuracy": round(_accuracy(final[final.source == "model"], truth), 4) if len(accepted) else None,
         "crowd_accuracy": round(_accuracy(final[final.source != "model"], truth), 4) if len(manual) else None,

@@ -15,10 +15,14 @@ from dashboard.ui.components import analyst_name, live_until_settled, run_header
 from dashboard.panels.crowd_results import show_warnings
 from pipelines.catalog import AUTOHELPER, RETRAIN
 from pipelines.core.autohelper_store import AutohelperStore
-from pipelines.core.retrain import golden_accuracy_at
+from pipelines.core.retrain import golden_accuracy_at, task_accuracy_at
 from pipelines.core.run_data import run_data_store
+from pipelines.core.threshold import ACCURACY_OF_LABELS, AccuracyOf
 
 DEFAULT_TARGET = 0.95
+ACCURACY_OF_HELP = ("Task items (the default): how often the items the model keeps are expected to be right, from "
+                    "its confidences calibrated on every golden item. Golden items: how often the golden items above "
+                    "the threshold are right, which a few confident golden mistakes can move far.")
 SUSPICIOUS_AGREEMENT = 0.995  # a refit head agreeing with (nearly) every crowd label has copied them, right or wrong
 
 EXPLANATION = (
@@ -74,7 +78,8 @@ def _show_report(report: dict[str, Any]) -> None:
     chart = forecasts.melt(id_vars="model", value_vars=["accepted", "to_crowd"], var_name="goes to",
                            value_name="items").replace({"to_crowd": "people", "accepted": "model"})
     st.plotly_chart(px.bar(chart, x="model", y="items", color="goes to", barmode="stack",
-                           title=f"Next round at {report['target_accuracy']:.1%} golden accuracy"),
+                           title=f"Next round at {report['target_accuracy']:.1%} accuracy of the "
+                                 f"{ACCURACY_OF_LABELS[report.get('accuracy_of', 'golden')]}"),
                     key="retrain.chart")
     st.caption(f"Trained on {report['golden']} golden and {report['crowd_labels']} crowd labels.")
     if report["after"]["golden_accepted"] < 30:
@@ -108,13 +113,16 @@ def _next_round(report: dict[str, Any], autohelper_run: gateway.RunSummary) -> N
                      query_params={"run": started[1]})
 
 
-def _default_target(autohelper_run_id: str, threshold: float) -> tuple[float, str]:
+def _default_target(autohelper_run_id: str, threshold: float, accuracy_of: AccuracyOf) -> tuple[float, str]:
     predictions = AutohelperStore.for_run(run_data_store(), autohelper_run_id).read("predictions")
-    accuracy = golden_accuracy_at(predictions, threshold) if predictions is not None else None
+    accuracy_at = golden_accuracy_at if accuracy_of == "golden" else task_accuracy_at
+    accuracy = accuracy_at(predictions, threshold) if predictions is not None else None
+    items = "golden" if accuracy_of == "golden" else "task"
     if accuracy is None:
-        return DEFAULT_TARGET, (f"The confirmed threshold {threshold:.3f} accepted no golden item, so the target "
+        return DEFAULT_TARGET, (f"The confirmed threshold {threshold:.3f} accepted no {items} item, so the target "
                                 f"starts at {DEFAULT_TARGET:.0%}.")
-    return accuracy, f"The golden accuracy the confirmed threshold {threshold:.3f} had."
+    return accuracy, (f"The accuracy of the {ACCURACY_OF_LABELS[accuracy_of]} at the confirmed threshold "
+                      f"{threshold:.3f}.")
 
 
 def retrain_section(outcome: dict[str, Any], database_url: str | None = None) -> None:
@@ -127,17 +135,22 @@ def retrain_section(outcome: dict[str, Any], database_url: str | None = None) ->
     if not split:
         st.info("This crowd loop's autohelper run is gone or unfinished, so there is nothing to compare with.")
         return
-    default, why = _default_target(autohelper_run_id, split["threshold"])
-    # Keyed by run: a target typed for one run never carries over to another.
-    target = st.number_input("Target golden accuracy", 0.5, 1.0, round(default, 4), 0.01, format="%.4f",
-                             key=f"retrain.target.{autohelper_run_id}", help=why)
+    choices: list[AccuracyOf] = ["calibrated", "golden"]
+    accuracy_of = st.radio("Hold to the target the accuracy of the", choices,
+                           format_func=ACCURACY_OF_LABELS.__getitem__, key=f"retrain.accuracy_of.{autohelper_run_id}",
+                           horizontal=True, help=ACCURACY_OF_HELP)
+    default, why = _default_target(autohelper_run_id, split["threshold"], accuracy_of)
+    # Keyed by run and rule: a target typed for one run, or one accuracy, never carries over to another.
+    target = st.number_input("Target accuracy", 0.5, 1.0, round(default, 4), 0.01, format="%.4f",
+                             key=f"retrain.target.{autohelper_run_id}.{accuracy_of}", help=why)
     latest = _latest_retrain(autohelper_run_id, outcome.get("batch_id"), database_url)
     running = latest is not None and latest.status in {"scheduled", "running"}
     if st.button("Retrain the autohelper on human labels", key="retrain.start", disabled=running,
                  icon=":material/model_training:"):
         gateway.start_run(RETRAIN, {"autohelper_run_id": autohelper_run_id, "target_accuracy": target,
                                     "batch_id": outcome.get("batch_id"), "database_url": database_url,
-                                    "round_one_threshold": split["threshold"]}, analyst=analyst_name())
+                                    "round_one_threshold": split["threshold"], "accuracy_of": accuracy_of},
+                         analyst=analyst_name())
         st.rerun()
     if latest is None:
         return

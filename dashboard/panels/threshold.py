@@ -16,9 +16,11 @@ from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.markdown import escape_markdown
 from pipelines.core.run_data import run_data_store
 from pipelines.core.threshold import (
+    ACCURACY_OF_LABELS,
     BOUND_LABELS,
     DEFAULT_OVERLAP,
     DEFAULT_REWARD_PER_ANSWER,
+    AccuracyOf,
     Bound,
     CrowdCost,
     ThresholdCurve,
@@ -48,11 +50,19 @@ def model_quality(golden: pd.DataFrame) -> None:
 
 
 def _solve_for_target(curve: ThresholdCurve, key: str) -> None:
-    """Set the slider to the lowest threshold meeting the target on the chosen bound, or say what is reachable."""
+    """Set the slider to the lowest threshold meeting the target on the chosen accuracy and bound, or say what is
+    reachable."""
     target, bound = float(st.session_state[f"{key}.target"]), st.session_state[f"{key}.bound"]
-    point = curve.for_target_accuracy(target, bound, decimals=DECIMALS)
+    accuracy_of: AccuracyOf = st.session_state[f"{key}.accuracy_of"]
+    point = curve.for_target(target, bound, accuracy_of, decimals=DECIMALS)
     if point is not None:
         st.session_state[key] = point.threshold
+        return
+    if accuracy_of == "calibrated":
+        st.session_state[f"{key}.note"] = (
+            f"No threshold reaches {target:.1%} on the {BOUND_LABELS[bound]} of the {ACCURACY_OF_LABELS[accuracy_of]}; "
+            f"even the most confident tasks are expected right {curve.highest_expected_task_accuracy(bound):.1%} of "
+            "the time.")
         return
     best = curve.best_reachable(bound, decimals=DECIMALS)
     st.session_state[f"{key}.note"] = f"No threshold reaches {target:.1%} on the {BOUND_LABELS[bound]}" + (
@@ -74,6 +84,12 @@ def _solve_controls(curve: ThresholdCurve, key: str, seed: float) -> None:
                      help="95% lower bound: the golden accuracy of accepted items is at least the target with 95% "
                           "confidence (needs more golden evidence). Point estimate: the accuracy measured on golden "
                           "items itself.")
+    accuracy_of: list[AccuracyOf] = ["calibrated", "golden"]
+    target_col.radio("Accuracy of the", accuracy_of, format_func=ACCURACY_OF_LABELS.__getitem__,
+                     key=f"{key}.accuracy_of",
+                     help="Task items: how often the tasks the model keeps are expected to be right, their "
+                          "confidences calibrated on every golden item. Golden items: how often the golden items "
+                          "above the threshold are right, which a few confident golden mistakes can move far.")
     target_col.button("Solve for accuracy", key=f"{key}.solve_target", on_click=_solve_for_target, args=(curve, key))
     budget_col.number_input("Budget", 0.0, value=curve.at(seed).crowd_cost, key=f"{key}.budget")
     budget_col.button("Solve for budget", key=f"{key}.solve_budget", on_click=lambda: set_threshold(
@@ -106,6 +122,10 @@ def threshold_panel(run: gateway.RunSummary, pending: gateway.PendingInput) -> N
                       help=f"Of accepted golden items: {point.accuracy_text()}.")
     metrics[3].metric("Crowd cost", f"{point.crowd_cost:.2f}")
     metrics[4].metric("Saving", f"{point.saving:.2f}", f"{point.saving_share:.0%}")
+    if point.accepted:
+        st.caption(f"The {point.accepted} task items accepted are expected right "
+                   f"{curve.expected_task_accuracy(threshold, 'point'):.1%} of the time (95% lower bound "
+                   f"{curve.expected_task_accuracy(threshold, 'lower'):.1%}), their confidences calibrated on golden.")
     for reason in curve.warnings_for(point):
         st.warning(reason)
     st.plotly_chart(charts.confidence_histogram(golden, threshold), key=f"{key}.histogram")

@@ -2,9 +2,11 @@
 
 The model before (the autohelper's own predictions) and after (the MiniLM head refitted on golden plus
 crowd-aggregated labels) are judged the same way: the lowest threshold at which the golden items it accepts are
-right at least as often as the target (by default, as often as at the analyst's threshold). The next round is
-every task item; items the retrained model learnt from are scored out-of-fold, so neither model is credited for
-items it has seen. The report says plainly when the crowd labels look wrong and when retraining made things worse.
+right at least as often as the target (by default, as often as at the analyst's threshold), or, solving on the
+`calibrated` accuracy, at which the task items it accepts are expected to be (see `pipelines.core.threshold`).
+The next round is every task item; items the retrained model learnt from are scored out-of-fold, so neither model
+is credited for items it has seen. The report says plainly when the crowd labels look wrong and when retraining
+made things worse.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 
 from pipelines.core.aggregation import chance_level, golden_chance_warning, one_class_warning
 from pipelines.core.autohelper import MiniLMSentimentModel, Progress
-from pipelines.core.threshold import ThresholdCurve, split_at_threshold, wilson_interval
+from pipelines.core.threshold import AccuracyOf, ThresholdCurve, split_at_threshold, wilson_interval
 
 
 class NothingToRetrainOn(ValueError):
@@ -40,6 +42,7 @@ class RoundForecast:
 @dataclass(frozen=True)
 class RetrainReport:
     target_accuracy: float
+    accuracy_of: AccuracyOf  # what the target is held to: the golden items accepted, or the calibrated tasks
     golden: int
     crowd_labels: int
     before: RoundForecast
@@ -55,8 +58,8 @@ class RetrainReport:
         return {key: value for key, value in asdict(self).items() if key != "predictions"}
 
 
-def _forecast(curve: ThresholdCurve, target: float, tasks: pd.DataFrame) -> RoundForecast:
-    point = curve.for_target_accuracy(target, bound="point")
+def _forecast(curve: ThresholdCurve, target: float, tasks: pd.DataFrame, accuracy_of: AccuracyOf) -> RoundForecast:
+    point = curve.for_target(target, "point", accuracy_of)
     if point is None:
         return RoundForecast(None, len(tasks), 0, 0, math.nan, None)
     accepted, _ = split_at_threshold(tasks, point.threshold)
@@ -79,6 +82,13 @@ def golden_accuracy_at(predictions: pd.DataFrame, threshold: float) -> float | N
     """How often the golden items accepted at `threshold` are right; None when the threshold accepts none."""
     accuracy = ThresholdCurve.from_predictions(predictions).at(threshold).accuracy
     return None if math.isnan(accuracy) else float(accuracy)
+
+
+def task_accuracy_at(predictions: pd.DataFrame, threshold: float) -> float | None:
+    """How often the task items accepted at `threshold` are expected to be right, calibrated on golden; None when
+    the threshold accepts none."""
+    accuracy = ThresholdCurve.from_predictions(predictions).expected_task_accuracy(threshold, "point")
+    return None if math.isnan(accuracy) else accuracy
 
 
 def _label_warnings(crowd_labels: pd.DataFrame, golden: pd.DataFrame, tasks: pd.DataFrame,
@@ -118,6 +128,7 @@ def retrain_on_human_labels(
     progress: Progress | None = None,
     crowd_golden: tuple[int, int] | None = None,
     sent_threshold: float | None = None,
+    accuracy_of: AccuracyOf = "golden",
 ) -> RetrainReport:
     """Refit the offline model on golden + crowd labels and forecast the next round before and after.
 
@@ -125,11 +136,13 @@ def retrain_on_human_labels(
         predictions: the autohelper's predictions (`item_id, text, label, confidence, true_label, split`).
         golden: golden items `item_id, text, label`.
         crowd_labels: aggregated crowd labels `item_id, text, label` (items nobody answered left out).
-        target_accuracy: the golden accuracy both models are held to.
+        target_accuracy: the accuracy both models are held to (point estimate).
         crowd_golden: the crowd's answers on golden items, (right, answered), when known: a warning if they do
             not beat chance.
         sent_threshold: the threshold round one confirmed; when given, "before" is what that round actually sent
             (its accepted and manual counts), not a forecast at the target.
+        accuracy_of: the accuracy held to the target: `golden` (of the golden items accepted) or `calibrated`
+            (expected of the task items accepted, calibrated on golden).
     """
     if not 0 < target_accuracy <= 1:
         raise NothingToRetrainOn(f"The target accuracy must be above 0 and at most 1, not {target_accuracy}.")
@@ -163,13 +176,15 @@ def retrain_on_human_labels(
                                  tasks_after.confidence.to_numpy())
     crowd_oof = out_of_fold.merge(crowd_labels[["item_id", "label"]].rename(columns={"label": "crowd_label"}),
                                   on="item_id")
-    before = (_forecast(ThresholdCurve.from_predictions(predictions), target_accuracy, tasks_before) if sent_threshold is None
+    before = (_forecast(ThresholdCurve.from_predictions(predictions), target_accuracy, tasks_before, accuracy_of)
+              if sent_threshold is None
               else _sent(ThresholdCurve.from_predictions(predictions), sent_threshold, tasks_before))
-    after_forecast = _forecast(after_curve, target_accuracy, tasks_after)
+    after_forecast = _forecast(after_curve, target_accuracy, tasks_after, accuracy_of)
     golden_before = float(predictions[predictions.split == "golden"].correct.mean())
     golden_after_accuracy = float((golden_after.label == golden_after.golden_label).mean())
     return RetrainReport(
         target_accuracy=float(target_accuracy),
+        accuracy_of=accuracy_of,
         golden=len(golden),
         crowd_labels=len(crowd_labels),
         before=before,

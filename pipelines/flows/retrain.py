@@ -18,12 +18,13 @@ from pipelines.core.model_versions import save_version
 from pipelines.core.retrain import RoundForecast, retrain_on_human_labels
 from pipelines.core.run_data import run_data_store
 from pipelines.core.settings import get_settings
+from pipelines.core.threshold import ACCURACY_OF_LABELS, AccuracyOf
 from pipelines.flows.common import publish_result, published_progress
 
 REPORT = """\
 ### Retrained on {golden} golden + {crowd} {source} labels
 
-Both models held to a golden accuracy of **{target:.1%}**.
+Both models held to an accuracy of **{target:.1%}** on the {accuracy_of}.
 
 | model | threshold | to people next round | accepted | golden accepted | golden accuracy | dataset accuracy |
 | --- | --- | --- | --- | --- | --- | --- |
@@ -52,11 +53,15 @@ def _warnings(warnings: list[str]) -> str:
 
 @flow(name="retrain-autohelper", persist_result=True)
 def retrain_autohelper(autohelper_run_id: str, target_accuracy: float, batch_id: int | None = None,
-                       database_url: str | None = None, round_one_threshold: float | None = None) -> dict[str, Any]:
+                       database_url: str | None = None, round_one_threshold: float | None = None,
+                       accuracy_of: AccuracyOf = "calibrated") -> dict[str, Any]:
     """Refit the offline model on golden + the crowd's aggregated labels of an autohelper run's final table, and
     forecast the next round before and after at `target_accuracy` on golden items. With the crowd's `batch_id`
     (in the answer store at `database_url`), the report also says whether the crowd's golden answers beat chance.
     With `round_one_threshold` (the threshold the autohelper run confirmed), "before" is what that round sent.
+    `accuracy_of` is the accuracy held to the target: `calibrated` (the task items accepted, expected from
+    golden-calibrated confidences; the default, as it rests on every golden item) or `golden` (the golden items
+    accepted).
 
     The retrained model is saved as a model version; its id is the result's `model_version`, usable as the
     autohelper's `model`."""
@@ -76,7 +81,7 @@ def retrain_autohelper(autohelper_run_id: str, target_accuracy: float, batch_id:
         report = retrain_on_human_labels(
             predictions, golden, crowd_labels, target_accuracy, model=model,
             progress=lambda done, total: progress(100 * done / max(total, 1)), crowd_golden=crowd_golden,
-            sent_threshold=round_one_threshold)
+            sent_threshold=round_one_threshold, accuracy_of=accuracy_of)
     update_progress_artifact(progress_id, progress=100.0, description="Retrained")
     store.write("retrained", report.predictions)
     version = save_version(
@@ -93,7 +98,7 @@ def retrain_autohelper(autohelper_run_id: str, target_accuracy: float, batch_id:
         logger.warning(warning)
     create_markdown_artifact(key=RETRAIN_REPORT_ARTIFACT_KEY, markdown=REPORT.format(
         golden=report.golden, crowd=report.crowd_labels, source=" and ".join(sorted(set(crowd_labels.source))),
-        target=report.target_accuracy,
+        target=report.target_accuracy, accuracy_of=ACCURACY_OF_LABELS[report.accuracy_of],
         before=_row(report.before), after=_row(report.after), agreement=report.crowd_agreement,
         golden_before=report.golden_accuracy_before, golden_after=report.golden_accuracy_after,
         warnings=_warnings(report.warnings)) + f"\nSaved as model version `{version.version_id}`.\n",

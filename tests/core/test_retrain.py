@@ -7,7 +7,12 @@ import pytest
 
 from pipelines.core.autohelper import MiniLMSentimentModel
 from pipelines.core.autohelper_store import predictions_frame
-from pipelines.core.retrain import NothingToRetrainOn, golden_accuracy_at, retrain_on_human_labels
+from pipelines.core.retrain import (
+    NothingToRetrainOn,
+    golden_accuracy_at,
+    retrain_on_human_labels,
+    task_accuracy_at,
+)
 from pipelines.core.review_sample import sample_reviews
 from pipelines.core.reviews import prepare_dataset
 from pipelines.core.threshold import ThresholdCurve, seed_threshold
@@ -55,7 +60,7 @@ def test_human_labels_on_the_unsure_items_shrink_the_next_round(round_one) -> No
     learnt_from = set(golden.item_id) | set(crowd.item_id)
     assert (retrained.loc[list(learnt_from), "scored"] == "out-of-fold").all()
     assert (retrained.drop(index=list(learnt_from)).scored == "trained head").all()
-    assert set(report.summary()) == {"target_accuracy", "golden", "crowd_labels", "before", "after",
+    assert set(report.summary()) == {"target_accuracy", "accuracy_of", "golden", "crowd_labels", "before", "after",
                                      "crowd_agreement", "golden_accuracy_before", "golden_accuracy_after", "warnings"}
     assert not [w for w in report.warnings if "crowd" in w]  # right labels: nothing to say about them
 
@@ -117,3 +122,21 @@ def test_before_is_what_round_one_sent_at_its_confirmed_threshold(round_one) -> 
     assert (report.before.threshold, report.before.to_crowd, report.before.accepted) == (
         threshold, len(manual), len(accepted))
     assert report.before.dataset_accuracy == pytest.approx((accepted.label == accepted.true_label).mean())
+
+
+def test_held_to_the_calibrated_accuracy_both_rounds_are_solved_on_their_tasks_expected_accuracy(round_one) -> None:
+    predictions, golden, tasks, threshold = round_one
+    tasks_scored = predictions[predictions.split == "task"]
+    manual = tasks_scored[tasks_scored.confidence < threshold]
+    crowd = manual[["item_id", "text", "true_label"]].rename(columns={"true_label": "label"})
+    target = task_accuracy_at(predictions, threshold)
+    assert target == ThresholdCurve.from_predictions(predictions).expected_task_accuracy(threshold, "point")
+    report = retrain_on_human_labels(predictions, golden, crowd, target, accuracy_of="calibrated")
+    assert (report.accuracy_of, report.target_accuracy) == ("calibrated", target)
+    before = ThresholdCurve.from_predictions(predictions).for_target(target, "point", "calibrated")
+    assert report.before.threshold == before.threshold and report.before.to_crowd == before.manual
+    after = report.predictions.merge(pd.concat([golden, tasks])[["item_id", "label"]].rename(
+        columns={"label": "true_label"}), on="item_id").assign(correct=lambda f: f.label == f.true_label)
+    expected = ThresholdCurve.from_predictions(after).for_target(target, "point", "calibrated")
+    assert report.after.threshold == expected.threshold and report.after.to_crowd == expected.manual
+    assert task_accuracy_at(predictions, 1.01) is None  # no task accepted: nothing to expect

@@ -14,6 +14,7 @@ from pipelines.core.threshold import (
     ThinEvidenceWarning,
     ThresholdCurve,
     ThresholdInputInvalid,
+    calibrated_correctness,
     seed_threshold,
     split_at_threshold,
     wilson_interval,
@@ -177,3 +178,77 @@ def test_curve_from_predictions_scores_golden_rows_and_splits_task_rows() -> Non
     point = ThresholdCurve.from_predictions(predictions, CrowdCost(overlap=5, reward_per_answer=0.02)).at(0.9)
     assert (point.accepted, point.manual, point.labelled_accepted, point.accuracy) == (2, 1, 2, 1.0)
     assert point.crowd_cost == pytest.approx(1 * 5 * 0.02 * 1.1)
+
+
+def _minilm_like(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Confidences and correctness shaped like the MiniLM head's on the shared reviews: right about 89% of the
+    time, confidences from 0.5 (median about 0.8) and under-confident, nearly always right above 0.8."""
+    rng = np.random.default_rng(seed)
+    confidence = 0.5 + 0.5 * rng.beta(1.4, 1.0, n)
+    chance_right = 1 / (1 + np.exp(-(2.2 * np.log(confidence / (1 - confidence)) + 0.3)))
+    return confidence, rng.random(n) < chance_right
+
+
+def test_calibrated_correctness_is_a_platt_fit_on_the_log_odds() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    confidence, right = _minilm_like(0, 200)
+    log_odds = np.log(confidence / (1 - confidence))[:, None]
+    query = np.array([0.5, 0.6, 0.75, 0.9, 0.99])
+    fit = LogisticRegression(tol=1e-10).fit(log_odds, right)
+    expected = fit.predict_proba(np.log(query / (1 - query))[:, None])[:, 1]
+    assert calibrated_correctness(confidence, right, query) == pytest.approx(expected, abs=1e-4)
+    # All golden right: no slope to fit, so Laplace's rule, never certainty.
+    assert calibrated_correctness(np.array([0.7, 0.9, 0.95]), np.ones(3, dtype=bool), query) == pytest.approx(
+        np.full(5, 4 / 5))
+
+
+def test_calibrated_target_is_the_lowest_threshold_whose_accepted_tasks_are_expected_to_meet_it() -> None:
+    golden, right = _minilm_like(1, 200)
+    tasks, _ = _minilm_like(2, 900)
+    curve = ThresholdCurve(golden, right, tasks)
+    chance = calibrated_correctness(golden, right, tasks)
+    point = curve.for_target(0.95, "point", "calibrated")
+    assert point is not None and chance[tasks >= point.threshold].mean() >= 0.95
+    assert chance[tasks >= tasks[tasks < point.threshold].max()].mean() < 0.95  # one task more and it fails
+    accepted = tasks >= point.threshold
+    assert curve.expected_task_accuracy(point.threshold, "point") == pytest.approx(chance[accepted].mean())
+    lower = curve.for_target(0.95, "lower", "calibrated")
+    assert lower is not None and lower.threshold > point.threshold
+    assert curve.expected_task_accuracy(lower.threshold, "lower") >= 0.95
+    # On the slider's three decimals the threshold rounds up: fewer, more confident tasks, the target still met.
+    rounded = curve.for_target(0.95, "lower", "calibrated", decimals=3)
+    assert rounded.threshold == round(rounded.threshold, 3) >= lower.threshold
+    assert curve.expected_task_accuracy(rounded.threshold, "lower") >= 0.95
+    # A fit never promises certainty: a target of 100% is out of reach, and the page says how far.
+    assert curve.for_target(1.0, "lower", "calibrated") is None
+    assert curve.highest_expected_task_accuracy("lower") < 1.0
+    with pytest.raises(ThresholdInputInvalid, match="'golden' or 'calibrated', not 'tasks'"):
+        curve.for_target(0.95, "lower", "tasks")  # type: ignore[arg-type]
+
+
+def test_the_calibrated_lower_bound_keeps_its_promise_on_tasks_and_covers_more() -> None:
+    """Over 20 draws of 200 golden and 900 tasks, judged on the tasks' true correctness: the accepted tasks meet
+    the target at least as often as a 95% bound promises, and more of them are accepted than on golden."""
+    met, calibrated_coverage, golden_coverage = 0, [], []
+    for seed in range(20):
+        golden, right = _minilm_like(seed, 200)
+        tasks, task_right = _minilm_like(100 + seed, 900)
+        curve = ThresholdCurve(golden, right, tasks)
+        calibrated, on_golden = curve.for_target(0.95, "lower", "calibrated"), curve.for_target(0.95, "lower")
+        met += task_right[tasks >= calibrated.threshold].mean() >= 0.95
+        calibrated_coverage.append(calibrated.coverage)
+        golden_coverage.append(on_golden.coverage if on_golden else 0.0)
+    assert met >= 18
+    assert np.mean(calibrated_coverage) > np.mean(golden_coverage)
+
+
+def test_two_confident_golden_mistakes_send_everything_to_people_on_golden_but_not_calibrated() -> None:
+    golden, right = _minilm_like(3, 200)
+    tasks, _ = _minilm_like(103, 900)
+    unlucky = right.copy()
+    unlucky[np.argsort(golden)[-60:-58]] = False  # two mistakes among the 60 most confident golden items
+    assert ThresholdCurve(golden, right, tasks).for_target(0.95, "lower").coverage > 0.6
+    after = ThresholdCurve(golden, unlucky, tasks)
+    assert after.for_target(0.95, "lower") is None
+    assert after.for_target(0.95, "lower", "calibrated").coverage > 0.5

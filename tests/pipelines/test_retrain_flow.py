@@ -34,6 +34,8 @@ def test_retraining_on_the_crowd_labels_forecasts_the_next_round(autohelper_spli
     store = AutohelperStore.for_run(run_data_store(), autohelper_split)
     manual = store.read("manual")
     assert report["crowd_labels"] == len(manual) and report["golden"] == 20 and report["target_accuracy"] == 0.9
+    # By default the next round is forecast on its tasks' calibrated accuracy, as the report says.
+    assert report["accuracy_of"] == "calibrated"
     # "Before" is what round one sent at its confirmed threshold, not a forecast.
     assert (report["before"]["threshold"], report["before"]["to_crowd"]) == (0.9, len(manual))
     for forecast in (report["before"], report["after"]):
@@ -46,6 +48,7 @@ def test_retraining_on_the_crowd_labels_forecasts_the_next_round(autohelper_spli
     assert f"{report['before']['to_crowd']} |" in artifacts[RETRAIN_REPORT_ARTIFACT_KEY].data
     assert "20 golden + " in artifacts[RETRAIN_REPORT_ARTIFACT_KEY].data
     assert "simulated crowd labels" in artifacts[RETRAIN_REPORT_ARTIFACT_KEY].data
+    assert "on the task items accepted (calibrated on golden)" in artifacts[RETRAIN_REPORT_ARTIFACT_KEY].data
 
     version = load_version(run_data_store(), report["model_version"])
     assert f"`{version.version_id}`" in artifacts[RETRAIN_REPORT_ARTIFACT_KEY].data
@@ -59,8 +62,10 @@ def test_a_saved_version_labels_the_next_run_with_its_own_head(autohelper_split:
     crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": autohelper_split, "crowd": "simulated",
                                                "spammer_share": 0.0})
     assert wait_for_status(crowd_run, {"completed", "failed"}, timeout=120).status == "completed"
-    retrain = gateway.start_run(RETRAIN, {"autohelper_run_id": autohelper_split, "target_accuracy": 0.9})
+    retrain = gateway.start_run(RETRAIN, {"autohelper_run_id": autohelper_split, "target_accuracy": 0.9,
+                                          "accuracy_of": "golden"})
     assert wait_for_status(retrain, {"completed", "failed"}, timeout=180).status == "completed"
+    assert gateway.result(retrain)["accuracy_of"] == "golden"
     version = load_version(run_data_store(), gateway.result(retrain)["model_version"])
 
     next_run = gateway.start_run(AUTOHELPER, {"n_tasks": 60, "n_golden": 20, "model": version.version_id})

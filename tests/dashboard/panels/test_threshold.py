@@ -64,6 +64,18 @@ def test_point_estimate_solve_sets_the_core_threshold_and_confirm_sends_what_is_
     best = curve.best_reachable("lower", decimals=3)
     app.number_input(key=f"{key}.target").set_value(target).run()
     before = app.slider(key=key).value
+    # By default it solves on the accepted tasks' expected accuracy, calibrated on golden; on 20 golden items its
+    # lower bound cannot promise 85% either, and the page says how far the most confident tasks get.
+    assert curve.for_target(target, "lower", "calibrated", decimals=3) is None
+    app.button(key=f"{key}.solve_target").click().run()
+    assert (f"No threshold reaches 85.0% on the 95% lower bound of the task items accepted (calibrated on golden); "
+            f"even the most confident tasks are expected right {curve.highest_expected_task_accuracy('lower'):.1%} "
+            "of the time.") in [w.value for w in app.warning]
+    assert app.slider(key=key).value == before
+    assert (f"expected right {curve.expected_task_accuracy(before, 'point'):.1%} of the time"
+            in " ".join(c.value for c in app.caption))
+
+    app.radio(key=f"{key}.accuracy_of").set_value("golden").run()
     app.button(key=f"{key}.solve_target").click().run()
     assert (f"No threshold reaches 85.0% on the 95% lower bound; the best reachable is {best.ci_low:.1%}, at "
             f"threshold {best.threshold:.3f}.") in [w.value for w in app.warning]

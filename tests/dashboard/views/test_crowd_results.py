@@ -210,10 +210,12 @@ def test_aggregations_are_computed_once_per_batch_and_answer_count_and_the_slow_
 def test_a_retrained_version_is_the_next_runs_model_in_one_click(autohelper_split: str, tmp_path) -> None:
     _crowd_run(autohelper_split, tmp_path, {"ana": True}, overlap=1)
     app = _results_page()
-    assert app.number_input(key=f"retrain.target.{autohelper_split}")  # keyed by run: never carried over
+    # Keyed by run and by the accuracy held to it: never carried over.
+    assert app.number_input(key=f"retrain.target.{autohelper_split}.calibrated")
     app.button(key="retrain.start").click().run()
     [retrain] = gateway.recent_runs(limit=1, flow_name=RETRAIN.flow)
     assert retrain.parameters["round_one_threshold"] == gateway.result(UUID(autohelper_split))["threshold"]
+    assert retrain.parameters["accuracy_of"] == "calibrated"
     assert wait_for_status(retrain.id, {"completed", "failed"}, timeout=180).status == "completed"
     version_id = gateway.result(retrain.id)["model_version"]
 
