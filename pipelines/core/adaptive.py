@@ -39,6 +39,11 @@ def answer_accuracy(right: int, answered: int, prior: float = ACCURACY_PRIOR, we
     return min(high, max(low, (right + prior * weight) / (answered + weight)))
 
 
+# A posterior equal to the stop confidence but for float rounding has reached it: a 0.75 prior and one answer of
+# accuracy 0.75 give 0.9 exactly, computed as 0.8999999999999999.
+_ROUNDING = 1e-9
+
+
 def posterior(counts: Sequence[int], accuracy: float, prior: Sequence[float] | None = None) -> list[float]:
     """Each label's posterior, given each label's answer count (one count per label of the batch, zeros included),
     the accuracy of one answer, and a prior over the labels (uniform when None; see the module docstring)."""
@@ -89,7 +94,7 @@ class AdaptiveOverlap:
         given = sum(counts)
         if given >= self.max_answers:
             return False
-        return given < self.min_answers or leading_posterior(counts, accuracy, prior) < self.stop_confidence
+        return given < self.min_answers or leading_posterior(counts, accuracy, prior) < self.stop_confidence - _ROUNDING
 
     def answers_left(self, counts: Sequence[int], accuracy: float, prior: Sequence[float] | None = None) -> int:
         """The fewest further answers that could settle the item: each agreeing with its most likely label, at

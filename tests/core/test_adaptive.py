@@ -41,6 +41,15 @@ def test_an_item_needs_min_answers_then_more_only_while_uncertain_never_past_max
     assert not RULE.needs_answer([5, 0], 0.5)  # ...until max_answers
 
 
+def test_a_posterior_at_the_stop_confidence_but_for_float_rounding_settles_the_item() -> None:
+    rule = AdaptiveOverlap(min_answers=1, max_answers=5, stop_confidence=0.9)
+    # 0.75 * 0.75 / (0.75 * 0.75 + 0.25 * 0.25) is 0.9 exactly; in floats it comes out a hair below.
+    assert leading_posterior([0, 1], 0.75, [0.25, 0.75]) < 0.9
+    assert not rule.needs_answer([0, 1], 0.75, [0.25, 0.75])
+    assert rule.answers_left([0, 0], 0.75, [0.25, 0.75]) == 1
+    assert rule.needs_answer([0, 1], 0.7499, [0.25, 0.75])  # truly below: one more answer
+
+
 def test_answers_left_is_the_fewest_agreeing_answers_that_settle_the_item() -> None:
     assert RULE.answers_left([0, 0], 0.9) == 2  # min_answers
     assert RULE.answers_left([0, 0], 0.8) == 3  # 4^3 / (4^3 + 1) = 0.985; two give 0.941
