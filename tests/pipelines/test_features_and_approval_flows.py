@@ -114,7 +114,7 @@ def test_stale_pause_is_refused_without_a_traceback() -> None:
     with get_client(sync_client=True) as client:
         client.resume_flow_run(approval, run_input={"create_artifact": False})
     with pytest.raises(gateway.PauseStale):
-        gateway.resume(approval, {"create_artifact": True}, pause_key=pending.pause_key)
+        gateway.resume(pending, {"create_artifact": True})
     assert wait_for_status(approval, {"completed"}).state_name == "Rejected"
 
 
