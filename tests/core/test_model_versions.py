@@ -22,6 +22,8 @@ from pipelines.core.model_versions import (
 from pipelines.core.reviews import prepare_dataset, sample_reviews
 from pipelines.core.run_data import FolderRunData, RunDataStore
 
+pytestmark = pytest.mark.model  # versions of a MiniLM model fitted here
+
 
 @pytest.fixture(scope="module")
 def skewed() -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -11,6 +11,8 @@ from pipelines.core.retrain import NothingToRetrainOn, golden_accuracy_at, retra
 from pipelines.core.reviews import prepare_dataset, sample_reviews
 from pipelines.core.threshold import ThresholdCurve, seed_threshold
 
+pytestmark = pytest.mark.model  # every case starts from MiniLM fitted on the sample
+
 
 @pytest.fixture(scope="module")
 def round_one() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, float]:
