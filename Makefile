@@ -31,10 +31,11 @@ run: install
 test: install browser postgres
 	$(PY) -m pytest
 
-# The fast tier: the core and the pages (against tests/fake_gateway.py), no Prefect server, no browser.
+# The fast tier: the core and the pages (against tests/fake_gateway.py), no Prefect server, no browser, no
+# PostgreSQL cluster, no real model (tests marked backend, slow, postgres or model).
 # `make test` runs these too, with everything else.
-test-fast: install postgres
-	$(PY) -m pytest -m "not backend and not slow" tests/core tests/dashboard
+test-fast: install
+	$(PY) -m pytest -m "not backend and not slow and not model and not postgres" tests/core tests/dashboard
 
 # Team mode on this machine: PostgreSQL, a Prefect server on it, two workers, the dashboard's gateway; one JSON line.
 team-check: install postgres

@@ -267,30 +267,49 @@ def _read_input(client: SyncPrefectClient, run_id: UUID, key: str) -> Any:
         raise
 
 
-def resume(
-    run_id: UUID, values: dict[str, Any], pause_key: str | None = None, analyst: str | None = None
-) -> dict[str, Any]:
-    """Validate `values` against the pause's schema and resume the run with them.
+def resume(pending: PendingInput | UUID, values: dict[str, Any], analyst: str | None = None) -> dict[str, Any]:
+    """Resume the pause `pending` with `values`, validated once against the schema the person's form was drawn from.
 
-    `analyst` fills the audit field `resumed_by` when the pause has one and the values leave it empty.
+    The page passes the `PendingInput` it drew its form for: the run is read once here to check that this pause
+    (by its key) is still the one waiting, and nothing else is read again. A run id instead answers whatever the
+    run waits for now (for scripts and tests that draw no form). `analyst` fills the audit field `resumed_by` when
+    the pause has one and the values leave it empty.
 
     Raises:
         InputInvalid: the values do not fit the schema; the run stays paused.
         PauseStale: the run no longer waits for this input (resumed elsewhere, timed out, ended).
     """
-    pending = pending_input(run_id)
-    if pending is None or (pause_key is not None and pending.pause_key != pause_key):
-        raise PauseStale("This run is no longer waiting for this input: it was resumed elsewhere or ended.")
+    if isinstance(pending, UUID):
+        found = pending_input(pending)
+        if found is None:
+            raise PauseStale(_NOT_WAITING)
+        pending = found
     values = dict(values)
     if analyst and "resumed_by" in pending.schema.get("properties", {}) and not values.get("resumed_by"):
         values["resumed_by"] = analyst
-    clean = coerce_and_validate(pending.schema, values)
     with _client() as client:
-        outcome = client.resume_flow_run(run_id, run_input=clean)
+        if _current_pause_key(client, pending.run_id) != pending.pause_key:
+            raise PauseStale(_NOT_WAITING)
+        clean = coerce_and_validate(pending.schema, values)
+        outcome = client.resume_flow_run(pending.run_id, run_input=clean)
     if outcome.status != SetStateStatus.ACCEPT:
         reason = getattr(outcome.details, "reason", "") or outcome.status.value
         raise PauseStale(f"Prefect did not resume the run: {reason}")
     return clean
+
+
+_NOT_WAITING = "This run is no longer waiting for this input: it was resumed elsewhere or ended."
+
+
+def _current_pause_key(client: SyncPrefectClient, run_id: UUID) -> str | None:
+    """The key of the pause the run waits in now, or None when it waits in none (or is gone)."""
+    try:
+        state = client.read_flow_run(run_id).state
+    except ObjectNotFound:
+        return None
+    if state is None or not state.is_paused():
+        return None
+    return str(state.state_details.pause_key)
 
 
 def logs(run_id: UUID, limit: int = 50) -> list[LogLine]:

@@ -28,10 +28,19 @@ _databases = count()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that needs the real Prefect backend, so the fast tier (`make test-fast`) can leave it out."""
+    """Mark every test that needs the real Prefect backend or the PostgreSQL cluster, so the fast tier
+    (`make test-fast`) can leave it out. Fixtures that reach the cluster only for one of their params mark that
+    param (`POSTGRESQL`)."""
     for item in items:
-        if "backend" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "backend" in fixtures:
             item.add_marker(pytest.mark.backend)
+        if "postgres_cluster" in fixtures:
+            item.add_marker(pytest.mark.postgres)
+
+
+# A store fixture's PostgreSQL case: it starts the cluster, so it is marked like the tests that ask for it.
+POSTGRESQL = pytest.param("postgresql", marks=pytest.mark.postgres)
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +70,7 @@ def new_database(server: str, prefix: str) -> str:
     return server.format(database=name)
 
 
-@pytest.fixture(params=["folder", "sqlite", "postgresql"])
+@pytest.fixture(params=["folder", "sqlite", POSTGRESQL])
 def run_data(request: pytest.FixtureRequest, tmp_path: Path) -> object:
     """An empty run-data store of each kind: the data folder (laptop mode), an SQLite file, a PostgreSQL database."""
     from pipelines.core.run_data import DatabaseRunData, FolderRunData

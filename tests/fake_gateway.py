@@ -3,7 +3,7 @@
 The full suite drives every page against a real Prefect server; this fake stands where the gateway meets Prefect so
 that pages can be opened, read and answered in well under a second each. It keeps what a page can observe: runs with
 a status, pauses with the real RunInput schemas, and resumes validated by the same core rule the gateway applies
-(`coerce_and_validate`), refused once the pause is over.
+(`coerce_and_validate`) against the schema of the `PendingInput` resumed, refused once that pause is over.
 """
 
 from __future__ import annotations
@@ -99,11 +99,12 @@ class FakeGateway:
     def pending_input(self, run_id: UUID) -> gateway.PendingInput | None:
         return self.pending.get(run_id)
 
-    def resume(self, run_id: UUID, values: dict[str, Any], pause_key: str | None = None,
+    def resume(self, pending: gateway.PendingInput | UUID, values: dict[str, Any],
                analyst: str | None = None) -> dict[str, Any]:
-        pending = self.pending.get(run_id)
-        if pending is None or (pause_key is not None and pending.pause_key != pause_key):
+        waiting = self.pending.get(pending if isinstance(pending, UUID) else pending.run_id)
+        if waiting is None or (not isinstance(pending, UUID) and waiting.pause_key != pending.pause_key):
             raise gateway.PauseStale("This run is no longer waiting for this input: it was resumed elsewhere or ended.")
+        pending, run_id = (waiting if isinstance(pending, UUID) else pending), waiting.run_id  # as the gateway does
         values = dict(values)
         if analyst and "resumed_by" in pending.schema.get("properties", {}) and not values.get("resumed_by"):
             values["resumed_by"] = analyst

@@ -3,8 +3,6 @@ and charts, buttons that solve for a threshold, and the confirm that resumes the
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import pandas as pd
 import streamlit as st
 
@@ -133,10 +131,10 @@ def threshold_panel(run: gateway.RunSummary, pending: gateway.PendingInput) -> N
     st.plotly_chart(charts.cost_curve(points, threshold), key=f"{key}.cost")
     # The click goes to the run and pause it was drawn for, never a newer run's.
     st.button(f"Confirm threshold {threshold:.3f}", key=f"autohelper.{run_id}.confirm", type="primary",
-              on_click=_confirm_threshold, args=(run_id, key, pending.pause_key))
+              on_click=_confirm_threshold, args=(pending, key))
 
 
-def _confirm_threshold(run_id: UUID, key: str, pause_key: str) -> None:
+def _confirm_threshold(pending: gateway.PendingInput, key: str) -> None:
     # The slider's value at the click, not the one bound when the button was drawn: a slider moved just before the
     # click reaches the server in the same rerun as the click, before the button's label could catch up.
-    resume_or_explain(run_id, {"threshold": round(float(st.session_state[key]), DECIMALS)}, pause_key)
+    resume_or_explain(pending, {"threshold": round(float(st.session_state[key]), DECIMALS)})

@@ -166,17 +166,17 @@ def current_run(
     return by_id[chosen]
 
 
-def resume_or_explain(run_id: UUID, values: dict, pause_key: str) -> None:
-    """Resume exactly this run's pause with `values`, or say why not (invalid input, or the pause is over).
+def resume_or_explain(pending: gateway.PendingInput, values: dict) -> None:
+    """Resume exactly the pause `pending` with `values`, or say why not (invalid input, or the pause is over).
 
-    Made for a button's `on_click`, with the run, values and pause key the button was drawn for in its `args`:
+    Made for a button's `on_click`, with the pause (its run, key and schema) the button was drawn for in its `args`:
     Streamlit calls it before the page is drawn again, so the click never acts on what the rerun would show.
     """
     if current_role() != "analyst":  # the handler runs before the page's guard: the role may be gone by now
         st.error("Not allowed: only analysts resume runs. Nothing was sent.")
         return
     try:
-        gateway.resume(run_id, values, pause_key=pause_key, analyst=analyst_name())
+        gateway.resume(pending, values, analyst=analyst_name())
     except InputInvalid as exc:
         st.error("\n".join(f"- {escape_markdown(error.message)}" for error in exc.errors))
     except gateway.PauseStale as exc:
@@ -185,13 +185,13 @@ def resume_or_explain(run_id: UUID, values: dict, pause_key: str) -> None:
         st.success("Resumed.")
 
 
-def resume_with_widgets(run_id: UUID, widget_keys: dict[str, str], pause_key: str) -> None:
+def resume_with_widgets(pending: gateway.PendingInput, widget_keys: dict[str, str]) -> None:
     """`resume_or_explain` with each field read from its widget at the click (field name -> widget key).
 
     A widget changed just before the click reaches the server in the same rerun as the click, after the button
     was drawn: values bound into the button's `args` would be the ones from before the change.
     """
-    resume_or_explain(run_id, {field: st.session_state[key] for field, key in widget_keys.items()}, pause_key)
+    resume_or_explain(pending, {field: st.session_state[key] for field, key in widget_keys.items()})
 
 
 def decision_field(schema: dict) -> tuple[str, dict[str, str]] | None:
@@ -219,7 +219,7 @@ def decision_form(pending: gateway.PendingInput, key: str) -> None:
     # The click sends the choice the radio holds at the click, for the run and pause drawn here.
     st.button(f"Confirm: {names[str(choice).lower()]}" if choice is not None else "Choose, then confirm",
               key=f"{key}.confirm", type="primary", disabled=choice is None, icon=":material/gavel:",
-              on_click=resume_with_widgets, args=(pending.run_id, {field: choice_key}, pending.pause_key))
+              on_click=resume_with_widgets, args=(pending, {field: choice_key}))
 
 
 def pause_form(run_id: UUID, key: str) -> None:
@@ -236,7 +236,7 @@ def pause_form(run_id: UUID, key: str) -> None:
         decision_form(pending, key)
         return
     render_pause_form(pending.schema, key=key, description=pending.description, hidden=("resumed_by",),
-                      on_submit=lambda values: resume_or_explain(run_id, values, pending.pause_key))
+                      on_submit=lambda values: resume_or_explain(pending, values))
 
 
 def recent_logs(run_id: UUID, limit: int = 30) -> None:

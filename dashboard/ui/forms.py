@@ -1,4 +1,4 @@
-"""Render a pause's JSON schema as a Streamlit form and return validated values on submit."""
+"""Render a pause's JSON schema as a Streamlit form whose submit hands the typed values to the resume."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from pipelines.core.markdown import escape_markdown
-from pipelines.core.schema_input import FieldSpec, InputInvalid, coerce_and_validate, resolve_field_specs
+from pipelines.core.schema_input import FieldSpec, resolve_field_specs
 
 _NONE = "—"
 
@@ -38,61 +37,54 @@ def _value(spec: FieldSpec, raw: Any) -> Any:
     return raw
 
 
-def _widget(spec: FieldSpec, key: str) -> Any:
-    """One input widget for a field. Numbers are typed as text on purpose: a number widget silently puts its
-    last value back when the text is no number ("abc" became 2) and clamps out-of-range values, while
-    validation refuses both and tells the person what was wrong."""
+def _widget(spec: FieldSpec, key: str) -> None:
+    """Draw one input widget for a field (its value is read at the submit). Numbers are typed as text on purpose:
+    a number widget silently puts its last value back when the text is no number ("abc" became 2) and clamps
+    out-of-range values, while validation refuses both and tells the person what was wrong."""
     label, help_text, default = spec.title, _help(spec), spec.default
     if spec.kind in ("integer", "number"):
         value = f"{default:g}" if isinstance(default, (int, float)) and not isinstance(default, bool) else ""
-        return st.text_input(label, value=value, key=key, help=help_text)
-    if spec.kind == "boolean":
-        return st.checkbox(label, value=bool(default), key=key, help=help_text)
-    if spec.kind == "choice":
+        st.text_input(label, value=value, key=key, help=help_text)
+    elif spec.kind == "boolean":
+        st.checkbox(label, value=bool(default), key=key, help=help_text)
+    elif spec.kind == "choice":
         options = ([_NONE] if spec.nullable else []) + list(spec.choices or ())
         index = options.index(default) if default in options else 0
-        return _value(spec, st.selectbox(label, options, index=index, key=key, help=help_text))
-    if spec.kind == "multi_choice":
-        return st.multiselect(label, list(spec.choices or ()), default=default or [], key=key, help=help_text)
-    if spec.kind == "string_list":
-        return st.text_area(label, value="\n".join(default or []), key=key, help=f"One per line. {help_text or ''}")
-    if spec.kind == "json":
-        text = st.text_area(label, value=json.dumps(default, indent=2) if spec.has_default else "", key=key,
-                            help=f"JSON. {help_text or ''}")
-        return _value(spec, text)
-    return st.text_input(label, value=default or "", key=key, help=help_text)
+        st.selectbox(label, options, index=index, key=key, help=help_text)
+    elif spec.kind == "multi_choice":
+        st.multiselect(label, list(spec.choices or ()), default=default or [], key=key, help=help_text)
+    elif spec.kind == "string_list":
+        st.text_area(label, value="\n".join(default or []), key=key, help=f"One per line. {help_text or ''}")
+    elif spec.kind == "json":
+        st.text_area(label, value=json.dumps(default, indent=2) if spec.has_default else "", key=key,
+                     help=f"JSON. {help_text or ''}")
+    else:
+        st.text_input(label, value=default or "", key=key, help=help_text)
 
 
 def render_pause_form(
     schema: dict[str, Any],
     *,
     key: str,
+    on_submit: Callable[[dict[str, Any]], object],
     description: str | None = None,
     submit_label: str = "Resume run",
     hidden: Collection[str] = (),
-    on_submit: Callable[[dict[str, Any]], object] | None = None,
-) -> dict[str, Any] | None:
-    """Show the description and a form for `schema`; return validated values when submitted, else None.
+) -> None:
+    """Show the description and a form for `schema`; a submit calls `on_submit` with the form's values.
 
     Fields named in `hidden` are left out of the form (the caller fills them, e.g. the analyst's name).
-    Invalid input shows every problem in one error and returns None, so the caller does not resume.
-    With `on_submit`, a submit calls it with the form's values (not yet validated) before the page is drawn
-    again, and this returns None: the callback acts on what it was bound to when the form was drawn.
+    The values go to `on_submit` as the widgets hold them, not yet validated: the resume validates them once,
+    against the pause the form was drawn for, and shows what is wrong (`resume_or_explain`). The callback runs
+    before the page is drawn again, so it acts on what it was bound to when the form was drawn.
     """
     if description:
         st.markdown(description)
     specs = [spec for spec in resolve_field_specs(schema) if spec.name not in hidden]
-    callback = {} if on_submit is None else {"on_click": _submit, "args": (on_submit, specs, key)}
     with st.form(key=key):
-        values = {spec.name: _widget(spec, f"{key}.{spec.name}") for spec in specs}
-        submitted = st.form_submit_button(submit_label, type="primary", **callback)
-    if not submitted or on_submit is not None:
-        return None
-    try:
-        return coerce_and_validate(schema, values)
-    except InputInvalid as exc:
-        st.error("\n".join(f"- {escape_markdown(error.message)}" for error in exc.errors))
-        return None
+        for spec in specs:
+            _widget(spec, f"{key}.{spec.name}")
+        st.form_submit_button(submit_label, type="primary", on_click=_submit, args=(on_submit, specs, key))
 
 
 def _submit(on_submit: Callable[[dict[str, Any]], object], specs: list[FieldSpec], key: str) -> None:

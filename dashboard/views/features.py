@@ -61,7 +61,7 @@ elif run.status == "paused" and (pending := gateway.pending_input(run.id)) is no
     # The click resumes the run and pause drawn here, with the columns chosen on screen.
     st.button("Drop these columns and resume", key=f"features.{run.id}.resume", type="primary",
               on_click=resume_with_widgets,
-              args=(run.id, {"features_to_drop": f"features.{run.id}.drop"}, pending.pause_key))
+              args=(pending, {"features_to_drop": f"features.{run.id}.drop"}))
 elif run.status == "completed" and CLEANED_USERS_ARTIFACT_KEY in artifacts:
     cleaned = artifacts[CLEANED_USERS_ARTIFACT_KEY]
     st.success(escape_markdown(cleaned.description))

@@ -36,6 +36,11 @@ PARTIAL_SUFFIX = ".partial"
 UPLOAD_PREFIX = "upload:"
 UPLOADS = "uploads"
 RESULTS = "results"
+PARAMETERS = "parameters"
+PARAMETER_REFERENCE_PREFIX = "run-data:"
+# Prefect keeps every run's parameters in its database and sends them with each read of the run (its UI, the
+# dashboard's run lists): a value whose JSON is larger than this goes to a subflow as a run-data reference instead.
+MAX_PARAMETER_BYTES = 256 * 1024
 
 
 class UnsafeKey(ValueError):
@@ -52,6 +57,10 @@ class RunDataUrlInvalid(ValueError):
 
 class UploadMissing(LookupError):
     """An `upload:` dataset reference names no stored upload."""
+
+
+class ParameterDataMissing(LookupError):
+    """A `run-data:` parameter reference names nothing in the run data."""
 
 
 def check_key(key: str) -> str:
@@ -290,3 +299,35 @@ def load_result(store: RunDataStore, run_id: str) -> Any:
     """What a flow run returned (as `save_result` kept it), or None when it kept nothing."""
     data = store.get(f"{RESULTS}/{check_run_id(run_id)}.json")
     return None if data is None else json.loads(data)
+
+
+def parameter_or_reference(store: RunDataStore, run_id: str, name: str, value: Any) -> Any:
+    """`value` as a flow parameter: itself when its JSON takes at most `MAX_PARAMETER_BYTES`, else stored as
+    `parameters/<run id>/<name>.json` and passed as the reference `run-data:parameters/<run id>/<name>.json`.
+
+    `run_id` is the run handing the value on; `load_parameter` on the receiving side gives the value back either way.
+    """
+    encoded = json.dumps(value, default=_plain).encode()
+    if len(encoded) <= MAX_PARAMETER_BYTES:
+        return value
+    key = f"{PARAMETERS}/{check_run_id(run_id)}/{check_key(name)}.json"
+    store.put(key, encoded)
+    return f"{PARAMETER_REFERENCE_PREFIX}{key}"
+
+
+def load_parameter(store: RunDataStore, parameter: Any) -> Any:
+    """A parameter's value: read from the run data when it is a `run-data:` reference, else the parameter itself.
+
+    Raises:
+        UnsafeKey: the reference names no plain run-data key.
+        ParameterDataMissing: nothing is stored under the reference (the run data was cleared); start the parent run
+            again.
+    """
+    if not (isinstance(parameter, str) and parameter.startswith(PARAMETER_REFERENCE_PREFIX)):
+        return parameter
+    key = check_key(parameter.removeprefix(PARAMETER_REFERENCE_PREFIX))
+    data = store.get(key)
+    if data is None:
+        raise ParameterDataMissing(f"The parameter {parameter!r} names nothing in the run data "
+                                   f"({store.location(key)}): start the run that passed it again.")
+    return json.loads(data)

@@ -14,10 +14,10 @@ from pipelines.catalog import (
     CLEANED_USERS_BLOCK_NAME,
     FEATURE_PROFILE_ARTIFACT_KEY,
     FEATURE_SELECTION,
-    USERS_BLOCK_NAME,
 )
 from pipelines.core.features import available_columns, default_drop, drop_features, profile_columns
 from pipelines.core.markdown import escape_markdown
+from pipelines.core.run_data import load_parameter, run_data_store
 from pipelines.core.users import flatten_users
 from pipelines.flows.common import ask, table_rows
 from pipelines.inputs import features_to_drop_input
@@ -41,10 +41,14 @@ def profile_description(profile: pd.DataFrame) -> str:
 
 
 @flow(name=FEATURE_SELECTION, persist_result=True)
-def remove_features(source_block: str = USERS_BLOCK_NAME) -> list[dict[str, Any]]:
-    """Show the columns of the stored users, pause for the ones to drop, and store the cleaned users."""
+def remove_features(users: list[dict[str, Any]] | str) -> list[dict[str, Any]]:
+    """Show the columns of the users handed in, pause for the ones to drop, and store the cleaned users.
+
+    `users` is the list itself, or a run-data reference to it when it is too large for a parameter
+    (`parameter_or_reference`).
+    """
     logger = get_run_logger()
-    users = JSON.load(source_block).value
+    users = load_parameter(run_data_store(), users)
     columns = available_columns(users)
     profile = profile_columns(users)
     create_table_artifact(key=FEATURE_PROFILE_ARTIFACT_KEY, table=table_rows(profile), description="Columns")

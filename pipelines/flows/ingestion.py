@@ -7,10 +7,12 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.runtime import flow_run
 from prefect.states import Completed, State
 
 from pipelines.blocks import JSON
 from pipelines.catalog import USER_SOURCE_ARTIFACT_KEY, USERS_ARTIFACT_KEY, USERS_BLOCK_NAME
+from pipelines.core.run_data import parameter_or_reference, run_data_store
 from pipelines.core.settings import get_settings
 from pipelines.core.users import (
     RandomUserUnavailable,
@@ -97,5 +99,7 @@ def create_names(select_features: bool = True) -> dict[str, Any]:
     logger.info("Saved %d users from %s. %s", len(batch.users), batch.source, batch.note)
     outcome: dict[str, Any] = {"source": batch.source, "note": batch.note, "users": batch.users}
     if select_features:
-        outcome["cleaned_users"] = remove_features()
+        # Handed on as the subflow's parameter (a run-data reference when large), not through the block saved above.
+        users = parameter_or_reference(run_data_store(), str(flow_run.get_id()), "users", batch.users)
+        outcome["cleaned_users"] = remove_features(users)
     return outcome

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
+from prefect.cache_policies import NO_CACHE
 
 from pipelines.catalog import RETRAIN_PROGRESS_ARTIFACT_KEY, RETRAIN_REPORT_ARTIFACT_KEY
 from pipelines.core.aggregation import golden_agreement
@@ -14,8 +16,8 @@ from pipelines.core.answer_store import AnswerStore
 from pipelines.core.autohelper import MiniLMSentimentModel
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import crowd_labelled
-from pipelines.core.model_versions import save_version
-from pipelines.core.retrain import RoundForecast, retrain_on_human_labels
+from pipelines.core.model_versions import ModelVersion, save_version
+from pipelines.core.retrain import RetrainReport, RoundForecast, retrain_on_human_labels
 from pipelines.core.run_data import run_data_store
 from pipelines.core.settings import get_settings
 from pipelines.core.threshold import ACCURACY_OF_LABELS, AccuracyOf
@@ -51,6 +53,87 @@ def _warnings(warnings: list[str]) -> str:
     return "\n**Warnings**\n\n" + "\n".join(f"- {warning}" for warning in warnings) + "\n"
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """What a retrain learns from: an autohelper run's predictions and golden items, the crowd's aggregated labels
+    of its final table and, with the crowd's batch, how the crowd did on golden items."""
+
+    predictions: pd.DataFrame
+    golden: pd.DataFrame
+    crowd_labels: pd.DataFrame
+    crowd_golden: tuple[int, int] | None  # (right, of) answers on golden items
+
+    @property
+    def sources(self) -> str:
+        """Who gave the crowd labels, for the report ("local", "simulated and toloka")."""
+        return " and ".join(sorted(set(self.crowd_labels.source)))
+
+
+# The tasks hand frames and a fitted model to each other in memory: nothing is worth caching or persisting (the
+# flow keeps its report, predictions and model version itself), and a model is no cache key.
+@task(cache_policy=NO_CACHE, persist_result=False)
+def load_training_data(autohelper_run_id: str, batch_id: int | None, database_url: str | None) -> TrainingData:
+    """Read the autohelper run's tables and, with a batch, the crowd's golden agreement from the answer store."""
+    store = AutohelperStore.for_run(run_data_store(), autohelper_run_id)
+    predictions, golden, final = store.read("predictions"), store.read("golden"), store.read("final")
+    if predictions is None or golden is None or final is None:
+        raise ValueError(f"Autohelper run {autohelper_run_id} has no final table yet: run the crowd loop first.")
+    crowd_golden = None
+    if batch_id is not None:
+        answers_store = AnswerStore(database_url or get_settings().answer_store_url)
+        crowd_golden = golden_agreement(answers_store.answers(batch_id), answers_store.golden_labels(batch_id))
+    crowd_labels = crowd_labelled(final).rename(columns={"item": "item_id"})  # never the unlabelled items
+    return TrainingData(predictions, golden, crowd_labels, crowd_golden)
+
+
+@task(cache_policy=NO_CACHE, persist_result=False)
+def fit_and_forecast(data: TrainingData, target_accuracy: float, round_one_threshold: float | None,
+                     accuracy_of: AccuracyOf) -> tuple[MiniLMSentimentModel, RetrainReport]:
+    """Refit MiniLM on golden + crowd labels and forecast the next round before and after, with a progress bar."""
+    progress_id = create_progress_artifact(0.0, key=RETRAIN_PROGRESS_ARTIFACT_KEY, description="Embedding reviews")
+    model = MiniLMSentimentModel()
+    with published_progress(progress_id) as progress:
+        report = retrain_on_human_labels(
+            data.predictions, data.golden, data.crowd_labels, target_accuracy, model=model,
+            progress=lambda done, total: progress(100 * done / max(total, 1)), crowd_golden=data.crowd_golden,
+            sent_threshold=round_one_threshold, accuracy_of=accuracy_of)
+    update_progress_artifact(progress_id, progress=100.0, description="Retrained")
+    return model, report
+
+
+@task(cache_policy=NO_CACHE, persist_result=False)
+def save_retrained(autohelper_run_id: str, data: TrainingData, model: MiniLMSentimentModel,
+                   report: RetrainReport) -> ModelVersion:
+    """Keep the retrained predictions with the autohelper run and save the model as a new version."""
+    run_data = run_data_store()
+    AutohelperStore.for_run(run_data, autohelper_run_id).write("retrained", report.predictions)
+    training = pd.concat([data.golden[["item_id", "text", "label"]], data.crowd_labels[["item_id", "text", "label"]]],
+                         ignore_index=True)
+    version = save_version(
+        run_data, model, training, golden_accuracy=report.golden_accuracy_after, autohelper_run_id=autohelper_run_id,
+        parent=str(data.predictions.model_version.iloc[0]) if len(data.predictions) else None,
+        name=f"retrained on {report.golden} golden + {report.crowd_labels} crowd labels")
+    get_run_logger().info("Saved the retrained model as version %s.", version.version_id)
+    return version
+
+
+@task(cache_policy=NO_CACHE, persist_result=False)
+def publish_report(report: RetrainReport, version: ModelVersion, sources: str) -> None:
+    """Log the forecast and its warnings and publish the report artifact the retrain panel shows."""
+    logger = get_run_logger()
+    logger.info("Next round to people: %d before, %d after retraining on %d labels.",
+                report.before.to_crowd, report.after.to_crowd, report.golden + report.crowd_labels)
+    for warning in report.warnings:
+        logger.warning(warning)
+    create_markdown_artifact(key=RETRAIN_REPORT_ARTIFACT_KEY, markdown=REPORT.format(
+        golden=report.golden, crowd=report.crowd_labels, source=sources, target=report.target_accuracy,
+        accuracy_of=ACCURACY_OF_LABELS[report.accuracy_of], before=_row(report.before), after=_row(report.after),
+        agreement=report.crowd_agreement,
+        golden_before=report.golden_accuracy_before, golden_after=report.golden_accuracy_after,
+        warnings=_warnings(report.warnings)) + f"\nSaved as model version `{version.version_id}`.\n",
+        description="Autohelper retrained on human labels")
+
+
 @flow(name="retrain-autohelper", persist_result=True)
 def retrain_autohelper(autohelper_run_id: str, target_accuracy: float, batch_id: int | None = None,
                        database_url: str | None = None, round_one_threshold: float | None = None,
@@ -65,43 +148,9 @@ def retrain_autohelper(autohelper_run_id: str, target_accuracy: float, batch_id:
 
     The retrained model is saved as a model version; its id is the result's `model_version`, usable as the
     autohelper's `model`."""
-    run_data = run_data_store()
-    store = AutohelperStore.for_run(run_data, autohelper_run_id)
-    predictions, golden, final = store.read("predictions"), store.read("golden"), store.read("final")
-    if predictions is None or golden is None or final is None:
-        raise ValueError(f"Autohelper run {autohelper_run_id} has no final table yet: run the crowd loop first.")
-    crowd_labels = crowd_labelled(final).rename(columns={"item": "item_id"})  # never the unlabelled items
-    crowd_golden = None
-    if batch_id is not None:
-        answers_store = AnswerStore(database_url or get_settings().answer_store_url)
-        crowd_golden = golden_agreement(answers_store.answers(batch_id), answers_store.golden_labels(batch_id))
-    progress_id = create_progress_artifact(0.0, key=RETRAIN_PROGRESS_ARTIFACT_KEY, description="Embedding reviews")
-    model = MiniLMSentimentModel()
-    with published_progress(progress_id) as progress:
-        report = retrain_on_human_labels(
-            predictions, golden, crowd_labels, target_accuracy, model=model,
-            progress=lambda done, total: progress(100 * done / max(total, 1)), crowd_golden=crowd_golden,
-            sent_threshold=round_one_threshold, accuracy_of=accuracy_of)
-    update_progress_artifact(progress_id, progress=100.0, description="Retrained")
-    store.write("retrained", report.predictions)
-    version = save_version(
-        run_data, model, pd.concat([golden[["item_id", "text", "label"]], crowd_labels[["item_id", "text", "label"]]],
-                                   ignore_index=True),
-        golden_accuracy=report.golden_accuracy_after, autohelper_run_id=autohelper_run_id,
-        parent=str(predictions.model_version.iloc[0]) if len(predictions) else None,
-        name=f"retrained on {report.golden} golden + {report.crowd_labels} crowd labels")
-    logger = get_run_logger()
-    logger.info("Saved the retrained model as version %s.", version.version_id)
-    logger.info("Next round to people: %d before, %d after retraining on %d labels.",
-                report.before.to_crowd, report.after.to_crowd, report.golden + report.crowd_labels)
-    for warning in report.warnings:
-        logger.warning(warning)
-    create_markdown_artifact(key=RETRAIN_REPORT_ARTIFACT_KEY, markdown=REPORT.format(
-        golden=report.golden, crowd=report.crowd_labels, source=" and ".join(sorted(set(crowd_labels.source))),
-        target=report.target_accuracy, accuracy_of=ACCURACY_OF_LABELS[report.accuracy_of],
-        before=_row(report.before), after=_row(report.after), agreement=report.crowd_agreement,
-        golden_before=report.golden_accuracy_before, golden_after=report.golden_accuracy_after,
-        warnings=_warnings(report.warnings)) + f"\nSaved as model version `{version.version_id}`.\n",
-        description="Autohelper retrained on human labels")
+    data = load_training_data(autohelper_run_id, batch_id, database_url)
+    model, report = fit_and_forecast(data, target_accuracy, round_one_threshold, accuracy_of)
+    version = save_retrained(autohelper_run_id, data, model, report)
+    publish_report(report, version, data.sources)
     return publish_result({**report.summary(), "autohelper_run_id": autohelper_run_id,
                            "model_version": version.version_id, "model_version_name": version.name})

@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy
 from pipelines.core.answer_store import AnswerStore, Batch, BatchProgress
 from pipelines.core.crowd import CrowdBatch, LocalCrowd
-from tests.conftest import new_database
+from tests.conftest import POSTGRESQL, new_database
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", POSTGRESQL])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty answer database: an SQLite file, or a new database on the PostgreSQL server."""
     if request.param == "sqlite":
@@ -123,6 +123,7 @@ def _at_once(annotate: Callable[[str, int, str], int], url: str, batch: int, per
     return sum(results)
 
 
+@pytest.mark.slow  # spawns ten annotator processes beside ten threads
 def test_twenty_concurrent_annotators_lose_and_duplicate_nothing(store_url: str) -> None:
     url = store_url
     store = AnswerStore(url)
@@ -198,6 +199,7 @@ def _annotate_in_bulk_or_one_by_one(url: str, batch_id: int, worker: str) -> int
     return stored
 
 
+@pytest.mark.slow  # spawns six annotator processes beside six threads
 def test_bulk_and_single_writers_at_once_never_overfill_a_task_nor_lose_an_answer(store_url: str) -> None:
     store = AnswerStore(store_url)
     batch = store.create_batch(_items(100, 10), overlap=5, labels=LABELS)
@@ -297,6 +299,7 @@ def _annotate_at_random(url: str, batch_id: int, worker: str) -> int:
     return stored
 
 
+@pytest.mark.slow  # spawns eight annotator processes beside eight threads
 def test_concurrent_annotators_never_push_an_adaptive_item_past_what_it_needs(store_url: str) -> None:
     url = store_url
     store = AnswerStore(url)

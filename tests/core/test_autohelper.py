@@ -15,6 +15,8 @@ from pipelines.core.autohelper import (
     run_batched,
 )
 
+pytestmark = pytest.mark.model  # real models: MiniLM, and a transformers model built here
+
 WORDS = ["good", "bad", "great", "awful", "the", "phone", "is", "very", "not"]
 
 

@@ -57,6 +57,7 @@ def test_bf16_on_a_cpu_without_it_is_refused(monkeypatch) -> None:
         check_compute("bf16", "cpu")
 
 
+@pytest.mark.model
 def test_a_pickled_model_carries_no_weights_and_its_copy_reuses_this_process_encoder() -> None:
     texts = list(sample_reviews(40)["reviews.text"])
     ids = [str(n) for n in range(len(texts))]
@@ -77,6 +78,7 @@ def _shared_review_texts() -> list[str]:
     return pd.concat(frames).iloc[:, 0].dropna().astype(str).tolist()
 
 
+@pytest.mark.model
 @pytest.mark.skipif(not cpu_supports_bf16(), reason="this CPU has no native bf16")
 @pytest.mark.parametrize("source", ["sample", "shared reviews"])
 def test_bf16_labels_agree_with_fp32_on_at_least_995_in_1000(source: str) -> None:

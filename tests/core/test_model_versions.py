@@ -23,6 +23,8 @@ from pipelines.core.review_sample import sample_reviews
 from pipelines.core.reviews import prepare_dataset
 from pipelines.core.run_data import FolderRunData, RunDataStore
 
+pytestmark = pytest.mark.model  # versions of a MiniLM model fitted here
+
 
 @pytest.fixture(scope="module")
 def skewed() -> tuple[pd.DataFrame, pd.DataFrame]:

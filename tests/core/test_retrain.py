@@ -17,6 +17,8 @@ from pipelines.core.review_sample import sample_reviews
 from pipelines.core.reviews import prepare_dataset
 from pipelines.core.threshold import ThresholdCurve, seed_threshold
 
+pytestmark = pytest.mark.model  # every case starts from MiniLM fitted on the sample
+
 
 @pytest.fixture(scope="module")
 def round_one() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, float]:

@@ -13,16 +13,20 @@ import sqlalchemy as sa
 
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.run_data import (
+    MAX_PARAMETER_BYTES,
     DatabaseRunData,
     FolderRunData,
+    ParameterDataMissing,
     RunDataStore,
     RunDataUrlInvalid,
     UnsafeKey,
     UnsafeRunId,
     UploadMissing,
+    load_parameter,
     load_result,
     load_upload,
     open_run_data,
+    parameter_or_reference,
     save_result,
     save_upload,
 )
@@ -121,6 +125,27 @@ def test_a_run_result_comes_back_as_json_and_a_run_id_must_be_one(run_data: RunD
     assert load_result(run_data, "run-2") is None
     with pytest.raises(UnsafeRunId, match="is not a run id"):
         save_result(run_data, "../run-1", {})
+
+
+def test_a_small_parameter_goes_as_itself_and_a_large_one_as_a_reference_to_the_same_value(
+        run_data: RunDataStore) -> None:
+    few = [{"name": {"first": "Ada"}, "email": "ada@example.org"}]
+    assert parameter_or_reference(run_data, "run-1", "users", few) is few
+    assert run_data.keys("parameters") == []
+    many = [{"name": {"first": f"Person {i}", "last": "Römer"}, "note": "x" * 500} for i in range(1_000)]
+    reference = parameter_or_reference(run_data, "run-1", "users", many)
+    assert reference == "run-data:parameters/run-1/users.json" and len(reference) < MAX_PARAMETER_BYTES
+    assert load_parameter(run_data, reference) == many
+    assert load_parameter(run_data, few) == few and load_parameter(run_data, "plain text") == "plain text"
+
+
+def test_a_parameter_reference_to_nothing_or_outside_the_store_is_refused(run_data: RunDataStore) -> None:
+    with pytest.raises(ParameterDataMissing, match="start the run that passed it again"):
+        load_parameter(run_data, "run-data:parameters/run-9/users.json")
+    with pytest.raises(UnsafeKey):
+        load_parameter(run_data, "run-data:../../etc/passwd")
+    with pytest.raises(UnsafeRunId):
+        parameter_or_reference(run_data, "../run-1", "users", ["x" * MAX_PARAMETER_BYTES])
 
 
 def test_the_url_names_the_store(tmp_path) -> None:

@@ -73,3 +73,27 @@ def test_a_run_says_who_started_it_and_a_run_started_by_no_one_says_no_one(backe
         wait_for_pending_input(run_id)
         gateway.resume(run_id, {"number_of_users": 1})
         wait_for_status(run_id, {"completed"})
+
+
+def test_a_resume_validates_the_pause_the_page_holds_once_and_refuses_it_once_over(
+        backend: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's `PendingInput` is what is resumed: its schema validates the values, its key is checked against the
+    run's state in the same call, and the pause's inputs are not read again."""
+    from pipelines.catalog import INGESTION
+    from pipelines.core.schema_input import InputInvalid
+    from tests.conftest import wait_for_pending_input, wait_for_status
+
+    run_id = gateway.start_run(INGESTION, {"select_features": False})
+    pending = wait_for_pending_input(run_id)
+    read_again: list[str] = []
+    monkeypatch.setattr(gateway, "_read_input", lambda client, run, key: read_again.append(key))
+    with pytest.raises(InputInvalid, match="Number of users must be a whole number"):
+        gateway.resume(pending, {"number_of_users": "abc"}, analyst="Kim")
+    assert gateway.run(run_id).status == "paused"  # refused before Prefect was asked: the run still waits
+    assert gateway.resume(pending, {"number_of_users": "3"}, analyst="Kim") == {"number_of_users": 3,
+                                                                               "resumed_by": "Kim"}
+    with pytest.raises(gateway.PauseStale, match="no longer waiting"):
+        gateway.resume(pending, {"number_of_users": 3}, analyst="Kim")
+    assert read_again == []
+    monkeypatch.undo()
+    wait_for_status(run_id, {"completed"})

@@ -181,7 +181,7 @@ def test_a_nan_threshold_the_server_lets_through_is_asked_again_not_a_failed_run
     assert shown.startswith("**The last answer could not be used:** threshold: Input should be a valid number.")
     assert wait_for_log(threshold_pause, "could not be used (threshold: Input should be a valid number)")
     assert _audit(threshold_pause) == []  # nothing was decided
-    gateway.resume(threshold_pause, {"threshold": 0.8}, pause_key=again.pause_key, analyst="Robin")
+    gateway.resume(again, {"threshold": 0.8}, analyst="Robin")
     assert wait_for_status(threshold_pause, {"completed", "failed"}).status == "completed"
     assert [(row["resumed_by"], row["input"]) for row in _audit(threshold_pause)] == [("Robin", "threshold=0.8")]
 

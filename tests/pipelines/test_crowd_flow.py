@@ -165,7 +165,7 @@ def test_an_early_close_leaves_unanswered_items_unlabelled_and_says_how_many(spl
 def test_keep_waiting_leaves_the_batch_open_and_asks_the_same_question_again(split_run: str, tmp_path) -> None:
     crowd_run, store, batch_id = _start_local(split_run, tmp_path)
     first = gateway.pending_input(crowd_run)
-    gateway.resume(crowd_run, {"collect_now": False}, pause_key=first.pause_key, analyst="Lee")
+    gateway.resume(first, {"collect_now": False}, analyst="Lee")
     second = wait_for_pending_input(crowd_run)
     assert second.pause_key != first.pause_key  # a new pause: a form drawn for the first cannot answer it
     assert (second.description, second.schema) == (first.description, first.schema)
@@ -174,7 +174,7 @@ def test_keep_waiting_leaves_the_batch_open_and_asks_the_same_question_again(spl
     item = store.next_item_for(batch_id, "ana")  # the batch still takes answers while the run waits again
     assert store.record_answer(batch_id, item.task, "ana", "neg") == "stored"
 
-    gateway.resume(crowd_run, {"collect_now": True}, pause_key=second.pause_key, analyst="Lee")
+    gateway.resume(second, {"collect_now": True}, analyst="Lee")
     assert wait_for_status(crowd_run, {"completed", "failed"}).status == "completed"
     assert batch_id not in {batch.id for batch in store.open_batches()}
     assert gateway.result(crowd_run)["answers"] == 1

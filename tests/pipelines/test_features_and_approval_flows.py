@@ -48,6 +48,7 @@ def test_drop_columns_keeps_structure_and_records_who(randomuser) -> None:
     description = gateway.pending_input(child).description
     assert "Preselected: the identifying and contact fields present (`email`, `login`," in description
     assert "seed" not in description.lower()  # the project's history is no help to the person deciding
+    assert len(gateway.run(child).parameters["users"]) == 3  # handed over as the subflow's parameter, no block
 
     gateway.resume(child, {"features_to_drop": ["email", "login", "picture"]}, analyst="Dana")
     assert wait_for_status(parent, {"completed", "failed"}).status == "completed"
@@ -108,13 +109,26 @@ def test_resume_through_prefects_api_is_audited_too() -> None:
     assert _audit_rows(approval)[0]["resumed_by"] == UNKNOWN_ANALYST
 
 
+def test_many_users_reach_the_subflow_by_a_run_data_reference_not_as_a_huge_parameter() -> None:
+    """600 users are ~700 KB of JSON, over `MAX_PARAMETER_BYTES`: Prefect's database keeps only the reference."""
+    parent, child = _ingest_to_feature_pause(count=600)
+    handed = gateway.run(child).parameters["users"]
+    assert handed == f"run-data:parameters/{parent}/users.json"
+    field = gateway.pending_input(child).schema["properties"]["features_to_drop"]
+    assert "600 users with" in gateway.pending_input(child).description and "email" in field["items"]["enum"]
+    gateway.resume(child, {"features_to_drop": ["email"]}, analyst="Dana")
+    assert wait_for_status(parent, {"completed", "failed"}).status == "completed"
+    cleaned = gateway.result(parent)["cleaned_users"]
+    assert len(cleaned) == 600 and all("email" not in user and "login" in user for user in cleaned)
+
+
 def test_stale_pause_is_refused_without_a_traceback() -> None:
     approval = gateway.start_run(APPROVAL)
     pending = wait_for_pending_input(approval)
     with get_client(sync_client=True) as client:
         client.resume_flow_run(approval, run_input={"create_artifact": False})
     with pytest.raises(gateway.PauseStale):
-        gateway.resume(approval, {"create_artifact": True}, pause_key=pending.pause_key)
+        gateway.resume(pending, {"create_artifact": True})
     assert wait_for_status(approval, {"completed"}).state_name == "Rejected"
 
 

@@ -84,7 +84,7 @@ def paused_ingestion(prefect_api_module: str):
 def test_bad_user_count_is_refused_and_the_run_stays_paused(paused_ingestion, bad: object) -> None:
     run_id, pending = paused_ingestion
     with pytest.raises(InputInvalid, match="Number of users (must|is required)"):
-        gateway.resume(run_id, {"number_of_users": bad}, pause_key=pending.pause_key)
+        gateway.resume(pending, {"number_of_users": bad})
     assert gateway.run(run_id).status == "paused"
     assert gateway.pending_input(run_id) == pending
 
@@ -105,7 +105,7 @@ def test_another_prefect_client_can_read_the_schema_and_resume() -> None:
 def test_resuming_a_run_that_is_no_longer_paused_is_stale() -> None:
     run_id = gateway.start_run(INGESTION, {"select_features": False})
     pending = wait_for_pending_input(run_id)
-    gateway.resume(run_id, {"number_of_users": 1}, pause_key=pending.pause_key)
+    gateway.resume(pending, {"number_of_users": 1})
     with pytest.raises(gateway.PauseStale, match="no longer waiting"):
-        gateway.resume(run_id, {"number_of_users": 1}, pause_key=pending.pause_key)
+        gateway.resume(pending, {"number_of_users": 1})
     wait_for_status(run_id, {"completed"})

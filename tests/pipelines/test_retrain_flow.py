@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pandas as pd
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from dashboard import gateway
 from pipelines.catalog import (
@@ -21,7 +23,7 @@ from pipelines.core.run_data import run_data_store
 from tests.conftest import wait_for_log, wait_for_pending_input, wait_for_status
 
 
-def test_retraining_on_the_crowd_labels_forecasts_the_next_round(autohelper_split: str) -> None:
+def test_retraining_on_the_crowd_labels_forecasts_the_next_round(autohelper_split: str, prefect_api: str) -> None:
     crowd_run = gateway.start_run(CROWD_LOOP, {"autohelper_run_id": autohelper_split, "crowd": "simulated",
                                                "spammer_share": 0.0})
     assert wait_for_status(crowd_run, {"completed", "failed"}, timeout=120).status == "completed"
@@ -56,6 +58,12 @@ def test_retraining_on_the_crowd_labels_forecasts_the_next_round(autohelper_spli
     assert version.parent == store.read("predictions").model_version.iloc[0]
     assert version.golden_accuracy == report["golden_accuracy_after"]
     assert set(training_data(version).item_id) == set(store.read("golden").item_id) | set(manual.item_id)
+    # Prefect's UI shows the steps as named tasks, each completed.
+    with get_client(sync_client=True) as client:
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[retrain])))
+    assert sorted((task.name.rsplit("-", 1)[0], task.state.type.value) for task in tasks) == [
+        ("fit_and_forecast", "COMPLETED"), ("load_training_data", "COMPLETED"), ("publish_report", "COMPLETED"),
+        ("save_retrained", "COMPLETED")]
 
 
 def test_a_saved_version_labels_the_next_run_with_its_own_head(autohelper_split: str) -> None:

@@ -135,7 +135,7 @@ def test_a_suspended_crowd_loop_outlives_its_worker_and_ends_with_what_people_an
     [batch] = store.open_batches()
     given = {"ana": _answer_as_oracle(store, batch.id, "ana", truth)}
     # The analyst keeps waiting: a worker runs the flow again, which suspends at its next pause.
-    gateway.resume(run_id, {"collect_now": False}, pause_key=first.pause_key, analyst="Lee")
+    gateway.resume(first, {"collect_now": False}, analyst="Lee")
     second = _next_pause(run_id, after=first.pause_key)
     assert gateway.run(run_id).state_name == "Suspended"
 
@@ -143,7 +143,7 @@ def test_a_suspended_crowd_loop_outlives_its_worker_and_ends_with_what_people_an
     first_worker.wait()
     given["ben"] = _answer_as_oracle(store, batch.id, "ben", truth)
     start_worker(team.stack, team.env, POOL, "second", logs / "second.log")
-    gateway.resume(run_id, {"collect_now": True}, pause_key=second.pause_key, analyst="Lee")
+    gateway.resume(second, {"collect_now": True}, analyst="Lee")
     assert wait_for_status(run_id, {"completed", "failed", "crashed"}, timeout=300).status == "completed"
 
     # What people answered is what the run aggregated: every manual item gets its true label, and the model's

@@ -144,10 +144,11 @@ def test_a_resume_clicked_after_the_role_was_taken_away_sends_nothing(monkeypatc
 
         import streamlit as st
 
+        from dashboard.gateway import PendingInput
         from dashboard.ui.components import resume_or_explain
 
         st.button("Resume", key="go", on_click=resume_or_explain,
-                  args=(UUID(int=1), {"number_of_users": 2}, "pause-1"))
+                  args=(PendingInput(UUID(int=1), "pause-1", "", {}), {"number_of_users": 2}))
 
     app = AppTest.from_function(script, default_timeout=30)
     app.secrets["auth"] = AUTH
@@ -161,8 +162,8 @@ def test_a_resume_clicked_after_the_role_was_taken_away_sends_nothing(monkeypatc
     monkeypatch.setenv("HITL_ROLES", json.dumps({f"{ISSUER}|u-1001": "analyst"}))  # and added back
     get_settings.cache_clear()
     app.button(key="go").click().run()
-    assert sent == [((UUID(int=1), {"number_of_users": 2}), {"pause_key": "pause-1",
-                                                              "analyst": f"{ISSUER}|u-1001 (Ada Analyst)"})]
+    assert sent == [((gateway.PendingInput(UUID(int=1), "pause-1", "", {}), {"number_of_users": 2}),
+                     {"analyst": f"{ISSUER}|u-1001 (Ada Analyst)"})]
 
 
 def test_an_answer_clicked_after_the_annotator_was_taken_off_the_list_is_not_stored(

@@ -118,7 +118,7 @@ def test_a_resume_for_a_pause_answered_elsewhere_meanwhile_is_refused_and_sends_
     drawn = gateway.pending_input(child)  # what a form on screen was drawn for
     gateway.resume(child, {"features_to_drop": ["email"]}, analyst="Sam")  # answered in the Inbox meanwhile
     with pytest.raises(gateway.PauseStale, match="no longer waiting"):
-        gateway.resume(child, {"features_to_drop": ["name"]}, pause_key=drawn.pause_key, analyst=ANALYST)
+        gateway.resume(drawn, {"features_to_drop": ["name"]}, analyst=ANALYST)
     wait_for_status(parent, {"completed"})
     [decision] = _audit(child)
     assert (decision["resumed_by"], decision["input"]) == ("Sam", "features_to_drop=['email']")
