@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from pipelines.core.autohelper import (
+    PROTOTYPES,
     HFSentimentModel,
     MiniLMSentimentModel,
     ModelUnavailable,
     ModeUnavailable,
-    PROTOTYPES,
     baseline_warning,
     fit_offline,
     majority_baseline,
