@@ -28,7 +28,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # URL path of each sidebar page ("" is Home).
 PAGES = ["", "inbox", "ingestion", "features", "approval", "insights", "autohelper", "labelling", "crowd_results"]
-GOAL_WARM_S = 3.0  # issue #14: every page settles within 3 s warm; #15 asks 2 s with a long history
+GOAL_WARM_S = 3.0  # issue #14: every page settles within 3 s warm
+GOAL_WARM_S_SEEDED = 2.0  # issue #15: 2 s with a long history (1,000 runs and a 100k-item batch)
 # Flows whose runs fill the seeded history, as the pages filter them.
 SEEDED_FLOWS = ["create-names", "create-artifact", "extract-user-insights", "sentiment-autohelper", "crowd-loop"]
 
@@ -104,8 +105,8 @@ def main() -> None:
                             "--server.headless", "true"], env=env, stdout=open(data_dir / "streamlit.log", "wb"),
                            stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{app_port}"
-    result: dict[str, object] = {"goal_warm_s": GOAL_WARM_S, "runs_seeded": args.runs,
-                                 "batch_items": args.batch_items}
+    goal = GOAL_WARM_S_SEEDED if args.runs or args.batch_items else GOAL_WARM_S
+    result: dict[str, object] = {"goal_warm_s": goal, "runs_seeded": args.runs, "batch_items": args.batch_items}
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -143,7 +144,7 @@ def main() -> None:
     measured = result.get("seeded_history", result["empty_history"])
     result["max_warm_s"] = max(figures["warm_s"] for figures in measured.values())  # type: ignore[union-attr]
     result["exceptions"] = sum(figures["exceptions"] for figures in measured.values())  # type: ignore[union-attr]
-    result["goal_met"] = result["max_warm_s"] <= GOAL_WARM_S and result["exceptions"] == 0
+    result["goal_met"] = result["max_warm_s"] <= goal and result["exceptions"] == 0
     print(json.dumps(result))
 
 

@@ -35,7 +35,7 @@ from prefect.client.schemas.actions import ArtifactUpdate
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort, LogSort
-from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+from prefect.exceptions import MissingResult, ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
 from pipelines.backend import BackendStatus, ensure_backend
@@ -393,7 +393,10 @@ def result(run_id: UUID) -> Any:
     if kept is not None or api_url().rstrip("/") != get_settings().embedded_api_url:
         return kept
     with _settings():  # the result is read from the storage the settings name
-        return flow_run.state.result(raise_on_failure=False)
+        try:
+            return flow_run.state.result(raise_on_failure=False)
+        except MissingResult:  # a run that kept no result (its storage was cleared, or it persisted none)
+            return None
 
 
 def waiting_count() -> int:
@@ -405,6 +408,18 @@ def waiting_count() -> int:
             )
         )
     return len(paused)
+
+
+def waiting_runs(limit: int = 100) -> list[RunSummary]:
+    """The runs waiting for a person (paused), newest first, however many newer runs the history holds."""
+    with _client() as client:
+        paused = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+            ),
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=limit,
+        )
+        return _summaries(client, sorted(paused, key=lambda r: r.created or datetime.min, reverse=True))
 
 
 

@@ -136,7 +136,9 @@ def final_section(final: pd.DataFrame, shown: pd.DataFrame, excluded: Sequence[s
     st.dataframe(filtered, hide_index=True, key="crowd.final")
     st.download_button("CSV", spreadsheet_csv(filtered), f"{name}.csv", key="crowd.csv")
     st.download_button("Parquet", filtered.to_parquet(index=False), f"{name}.parquet", key="crowd.parquet")
-    st.plotly_chart(px.histogram(shown, x="label", color="source", title="Label distribution"),
+    # Counted here, not by plotly in the browser: a 100k-item table would otherwise travel in every redraw.
+    counts = shown.groupby(["label", "source"]).size().reset_index(name="items")
+    st.plotly_chart(px.bar(counts, x="label", y="items", color="source", title="Label distribution"),
                     key="crowd.labels_chart")
 
 

@@ -25,12 +25,12 @@ def _waiting(runs: list[gateway.RunSummary]) -> frozenset[tuple[UUID, bool]]:
 @st.fragment(run_every=3.0)
 def _redraw_when_waiting_changes(shown: frozenset[tuple[UUID, bool]]) -> None:
     # A subflow's pause, or any run's, appears (and an answered one goes) without a manual refresh.
-    if _waiting(gateway.recent_runs(limit=100)) != shown:
+    if _waiting(gateway.waiting_runs()) != shown:
         st.rerun(scope="app")
 
 
-runs = gateway.recent_runs(limit=100)
-paused = [run for run in runs if run.status == "paused"]
+# Asked for by state, not picked from the newest runs: a pause behind 100 newer runs still waits for someone.
+paused = gateway.waiting_runs()
 _redraw_when_waiting_changes(_waiting(paused))  # taken before the forms are drawn, so none is missed
 st.subheader(f"Waiting for input ({len(paused)})")
 if not paused:
@@ -41,4 +41,4 @@ for run in paused:
         pause_form(run.id, key=f"inbox.{run.id}")
 
 st.subheader("All runs")
-runs_table(runs, key="inbox.runs")
+runs_table(gateway.recent_runs(limit=100), key="inbox.runs")

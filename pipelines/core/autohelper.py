@@ -1,7 +1,8 @@
 """Sentiment models that label reviews with a confidence: any Hugging Face classifier, or an offline MiniLM.
 
 Inference is batched over length-sorted texts in bounded chunks (never the whole dataset tokenized at once),
-under `torch.inference_mode`, with progress reported. Models load lazily, on first use, in fp32 or bf16 on the CPU
+under `torch.inference_mode`, with progress reported; `predict_chunks` labels a dataset a chunk at a time, so
+memory stays flat however many texts there are. Models load lazily, on first use, in fp32 or bf16 on the CPU
 or a CUDA GPU, into one cache per process: a pickled model carries its settings (and a trained head), never its
 weights, so a Dask worker loads each model once however many batches it is sent.
 """
@@ -12,7 +13,7 @@ import hashlib
 import platform
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast, get_args
 
@@ -27,6 +28,9 @@ Device = Literal["cpu", "cuda"]
 DEVICES: tuple[Device, ...] = get_args(Device)
 # CPU flags (Linux /proc/cpuinfo) of native bf16 arithmetic; elsewhere bf16 is emulated and slower than fp32.
 _BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16", "bf16"}
+# Texts labelled at once by `predict_chunks`: enough for length-sorted batches to pad little, few enough that a
+# chunk's tokens and embeddings (about 6 MB for MiniLM) never matter beside the model.
+PREDICTION_CHUNK = 4096
 DEFAULT_HF_MODEL = "distilbert-base-uncased-finetuned-sst-2-english"
 OFFLINE_MODEL_NAME = "minilm-offline"
 _LABEL_ALIASES = {"positive": "pos", "negative": "neg", "pos": "pos", "neg": "neg"}
@@ -218,8 +222,9 @@ class HFSentimentModel:
         raw = [model.config.id2label[i] for i in range(model.config.num_labels)]
         return [self.label_aliases.get(str(label).lower(), str(label).lower()) for label in raw]
 
-    def predict(self, texts: Sequence[str], item_ids: Sequence[str], progress: Progress | None = None
-                ) -> list[Prediction]:
+    def predict(self, texts: Sequence[str], item_ids: Sequence[str], progress: Progress | None = None, *,
+                remember: bool = True) -> list[Prediction]:
+        """Label `texts`; `remember` is accepted so both models are called alike (this one keeps nothing)."""
         tokenizer, model = self._load()
         logits = run_batched(texts, tokenizer, lambda encoded: model(**encoded).logits,
                              batch_size=self.batch_size, max_length=self.max_length, progress=progress,
@@ -276,8 +281,10 @@ class MiniLMSentimentModel:
         mode = f"few-shot({self.n_trained_} labelled)" if self.head_ is not None else "zero-shot"
         return f"{OFFLINE_MODEL_NAME}:{mode}"
 
-    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        """Mean-pooled, L2-normalised sentence embeddings, cached per text."""
+    def embed(self, texts: Sequence[str], progress: Progress | None = None, *, remember: bool = True
+              ) -> np.ndarray:
+        """Mean-pooled, L2-normalised sentence embeddings, cached per text; with `remember` False, embeddings not
+        cached already are returned without being kept (labelling a large dataset must not hold all of them)."""
         keys = [hashlib.sha1(text.encode()).hexdigest() for text in texts]
         missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
         if missing:
@@ -292,6 +299,9 @@ class MiniLMSentimentModel:
 
             vectors = run_batched([text_of[k] for k in missing], tokenizer, pooled, batch_size=self.batch_size,
                                   max_length=self.max_length, progress=progress, device=self.device)
+            if not remember:
+                fresh = dict(zip(missing, vectors))
+                return np.stack([self._cache[k] if k in self._cache else fresh[k] for k in keys])
             self._cache.update(zip(missing, vectors))
         elif progress is not None:
             progress(len(texts), len(texts))
@@ -330,17 +340,38 @@ class MiniLMSentimentModel:
         """Out-of-fold predictions for the items `fit` was trained on."""
         return list(self.calibration_)
 
-    def probabilities(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        x = self.embed(texts, progress)
+    def probabilities(self, texts: Sequence[str], progress: Progress | None = None, *, remember: bool = True
+                      ) -> np.ndarray:
+        x = self.embed(texts, progress, remember=remember)
         if self.head_ is not None:
             return self.head_.predict_proba(x)
         prototypes = np.stack([self.embed(PROTOTYPES[label]).mean(axis=0) for label in self.labels_])
         prototypes /= np.linalg.norm(prototypes, axis=1, keepdims=True)
         return _softmax(self.similarity_scale * x @ prototypes.T)
 
-    def predict(self, texts: Sequence[str], item_ids: Sequence[str], progress: Progress | None = None
-                ) -> list[Prediction]:
-        return _predictions(item_ids, self.probabilities(texts, progress), self.labels_, self.version)
+    def predict(self, texts: Sequence[str], item_ids: Sequence[str], progress: Progress | None = None, *,
+                remember: bool = True) -> list[Prediction]:
+        """Label `texts`; with `remember` False their embeddings are not kept in the cache."""
+        return _predictions(item_ids, self.probabilities(texts, progress, remember=remember), self.labels_,
+                            self.version)
+
+
+def predict_chunks(model: HFSentimentModel | MiniLMSentimentModel, texts: Sequence[str], item_ids: Sequence[str],
+                   progress: Progress | None = None, *, chunk_size: int = PREDICTION_CHUNK
+                   ) -> Iterator[list[Prediction]]:
+    """The model's predictions for `texts`, in input order, one chunk of `chunk_size` texts at a time.
+
+    Only one chunk's tokens and embeddings exist at once and none are remembered, so memory does not grow with
+    the number of texts; the labels are those `model.predict` gives on all of them at once. `progress` hears how
+    many of all the texts are labelled.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, not {chunk_size}.")
+    for start in range(0, len(texts), chunk_size):
+        chunk_progress = None if progress is None else (
+            lambda done, _, start=start: progress(start + done, len(texts)))
+        yield model.predict(texts[start:start + chunk_size], item_ids[start:start + chunk_size], chunk_progress,
+                            remember=False)
 
 
 def _read_minilm() -> tuple[Any, Any]:

@@ -3,12 +3,14 @@
 Predictions are written once by the flow and read by the page, so a slider move or a reload never recomputes
 them. Tables live in the run-data store (`pipelines.core.run_data`), each written whole, so a reader never sees
 half a table, and a write that fails (a full disk) leaves the previous version as it was; in laptop mode they are
-the files `<data dir>/autohelper/<run id>/<table>.parquet`.
+the files `<data dir>/autohelper/<run id>/<table>.parquet`. A large table (a run's predictions) can be written a
+chunk at a time, each chunk a Parquet row group, and is stored whole once the last chunk is in.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -48,6 +50,29 @@ class AutohelperStore:
         """Store a table whole; returns where it lies (a file path, or the database and key)."""
         buffer = io.BytesIO()
         frame.to_parquet(buffer, index=False)
+        return self.run_data.put(self.key(table), buffer.getvalue())
+
+    def write_chunks(self, table: str, chunks: Iterable[pd.DataFrame]) -> str:
+        """Store a table given a chunk at a time, each chunk a Parquet row group, holding only the compressed file
+        and one chunk at once; it is stored whole after the last chunk, so a reader never sees part of it, and a
+        failed chunk leaves any previous version as it was. Chunks after the first are cast to the first one's
+        column types. Returns where it lies."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        buffer = io.BytesIO()
+        writer: pq.ParquetWriter | None = None
+        try:
+            for chunk in chunks:
+                rows = pa.Table.from_pandas(chunk, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(buffer, rows.schema)
+                writer.write_table(rows.cast(writer.schema))
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            return self.write(table, pd.DataFrame())
         return self.run_data.put(self.key(table), buffer.getvalue())
 
     def export_csv(self, table: str, frame: pd.DataFrame) -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
 
 MODEL_WORKER_PREFIX = "model:"
 PREDICTION_COLUMNS = ["item_id", "label", "model_version"]
@@ -79,6 +78,9 @@ def calibrated_confidence(golden_confidence: np.ndarray, golden_correct: np.ndar
     golden_confidence = np.asarray(golden_confidence, dtype=float)
     if golden_confidence.size < 2:
         raise ModelVotesInvalid("Calibrating the model's confidence needs at least two golden predictions.")
+    # Imported here: sklearn (with scipy) is a second of every flow run's start, and most runs never calibrate.
+    from sklearn.isotonic import IsotonicRegression
+
     chance = 1.0 / n_labels
     fit = IsotonicRegression(y_min=chance, y_max=MAX_MODEL_PRIOR, increasing=True, out_of_bounds="clip")
     fit.fit(golden_confidence, np.asarray(golden_correct, dtype=float))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -48,7 +49,7 @@ from pipelines.core.threshold import (
     split_at_threshold,
 )
 from pipelines.flows.common import ask, publish_result, published_progress, table_preview
-from pipelines.flows.scale_out import predict_texts
+from pipelines.flows.scale_out import stream_predictions
 from pipelines.inputs import ThresholdInput, with_defaults
 
 SAMPLE_DATASET = "sample"
@@ -84,12 +85,13 @@ def prepare(dataset: str, text_column: str, label_column: str, label_map: dict[s
 
 
 @task
-def predict(prepared: PreparedDataset, model_name: str, model_mode: OfflineMode = "auto", seed: int = 0,
-            precision: Precision = "fp32", device: Device = "cpu") -> tuple[pd.DataFrame, str | None, str]:
-    """Label golden and task items with a confidence, reporting progress to a Prefect progress artifact.
+def predict(prepared: PreparedDataset, run_id: str, model_name: str, model_mode: OfflineMode = "auto", seed: int = 0,
+            precision: Precision = "fp32", device: Device = "cpu") -> tuple[str | None, str]:
+    """Label golden and task items with a confidence into the run's `predictions` table, reporting progress to a
+    Prefect progress artifact.
 
-    Task items go to Dask in batches when a cluster is configured. Returns the predictions, the offline mode
-    used (None for a Hugging Face model) and why.
+    Task items are labelled and stored a chunk at a time (on Dask in batches when a cluster is configured), so
+    memory does not grow with their number. Returns the offline mode used (None for a Hugging Face model) and why.
     """
     progress_id = create_progress_artifact(0.0, key=AUTOHELPER_PROGRESS_ARTIFACT_KEY, description="Predicting")
     total = len(prepared.golden) + len(prepared.tasks)
@@ -121,11 +123,13 @@ def predict(prepared: PreparedDataset, model_name: str, model_mode: OfflineMode 
             mode, reason = None, "used as it is, never trained on the golden items, so its golden accuracy is honest."
             if model_mode != "auto":
                 reason += f" The mode {model_mode!r} applies to the offline model only."
-        task_predictions = predict_texts(model, list(tasks.text), list(tasks.item_id), get_settings(),
+        task_chunks = stream_predictions(model, list(tasks.text), list(tasks.item_id), get_settings(),
                                          report(len(golden)))
+        AutohelperStore.for_run(run_data_store(), run_id).write_chunks("predictions", chain(
+            [predictions_frame(golden_predictions, golden, "golden")],
+            (predictions_frame(chunk, tasks, "task") for chunk in task_chunks)))
         progress(100.0)
-    return pd.concat([predictions_frame(golden_predictions, golden, "golden"),
-                      predictions_frame(task_predictions, tasks, "task")], ignore_index=True), mode, reason
+    return mode, reason
 
 
 def model_summary(model: str, mode: str | None, reason: str, golden_accuracy: float, baseline: tuple[str, float]
@@ -184,15 +188,16 @@ def sentiment_autohelper(
     """
     check_compute(precision, device)
     logger = get_run_logger()
-    store = AutohelperStore.for_run(run_data_store(), str(flow_run.get_id()))
+    run_id = str(flow_run.get_id())
+    store = AutohelperStore.for_run(run_data_store(), run_id)
     prepared = prepare(dataset, text_column, label_column, label_map, n_tasks, n_golden, seed, delimiter=delimiter,
                        header=header, golden_draw=golden_draw)
     for warning in prepared.warnings:
         logger.warning("Dataset: %s", warning)
     store.write("tasks", prepared.tasks)
     store.write("golden", prepared.golden)
-    predictions, mode, mode_reason = predict(prepared, model, model_mode, seed, precision, device)
-    store.write("predictions", predictions)
+    mode, mode_reason = predict(prepared, run_id, model, model_mode, seed, precision, device)
+    predictions = store.read("predictions")
     golden = predictions[predictions.split == "golden"]
     task_rows = predictions[predictions.split == "task"]
     curve = ThresholdCurve.from_predictions(predictions, CrowdCost(overlap, reward_per_answer))

@@ -8,14 +8,21 @@ into `pipelines.core.autohelper`'s cache, whatever the number of batches it is g
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
-from pipelines.core.autohelper import HFSentimentModel, MiniLMSentimentModel, Prediction, Progress
+from pipelines.core.autohelper import (
+    PREDICTION_CHUNK,
+    HFSentimentModel,
+    MiniLMSentimentModel,
+    Prediction,
+    Progress,
+    predict_chunks,
+)
 from pipelines.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -46,8 +53,9 @@ def dask_task_runner(settings: Settings) -> DaskTaskRunner | None:
 @task(cache_policy=NO_CACHE, persist_result=False)
 def predict_batch(model: SentimentModel, texts: list[str], item_ids: list[str]) -> list[Prediction]:
     """Label one batch of texts."""
-    # Not persisted: a Dask worker's result storage may be a disk the run's own process cannot read.
-    return model.predict(texts, item_ids)
+    # Not persisted: a Dask worker's result storage may be a disk the run's own process cannot read. Embeddings
+    # are not remembered: a worker labels batch after batch of new texts.
+    return model.predict(texts, item_ids, remember=False)
 
 
 def predict_in_batches(model: SentimentModel, texts: Sequence[str], item_ids: Sequence[str],
@@ -71,14 +79,21 @@ def predict_in_batches(model: SentimentModel, texts: Sequence[str], item_ids: Se
     return [prediction for future in futures for prediction in future.result()]
 
 
-def predict_texts(model: SentimentModel, texts: Sequence[str], item_ids: Sequence[str], settings: Settings,
-                  progress: Progress | None = None) -> list[Prediction]:
-    """The model's predictions for every text: on Dask when the settings name a cluster, else in this process.
-
-    A LocalCluster lives as long as this call.
-    """
+def stream_predictions(model: SentimentModel, texts: Sequence[str], item_ids: Sequence[str], settings: Settings,
+                       progress: Progress | None = None, *, chunk_size: int = PREDICTION_CHUNK
+                       ) -> Iterator[list[Prediction]]:
+    """The model's predictions for every text, in input order, a chunk at a time: in this process one chunk of
+    `chunk_size` is labelled at once (`predict_chunks`), so memory stays flat however many texts there are; on
+    Dask each chunk's batches are mapped on the cluster, which lives until the last chunk is labelled."""
     runner = dask_task_runner(settings)
     if runner is None:
-        return model.predict(texts, item_ids, progress)
+        yield from predict_chunks(model, texts, item_ids, progress, chunk_size=chunk_size)
+        return
+    # Chunks of whole batches, so batches are as large as the settings ask.
+    chunk_size = max(chunk_size, settings.dask_batch_texts)
     with runner:
-        return predict_in_batches(model, texts, item_ids, runner, settings.dask_batch_texts, progress)
+        for start in range(0, len(texts), chunk_size):
+            chunk_progress = None if progress is None else (
+                lambda done, _, start=start: progress(start + done, len(texts)))
+            yield predict_in_batches(model, texts[start:start + chunk_size], item_ids[start:start + chunk_size],
+                                     runner, settings.dask_batch_texts, chunk_progress)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipelines.core.autohelper import (
+    PROTOTYPES,
     HFSentimentModel,
     MiniLMSentimentModel,
     ModelUnavailable,
@@ -12,6 +13,7 @@ from pipelines.core.autohelper import (
     baseline_warning,
     fit_offline,
     majority_baseline,
+    predict_chunks,
     run_batched,
 )
 
@@ -201,3 +203,44 @@ def test_the_golden_fit_reports_its_embedding_progress_as_it_goes(labels: list[s
     reports: list[tuple[int, int]] = []
     fit_offline(texts, labels * 20, [f"g{i}" for i in range(len(texts))], progress=lambda *r: reports.append(r))
     assert reports == [(64, 140), (128, 140), (140, 140)]
+
+
+@pytest.mark.parametrize("few_shot", [False, True], ids=["zero-shot", "few-shot"])
+def test_chunked_predictions_equal_one_shot_and_remember_no_embeddings(few_shot: bool) -> None:
+    from tests.review_files import skewed_reviews
+
+    reviews = skewed_reviews(120)  # 10% negatives, long texts
+    texts, ids = list(reviews.sentence), [f"r{i}" for i in range(len(reviews))]
+    labels = ["pos" if score == 1 else "neg" for score in reviews.score]
+    model = MiniLMSentimentModel(batch_size=16)
+    if few_shot:
+        model.fit(texts[:40], labels[:40], ids[:40])
+    one_shot = MiniLMSentimentModel(batch_size=16)
+    one_shot.head_, one_shot.labels_, one_shot.n_trained_ = model.head_, model.labels_, model.n_trained_
+    expected = one_shot.predict(texts, ids)
+    cached_before = len(model._cache)
+    heard: list[tuple[int, int]] = []
+
+    chunks = list(predict_chunks(model, texts, ids, lambda done, total: heard.append((done, total)), chunk_size=7))
+
+    assert [len(chunk) for chunk in chunks] == [7] * 17 + [1]
+    streamed = [prediction for chunk in chunks for prediction in chunk]
+    assert [p.item_id for p in streamed] == ids
+    assert [p.label for p in streamed] == [p.label for p in expected]
+    assert [p.model_version for p in streamed] == [p.model_version for p in expected]
+    assert [p.confidence for p in streamed] == pytest.approx([p.confidence for p in expected], abs=1e-5)
+    # Only what it was fitted on and the zero-shot prototypes are kept, never the texts it labelled.
+    assert len(model._cache) <= cached_before + sum(map(len, PROTOTYPES.values())) < len(texts)
+    assert heard[-1] == (len(texts), len(texts)) and [done for done, _ in heard] == sorted(done for done, _ in heard)
+
+
+def test_chunked_predictions_on_a_hugging_face_model_equal_one_shot(tiny_model_dir: str) -> None:
+    model = HFSentimentModel(tiny_model_dir, batch_size=4)
+    texts = [" ".join(WORDS[(i * j) % len(WORDS)] for j in range(1 + i % 9)) for i in range(30)]
+    ids = [str(i) for i in range(30)]
+    streamed = [p for chunk in predict_chunks(model, texts, ids, chunk_size=4) for p in chunk]
+    expected = model.predict(texts, ids)
+    assert [(p.item_id, p.label) for p in streamed] == [(p.item_id, p.label) for p in expected]
+    assert [p.confidence for p in streamed] == pytest.approx([p.confidence for p in expected], abs=1e-5)
+    with pytest.raises(ValueError, match="chunk_size must be at least 1"):
+        next(predict_chunks(model, texts, ids, chunk_size=0))

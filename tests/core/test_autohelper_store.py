@@ -86,3 +86,33 @@ def test_a_final_table_written_on_a_full_disk_keeps_the_previous_version_and_lea
     assert sorted(path.name for path in folder.iterdir()) == ["final.csv", "final.parquet"]
     record_property("answers_lost", 0 if len(store.read("final")) == len(previous) else len(previous))
     record_property("answers_doubled", 0)
+
+
+def test_a_table_written_in_chunks_reads_back_as_the_whole_table_in_row_groups(tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    from tests.review_files import skewed_reviews
+
+    reviews = skewed_reviews(300)  # 10% negatives, long texts
+    frame = pd.DataFrame({"item_id": [f"i{i}" for i in range(300)], "text": reviews.sentence,
+                          "true_label": reviews.score.map({1: "pos", 0: "neg"}),
+                          "confidence": [i / 300 for i in range(300)], "correct": reviews.score == 1})
+    store = AutohelperStore.for_run(FolderRunData(tmp_path), "run-1")
+    store.write_chunks("predictions", (frame.iloc[start:start + 64] for start in range(0, 300, 64)))
+    pd.testing.assert_frame_equal(store.read("predictions"), frame)
+    assert pq.ParquetFile(tmp_path / "autohelper" / "run-1" / "predictions.parquet").num_row_groups == 5
+
+
+def test_a_chunked_write_that_fails_midway_keeps_the_previous_table(tmp_path) -> None:
+    store = AutohelperStore.for_run(FolderRunData(tmp_path), "run-1")
+    previous = pd.DataFrame({"item_id": ["a"], "confidence": [0.5]})
+    store.write("predictions", previous)
+
+    def chunks():
+        yield pd.DataFrame({"item_id": ["b"], "confidence": [0.9]})
+        raise RuntimeError("the model failed on the second chunk")
+
+    with pytest.raises(RuntimeError, match="second chunk"):
+        store.write_chunks("predictions", chunks())
+    pd.testing.assert_frame_equal(store.read("predictions"), previous)
+    assert sorted(p.name for p in (tmp_path / "autohelper" / "run-1").iterdir()) == ["predictions.parquet"]

@@ -97,3 +97,14 @@ def test_a_resume_validates_the_pause_the_page_holds_once_and_refuses_it_once_ov
     assert read_again == []
     monkeypatch.undo()
     wait_for_status(run_id, {"completed"})
+
+
+def test_a_completed_run_that_kept_no_result_reads_as_none(prefect_api: str) -> None:
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.states import Completed
+
+    with get_client(sync_client=True) as client:  # as in a long history whose result storage was cleared
+        kept_nothing = client.create_flow_run(flow(name="kept-no-result")(lambda: None), state=Completed())
+    assert gateway.run(kept_nothing.id).status == "completed"
+    assert gateway.result(kept_nothing.id) is None

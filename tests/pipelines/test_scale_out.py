@@ -19,7 +19,7 @@ from pipelines.core.review_sample import sample_reviews
 from pipelines.core.run_data import run_data_store
 from pipelines.core.settings import Settings, get_settings
 from pipelines.flows.autohelper import sentiment_autohelper
-from pipelines.flows.scale_out import dask_task_runner, predict_texts
+from pipelines.flows.scale_out import dask_task_runner, stream_predictions
 from tests.conftest import SHARED_DATA, wait_for_pending_input, wait_for_status
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -104,7 +104,8 @@ def test_shared_reviews_on_two_dask_workers_get_the_labels_of_one_process() -> N
 
     @flow
     def predict_on_dask(texts: list[str], ids: list[str]) -> list[Prediction]:
-        return predict_texts(model, texts, ids, Settings(dask_workers=2, dask_batch_texts=256))
+        chunks = stream_predictions(model, texts, ids, Settings(dask_workers=2, dask_batch_texts=256))
+        return [prediction for chunk in chunks for prediction in chunk]
 
     _assert_same_predictions(predict_on_dask(texts, ids), model.predict(texts, ids))
 
@@ -123,7 +124,9 @@ def test_an_existing_scheduler_gets_the_batches_and_each_worker_loads_the_model_
 
     @flow
     def predict_on_scheduler(address: str) -> list[Prediction]:
-        return predict_texts(model, texts, ids, Settings(dask_scheduler=address, dask_batch_texts=16))
+        chunks = stream_predictions(model, texts, ids, Settings(dask_scheduler=address, dask_batch_texts=16),
+                                    chunk_size=16)  # several chunks, each mapped on the cluster
+        return [prediction for chunk in chunks for prediction in chunk]
 
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
         _assert_same_predictions(predict_on_scheduler(cluster.scheduler_address), model.predict(texts, ids))

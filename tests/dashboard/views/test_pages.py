@@ -78,6 +78,27 @@ def test_inbox_lists_a_paused_run_with_its_form() -> None:
     assert wait_for_status(run_id, {"completed"}).status == "completed"
 
 
+def test_inbox_lists_a_paused_run_behind_a_hundred_newer_runs(prefect_api: str) -> None:
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.states import Completed
+
+    run_id = gateway.start_run(INGESTION, {"select_features": False})
+    wait_for_pending_input(run_id)
+    with get_client(sync_client=True) as client:  # a long history: 101 finished runs, all newer than the pause
+        seeded = flow(name="seeded-history")(lambda: None)
+        for _ in range(101):
+            client.create_flow_run(seeded, state=Completed())
+    assert run_id not in {run.id for run in gateway.recent_runs(limit=100)}
+    app = page_app("views/inbox.py")
+    app.run()
+    assert not app.exception, app.exception
+    field = app.text_input(key=f"inbox.{run_id}.number_of_users")
+    field.set_value("1")
+    submit(app)
+    assert wait_for_status(run_id, {"completed"}).status == "completed"
+
+
 
 
 
