@@ -422,7 +422,6 @@ def waiting_runs(limit: int = 100) -> list[RunSummary]:
         return _summaries(client, sorted(paused, key=lambda r: r.created or datetime.min, reverse=True))
 
 
-
 def secret_stored(name: str) -> bool:
     """Whether a Secret block exists (its value is never read here)."""
     with _client() as client:

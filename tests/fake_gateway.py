@@ -60,7 +60,7 @@ class FakeGateway:
         return run_id
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> FakeGateway:
-        for name in ("api_url", "connect", "start_run", "run", "find_run", "recent_runs", "child_runs",
+        for name in ("api_url", "connect", "start_run", "run", "find_run", "recent_runs", "waiting_runs", "child_runs",
                      "pending_input", "resume", "logs", "artifacts", "artifact_versions", "update_progress",
                      "parent_run", "result", "waiting_count", "secret_stored", "secret_value", "json_block"):
             monkeypatch.setattr(gateway, name, getattr(self, name))
@@ -92,6 +92,9 @@ class FakeGateway:
     def recent_runs(self, limit: int = 50, flow_name: str | None = None) -> list[gateway.RunSummary]:
         chosen = [r for r in self.runs.values() if flow_name is None or r.flow_name == flow_name]
         return sorted(chosen, key=lambda r: r.created, reverse=True)[:limit]  # type: ignore[arg-type, return-value]
+
+    def waiting_runs(self, limit: int = 100) -> list[gateway.RunSummary]:
+        return [run for run in self.recent_runs(limit=len(self.runs)) if run.status == "paused"][:limit]
 
     def child_runs(self, run_id: UUID) -> list[gateway.RunSummary]:
         return []
