@@ -35,7 +35,7 @@ test: install browser postgres
 # PostgreSQL cluster, no real model (tests marked backend, slow, postgres or model).
 # `make test` runs these too, with everything else.
 test-fast: install
-	$(PY) -m pytest -m "not backend and not slow and not model and not postgres" tests/core tests/dashboard
+	$(PY) -m pytest -n auto -m "not backend and not slow and not model and not postgres" tests/core tests/dashboard
 
 # Team mode on this machine: PostgreSQL, a Prefect server on it, two workers, the dashboard's gateway; one JSON line.
 team-check: install postgres
