@@ -275,7 +275,7 @@ def _stored_answers(batch_id: int) -> pd.DataFrame:
     """Every stored answer of a batch with the text of the item it was stored against."""
     import sqlalchemy as sa
 
-    from pipelines.core.answer_store import items
+    from pipelines.core.answer_tables import items
 
     store = _answer_store()
     with store.engine.connect() as connection:

@@ -14,76 +14,26 @@ from __future__ import annotations
 import functools
 import json
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
 from datetime import datetime, timezone
-from collections.abc import Collection
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy, leading_posterior, model_prior
+from pipelines.core.answer_contracts import AnswerOutcome, AnswerStoreUnavailable, Batch, BatchProgress, ServedItem
+from pipelines.core.answer_tables import (
+    ADDED_BATCH_COLUMNS,
+    ADDED_ITEM_COLUMNS,
+    answers_table,
+    batches,
+    items,
+    metadata,
+)
 
 GOLDEN_SHARE = 0.10
-# What became of a submitted answer: kept; this worker had answered already; the item had its `overlap`
-# answers (or, adaptive, needed no more) from others meanwhile; the batch was closed.
-AnswerOutcome = Literal["stored", "duplicate", "full", "closed"]
-
-metadata = sa.MetaData()
-batches = sa.Table(
-    "batches", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("overlap", sa.Integer, nullable=False),
-    sa.Column("labels", sa.Text, nullable=False),
-    sa.Column("closed", sa.Boolean, nullable=False, default=False),
-    # Who waits for the batch (a flow run id): the dashboard reports progress to it and resumes it when complete.
-    sa.Column("owner", sa.String(200)),
-    # Where answers come from: "local" (the dashboard's labelling page), "simulated", or "toloka:<pool id>".
-    sa.Column("source", sa.String(200)),
-    # Adaptive overlap (all three set) or fixed overlap (all three NULL; `overlap` answers per task item).
-    sa.Column("min_answers", sa.Integer),
-    sa.Column("max_answers", sa.Integer),
-    sa.Column("stop_confidence", sa.Float),
-)
-# Columns added after the first release, with the value older batches get.
-_ADDED_BATCH_COLUMNS = {"owner": ("VARCHAR(200)", None), "source": ("VARCHAR(200)", "local"),
-                        "min_answers": ("INTEGER", None), "max_answers": ("INTEGER", None),
-                        "stop_confidence": ("FLOAT", None)}
-items = sa.Table(
-    "items", metadata,
-    sa.Column("batch_id", sa.Integer, sa.ForeignKey("batches.id"), primary_key=True),
-    sa.Column("task", sa.String(200), primary_key=True),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("is_golden", sa.Boolean, nullable=False),
-    sa.Column("golden_label", sa.String(100)),
-    # The model's label and its calibrated confidence, when the batch lets the model's label be an adaptive
-    # overlap's prior (NULL otherwise, and on golden items).
-    sa.Column("model_label", sa.String(100)),
-    sa.Column("model_confidence", sa.Float),
-)
-_ADDED_ITEM_COLUMNS = {"model_label": ("VARCHAR(100)", None), "model_confidence": ("FLOAT", None)}
-answers_table = sa.Table(
-    "answers", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("batch_id", sa.Integer, nullable=False),
-    sa.Column("task", sa.String(200), nullable=False),
-    sa.Column("worker", sa.String(200), nullable=False),
-    sa.Column("label", sa.String(100), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.UniqueConstraint("batch_id", "task", "worker", name="one_answer_per_worker"),
-)
-
-
-class AnswerStoreUnavailable(RuntimeError):
-    """The answer database cannot be opened (a wrong URL, a missing driver) or did not answer (down, restarting,
-    unreachable); nothing was changed by the call, and the message says what to do.
-
-    An answer whose commit was cut off may have been stored: sending it again is safe (it comes back
-    "duplicate", never stored twice).
-    """
 
 
 def _reachable(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -99,55 +49,6 @@ def _reachable(method: Callable[..., Any]) -> Callable[..., Any]:
                 f"{str(exc.orig or exc).splitlines()[0]}. Try again in a moment.") from exc
 
     return call
-
-
-@dataclass(frozen=True)
-class Batch:
-    """An open batch as pages and crowd sync see it: its labels, overlap, the run waiting for it and its source."""
-
-    id: int
-    labels: tuple[str, ...]
-    overlap: int  # an adaptive batch's most answers per item
-    owner: str | None  # the run waiting for the batch (a flow run id), told of progress and completion
-    source: str  # `local`, `simulated`, or `toloka:<pool id>`
-
-
-@dataclass(frozen=True)
-class BatchProgress:
-    """Answers given and needed on a batch's task items (golden answers are extra)."""
-
-    answers: int
-    needed: int  # for an adaptive batch, the answers given plus an estimate of those left
-    tasks: int
-    left: int | None = None  # an adaptive batch's estimate of the answers still to come; None for a fixed overlap
-
-    @property
-    def adaptive(self) -> bool:
-        return self.left is not None
-
-    @property
-    def complete(self) -> bool:
-        """The batch's one completion rule: every answer it needs is in."""
-        return self.answers >= self.needed
-
-    @property
-    def share(self) -> float:
-        """How far along the batch is, 0 to 1, for a progress bar."""
-        return min(1.0, self.answers / max(self.needed, 1))
-
-    def describe(self) -> str:
-        """E.g. "12 of 30 answers", or for an adaptive batch "12 answers given, about 9 more expected"."""
-        if self.adaptive:
-            return f"{self.answers} answers given, about {max(0, self.needed - self.answers)} more expected"
-        return f"{self.answers} of {self.needed} answers"
-
-
-@dataclass(frozen=True)
-class ServedItem:
-    """What an annotator sees: the item and nothing about its answers or whether it is golden."""
-
-    task: str
-    text: str
 
 
 def _adaptive(batch: Any) -> AdaptiveOverlap | None:
@@ -229,7 +130,7 @@ class AnswerStore:
         """Stores created by an earlier release get the batch and item columns added since."""
         inspector = sa.inspect(self.engine)
         with self.engine.begin() as connection:
-            for table, added in ((batches, _ADDED_BATCH_COLUMNS), (items, _ADDED_ITEM_COLUMNS)):
+            for table, added in ((batches, ADDED_BATCH_COLUMNS), (items, ADDED_ITEM_COLUMNS)):
                 present = {column["name"] for column in inspector.get_columns(table.name)}
                 for name, (sql_type, old_value) in added.items():
                     if name not in present:

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from dashboard import gateway
 from pipelines.catalog import AUDIT_ARTIFACT_KEY, CROWD_LOOP, CROWD_PROGRESS_ARTIFACT_KEY, FINAL_TABLE_ARTIFACT_KEY
 from pipelines.core.agreement import krippendorff_alpha
-from pipelines.core.answer_store import AnswerStore, items
+from pipelines.core.answer_store import AnswerStore
+from pipelines.core.answer_tables import items
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.crowd import final_table_from_answers
 from pipelines.core.run_data import run_data_store

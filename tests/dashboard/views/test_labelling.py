@@ -18,7 +18,9 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from pipelines.core.adaptive import AdaptiveOverlap
-from pipelines.core.answer_store import AnswerStore, BatchProgress, items
+from pipelines.core.answer_contracts import BatchProgress
+from pipelines.core.answer_store import AnswerStore
+from pipelines.core.answer_tables import items
 from pipelines.core.settings import get_settings
 
 PAGE = Path(__file__).resolve().parents[3] / "dashboard" / "views" / "labelling.py"
