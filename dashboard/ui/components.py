@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from uuid import UUID
 
 import streamlit as st
@@ -88,6 +88,41 @@ def run_header(run: gateway.RunSummary, show_failure: bool = True) -> None:
         st.caption(f"Started by {escape_markdown(run.started_by)}")
     if show_failure and run.message and run.status in {"failed", "crashed", "cancelled"}:
         st.error(escape_markdown(run.message))  # a failure message may quote data
+    _resume_notice(run)
+
+
+# What became of the last resume sent for a run, kept in the session: a message drawn only by the click's handler
+# would vanish when the page's live view reruns it a moment later, as the resumed run starts to change.
+_NOTICE = "resume_notice.{run_id}"
+_NOTICE_STYLES = {"success": st.success, "warning": st.warning, "error": st.error}
+
+
+def _set_resume_notice(run_id: UUID, kind: str, text: str) -> None:
+    st.session_state[_NOTICE.format(run_id=run_id)] = {"kind": kind, "text": text, "status": None}
+
+
+def _resume_notice(run: gateway.RunSummary, named: bool = False) -> None:
+    """Show the last resume's outcome for as long as the run stays in the status it was first shown with
+    (`named`: say which run, where the run itself is not drawn)."""
+    key = _NOTICE.format(run_id=run.id)
+    notice = st.session_state.get(key)
+    if notice is None:
+        return
+    if notice["status"] is None:
+        notice["status"] = run.status
+    if notice["status"] != run.status:
+        del st.session_state[key]
+        return
+    _NOTICE_STYLES[notice["kind"]](f"`{run.name}`: {notice['text']}" if named else notice["text"])
+
+
+def resume_notices_for_runs_not_shown(shown: Collection[UUID]) -> None:
+    """The outcomes of resumes sent from this page for runs it no longer draws (the Inbox lists only waiting runs,
+    so a run it resumed leaves the list at once)."""
+    for key in [key for key in st.session_state if str(key).startswith(_NOTICE.format(run_id=""))]:
+        run_id = UUID(str(key).removeprefix(_NOTICE.format(run_id="")))
+        if run_id not in shown:
+            _resume_notice(gateway.run(run_id), named=True)
 
 
 def audit_trail(run_id: UUID) -> None:
@@ -178,11 +213,12 @@ def resume_or_explain(pending: gateway.PendingInput, values: dict) -> None:
     try:
         gateway.resume(pending, values, analyst=analyst_name())
     except InputInvalid as exc:
-        st.error("\n".join(f"- {escape_markdown(error.message)}" for error in exc.errors))
+        _set_resume_notice(pending.run_id, "error",
+                           "\n".join(f"- {escape_markdown(error.message)}" for error in exc.errors))
     except gateway.PauseStale as exc:
-        st.warning(f"{exc} Nothing was sent; the page now shows where the run is.")
+        _set_resume_notice(pending.run_id, "warning", f"{exc} Nothing was sent; the page now shows where the run is.")
     else:
-        st.success("Resumed.")
+        _set_resume_notice(pending.run_id, "success", "Resumed.")
 
 
 def resume_with_widgets(pending: gateway.PendingInput, widget_keys: dict[str, str]) -> None:

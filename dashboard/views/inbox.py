@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import gateway
 from dashboard.ui.access import require_page
-from dashboard.ui.components import pause_form, run_header, runs_table
+from dashboard.ui.components import pause_form, resume_notices_for_runs_not_shown, run_header, runs_table
 
 require_page("inbox")
 
@@ -33,6 +33,7 @@ def _redraw_when_waiting_changes(shown: frozenset[tuple[UUID, bool]]) -> None:
 paused = gateway.waiting_runs()
 _redraw_when_waiting_changes(_waiting(paused))  # taken before the forms are drawn, so none is missed
 st.subheader(f"Waiting for input ({len(paused)})")
+resume_notices_for_runs_not_shown({run.id for run in paused})
 if not paused:
     st.caption("No run is waiting for you.")
 for run in paused:

@@ -31,8 +31,10 @@ def _form_app(fake: FakeGateway, schema: dict) -> AppTest:
     def script() -> None:
         import streamlit as st
 
-        from dashboard.ui.components import pause_form
+        from dashboard import gateway
+        from dashboard.ui.components import pause_form, run_header
 
+        run_header(gateway.run(st.session_state["run_id"]))  # as every page does: it shows what a resume did
         pause_form(st.session_state["run_id"], key="pause")
 
     app = AppTest.from_function(script, default_timeout=30)
@@ -53,7 +55,7 @@ def _received(fake: FakeGateway) -> dict:
 
 def test_user_count_is_prefilled_and_submitted(fake: FakeGateway) -> None:
     app = _form_app(fake, USER_SCHEMA)
-    assert app.markdown[0].value == "### Question"
+    assert "### Question" in [markdown.value for markdown in app.markdown]  # the pause's description
     assert app.text_input(key="pause.number_of_users").value == "2"
     assert not [w for w in app.text_input if w.key == "pause.resumed_by"]  # hidden: filled by the dashboard
     app.text_input(key="pause.number_of_users").set_value("7")
