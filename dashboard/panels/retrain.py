@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import gateway
 from dashboard.ui.access import current_role
-from dashboard.ui.components import analyst_name, live_until_settled, run_header
+from dashboard.ui.components import accuracy_of_choice, analyst_name, live_until_settled, run_header
 from dashboard.panels.crowd_results import show_warnings
 from pipelines.catalog import AUTOHELPER, RETRAIN
 from pipelines.core.autohelper_store import AutohelperStore
@@ -20,9 +20,6 @@ from pipelines.core.run_data import run_data_store
 from pipelines.core.threshold import ACCURACY_OF_LABELS, AccuracyOf
 
 DEFAULT_TARGET = 0.95
-ACCURACY_OF_HELP = ("Task items (the default): how often the items the model keeps are expected to be right, from "
-                    "its confidences calibrated on every golden item. Golden items: how often the golden items above "
-                    "the threshold are right, which a few confident golden mistakes can move far.")
 SUSPICIOUS_AGREEMENT = 0.995  # a refit head agreeing with (nearly) every crowd label has copied them, right or wrong
 
 EXPLANATION = (
@@ -135,10 +132,8 @@ def retrain_section(outcome: dict[str, Any], database_url: str | None = None) ->
     if not split:
         st.info("This crowd loop's autohelper run is gone or unfinished, so there is nothing to compare with.")
         return
-    choices: list[AccuracyOf] = ["calibrated", "golden"]
-    accuracy_of = st.radio("Hold to the target the accuracy of the", choices,
-                           format_func=ACCURACY_OF_LABELS.__getitem__, key=f"retrain.accuracy_of.{autohelper_run_id}",
-                           horizontal=True, help=ACCURACY_OF_HELP)
+    accuracy_of = accuracy_of_choice("Hold to the target the accuracy of the",
+                                     key=f"retrain.accuracy_of.{autohelper_run_id}", horizontal=True)
     default, why = _default_target(autohelper_run_id, split["threshold"], accuracy_of)
     # Keyed by run and rule: a target typed for one run, or one accuracy, never carries over to another.
     target = st.number_input("Target accuracy", 0.5, 1.0, round(default, 4), 0.01, format="%.4f",

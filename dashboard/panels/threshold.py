@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import gateway
 from dashboard.ui import charts
-from dashboard.ui.components import resume_or_explain
+from dashboard.ui.components import accuracy_of_choice, resume_or_explain
 from pipelines.core.autohelper import baseline_warning, majority_baseline
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.markdown import escape_markdown
@@ -82,12 +82,7 @@ def _solve_controls(curve: ThresholdCurve, key: str, seed: float) -> None:
                      help="95% lower bound: the golden accuracy of accepted items is at least the target with 95% "
                           "confidence (needs more golden evidence). Point estimate: the accuracy measured on golden "
                           "items itself.")
-    accuracy_of: list[AccuracyOf] = ["calibrated", "golden"]
-    target_col.radio("Accuracy of the", accuracy_of, format_func=ACCURACY_OF_LABELS.__getitem__,
-                     key=f"{key}.accuracy_of",
-                     help="Task items: how often the tasks the model keeps are expected to be right, their "
-                          "confidences calibrated on every golden item. Golden items: how often the golden items "
-                          "above the threshold are right, which a few confident golden mistakes can move far.")
+    accuracy_of_choice("Accuracy of the", key=f"{key}.accuracy_of", where=target_col)
     target_col.button("Solve for accuracy", key=f"{key}.solve_target", on_click=_solve_for_target, args=(curve, key))
     budget_col.number_input("Budget", 0.0, value=curve.at(seed).crowd_cost, key=f"{key}.budget")
     budget_col.button("Solve for budget", key=f"{key}.solve_budget", on_click=lambda: set_threshold(

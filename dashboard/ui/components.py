@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from typing import Any
 from uuid import UUID
 
 import streamlit as st
@@ -14,6 +15,7 @@ from pipelines.backend import BackendStartError, BackendStatus
 from pipelines.catalog import AUDIT_ARTIFACT_KEY
 from pipelines.core.markdown import escape_markdown
 from pipelines.core.schema_input import InputInvalid
+from pipelines.core.threshold import ACCURACY_OF_LABELS, AccuracyOf
 
 RECENT_RUNS = 20  # how many of a flow's runs a run page offers; a pinned older run is offered too
 
@@ -93,18 +95,18 @@ def run_header(run: gateway.RunSummary, show_failure: bool = True) -> None:
 
 # What became of the last resume sent for a run, kept in the session: a message drawn only by the click's handler
 # would vanish when the page's live view reruns it a moment later, as the resumed run starts to change.
-_NOTICE = "resume_notice.{run_id}"
+_NOTICE_PREFIX = "resume_notice."
 _NOTICE_STYLES = {"success": st.success, "warning": st.warning, "error": st.error}
 
 
 def _set_resume_notice(run_id: UUID, kind: str, text: str) -> None:
-    st.session_state[_NOTICE.format(run_id=run_id)] = {"kind": kind, "text": text, "status": None}
+    st.session_state[f"{_NOTICE_PREFIX}{run_id}"] = {"kind": kind, "text": text, "status": None}
 
 
 def _resume_notice(run: gateway.RunSummary, named: bool = False) -> None:
     """Show the last resume's outcome for as long as the run stays in the status it was first shown with
     (`named`: say which run, where the run itself is not drawn)."""
-    key = _NOTICE.format(run_id=run.id)
+    key = f"{_NOTICE_PREFIX}{run.id}"
     notice = st.session_state.get(key)
     if notice is None:
         return
@@ -119,8 +121,8 @@ def _resume_notice(run: gateway.RunSummary, named: bool = False) -> None:
 def resume_notices_for_runs_not_shown(shown: Collection[UUID]) -> None:
     """The outcomes of resumes sent from this page for runs it no longer draws (the Inbox lists only waiting runs,
     so a run it resumed leaves the list at once)."""
-    for key in [key for key in st.session_state if str(key).startswith(_NOTICE.format(run_id=""))]:
-        run_id = UUID(str(key).removeprefix(_NOTICE.format(run_id="")))
+    for key in [key for key in st.session_state if str(key).startswith(_NOTICE_PREFIX)]:
+        run_id = UUID(str(key).removeprefix(_NOTICE_PREFIX))
         if run_id not in shown:
             _resume_notice(gateway.run(run_id), named=True)
 
@@ -317,3 +319,15 @@ def runs_table(runs: list[gateway.RunSummary], key: str) -> None:
     ]
     st.dataframe(rows, key=key, hide_index=True,
                  column_config={"link": st.column_config.LinkColumn("Prefect", display_text="open")})
+
+
+ACCURACY_OF_HELP = ("Task items (the default): how often the items the model keeps are expected to be right, from "
+                    "its confidences calibrated on every golden item. Golden items: how often the golden items above "
+                    "the threshold are right, which a few confident golden mistakes can move far.")
+
+
+def accuracy_of_choice(label: str, key: str, where: Any = st, horizontal: bool = False) -> AccuracyOf:
+    """The accuracy a threshold is held to (see `pipelines.core.threshold.AccuracyOf`), calibrated first."""
+    return where.radio(label, ["calibrated", "golden"], format_func=ACCURACY_OF_LABELS.__getitem__, key=key,
+                       horizontal=horizontal, help=ACCURACY_OF_HELP)
+
