@@ -55,9 +55,17 @@ class FakeGateway:
                        parameters: dict[str, Any] | None = None) -> UUID:
         """A run of `deployment` paused for `input_type` (already carrying the flow's defaults and description)."""
         run_id = self._add(deployment, "paused", parameters or {})
-        self.pending[run_id] = gateway.PendingInput(run_id, f"pause-{run_id.hex[:8]}", description,
-                                                    input_type.model_json_schema())
+        self.pause(run_id, input_type, description)
         return run_id
+
+    def pause(self, run_id: UUID, input_type: type[AuditedInput], description: str) -> None:
+        """The run pauses (again) for `input_type`, under a pause key of its own."""
+        self.runs[run_id] = replace(self.runs[run_id], status="paused", state_name="Paused")
+        self.pending[run_id] = gateway.PendingInput(run_id, f"pause-{uuid4().hex[:8]}", description,
+                                                    input_type.model_json_schema())
+
+    def finish(self, run_id: UUID) -> None:
+        self.runs[run_id] = replace(self.runs[run_id], status="completed", state_name="Completed")
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> FakeGateway:
         for name in ("api_url", "connect", "start_run", "run", "find_run", "recent_runs", "waiting_runs", "child_runs",

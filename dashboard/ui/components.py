@@ -104,15 +104,18 @@ def _set_resume_notice(run_id: UUID, kind: str, text: str) -> None:
 
 
 def _resume_notice(run: gateway.RunSummary, named: bool = False) -> None:
-    """Show the last resume's outcome for as long as the run stays in the status it was first shown with
-    (`named`: say which run, where the run itself is not drawn)."""
+    """Show the last resume's outcome until the run's waiting changes: it leaves the pause the notice was shown
+    with, or reaches a new one (`named`: say which run, where the run itself is not drawn).
+
+    Other changes keep it: a refusal must not vanish because the run it refers to finished a moment later.
+    """
     key = f"{_NOTICE_PREFIX}{run.id}"
     notice = st.session_state.get(key)
     if notice is None:
         return
     if notice["status"] is None:
         notice["status"] = run.status
-    if notice["status"] != run.status:
+    if notice["status"] != run.status and "paused" in {notice["status"], run.status}:
         del st.session_state[key]
         return
     _NOTICE_STYLES[notice["kind"]](f"`{run.name}`: {notice['text']}" if named else notice["text"])

@@ -6,7 +6,10 @@ same against a real server (tests/dashboard/views/test_human_inputs.py), this ti
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from pipelines.catalog import APPROVAL, INGESTION
 from pipelines.core.settings import get_settings
@@ -79,3 +82,35 @@ def test_the_inbox_answers_each_run_with_what_was_typed_in_its_own_box(fake: Fak
     submit(app, form=f"inbox.{first}")
     assert not app.exception
     assert [(r.run_id, r.values["number_of_users"]) for r in fake.resumes] == [(first, 1)]
+
+
+def _ingestion_page_on(run_id: UUID) -> AppTest:
+    app = page_app("views/ingestion.py", analyst=ANALYST, timeout=30)
+    app.query_params["run"] = str(run_id)
+    app.run()
+    return app
+
+
+def test_a_late_answer_is_refused_and_the_refusal_stays_when_the_run_then_finishes(fake: FakeGateway) -> None:
+    run_id = fake.add_paused_run(INGESTION, HOW_MANY, "How many users?")
+    late, first = _ingestion_page_on(run_id), _ingestion_page_on(run_id)
+    submit(first)
+    submit(late)  # the same pause, answered in another session meanwhile
+    refusal = [w.value for w in late.warning if "no longer waiting" in w.value]
+    assert refusal and len(fake.resumes) == 1
+
+    fake.finish(run_id)
+    late.run()  # what the page's live view does when the run changes
+    assert [w.value for w in late.warning if "no longer waiting" in w.value] == refusal
+
+
+def test_resumed_is_dropped_once_the_run_asks_again(fake: FakeGateway) -> None:
+    run_id = fake.add_paused_run(INGESTION, HOW_MANY, "How many users?")
+    app = _ingestion_page_on(run_id)
+    submit(app)
+    assert [s.value for s in app.success] == ["Resumed."]
+
+    fake.pause(run_id, HOW_MANY, "How many users this time?")
+    app.run()
+    assert "Resumed." not in [s.value for s in app.success]
+    assert any(b.label == "Resume run" for b in app.button)
