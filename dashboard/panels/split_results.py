@@ -35,10 +35,11 @@ def results(run_id: UUID) -> None:
         method = middle.selectbox("Aggregation", list(METHODS), key="autohelper.method")
         overlap = right.number_input("Answers per item", 1, 10, DEFAULT_OVERLAP, key="autohelper.overlap")
         model_votes = st.checkbox(
-            "Let the model vote", key="autohelper.model_votes",
+            "Let the model vote", value=True, key="autohelper.model_votes",
             help="The model's label on each item people answer joins their answers as one more worker, trusted as "
                  "far as it agrees with them. It never counts as a person's answer; the final table marks the "
-                 "labels its vote changed.")
+                 "labels its vote changed. On by default: on the shared reviews it made the final labels 1.2-5.6 "
+                 "points more accurate for the same answers on every seed (see the outcome benchmark).")
         adaptive = adaptive_overlap_inputs()
         if st.form_submit_button("Start the crowd loop", type="primary"):
             if adaptive and crowd == "toloka":
@@ -63,9 +64,11 @@ def adaptive_overlap_inputs() -> dict[str, int | float | bool] | None:
     adaptive = on.checkbox("Adaptive overlap", key="autohelper.adaptive",
                            help="Ask people only as often as an item needs: every item gets the first answers, "
                                 "more only while they disagree, up to the most. Not for Toloka (fixed overlap).")
-    min_answers = first.number_input("First answers per item", 1, 10, 2, key="autohelper.min_answers")
+    # One first answer and a 0.88 stop: with the model's prior and vote, 95.7-96.5% final accuracy for 0.20-0.35 of
+    # the all-crowd answers on the shared reviews (outcome benchmark, five seeds).
+    min_answers = first.number_input("First answers per item", 1, 10, 1, key="autohelper.min_answers")
     max_answers = most.number_input("Most answers per item", 1, 10, 5, key="autohelper.max_answers")
-    stop_confidence = stop.number_input("Stop at confidence", 0.5, 0.999, 0.95, step=0.01, format="%.3f",
+    stop_confidence = stop.number_input("Stop at confidence", 0.5, 0.999, 0.88, step=0.01, format="%.3f",
                                         key="autohelper.stop_confidence",
                                         help="An item takes no more answers once its leading label is this likely.")
     model_prior = st.checkbox(

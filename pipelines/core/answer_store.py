@@ -6,7 +6,7 @@ Annotators work blind: what they are served never shows others' answers, nor whe
 
 A batch has a fixed overlap (every task item gets `overlap` answers), or an adaptive one (`min_answers`,
 `max_answers`, `stop_confidence`; see `pipelines.core.adaptive`): a task item then takes answers only while it
-still needs one, judged from its answers so far and the batch's golden accuracy so far.
+still needs one, judged from its answers so far, each weighed by its worker's golden accuracy so far.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
-from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy, leading_posterior, model_prior
+from pipelines.core.adaptive import AdaptiveOverlap, CrowdAccuracy, Votes, leading_posterior, model_prior
 from pipelines.core.answer_contracts import AnswerOutcome, AnswerStoreUnavailable, Batch, BatchProgress, ServedItem
 from pipelines.core.answer_tables import (
     ADDED_BATCH_COLUMNS,
@@ -66,26 +66,30 @@ class _Tally:
         self.golden = golden  # golden item -> its known label
         self.priors = priors  # task item -> its prior over the labels, where the model's label gives one
         self.pairs: set[tuple[str, str]] = set()
-        self.counts: dict[str, list[int]] = {}
-        self.golden_right = self.golden_answered = 0
+        self.task_answers: dict[str, list[tuple[int, str]]] = {}  # task item -> (label index, worker) per answer
+        self.golden_by_worker: dict[str, tuple[int, int]] = {}  # worker -> (right, answered) golden answers
 
     def add(self, task: str, worker: str, label: str) -> None:
         self.pairs.add((task, worker))
-        self.counts.setdefault(task, [0] * len(self.index))[self.index[label]] += 1
         if task in self.golden:
-            self.golden_answered += 1
-            self.golden_right += label == self.golden[task]
+            right, answered = self.golden_by_worker.get(worker, (0, 0))
+            self.golden_by_worker[worker] = (right + (label == self.golden[task]), answered + 1)
+        else:
+            self.task_answers.setdefault(task, []).append((self.index[label], worker))
 
     def outcome(self, task: str, worker: str, overlap: int, rule: AdaptiveOverlap | None) -> AnswerOutcome:
         if (task, worker) in self.pairs:
             return "duplicate"
         if task in self.golden:
             return "stored"  # golden items take everyone's answer
-        counts = self.counts.get(task, [0] * len(self.index))
+        given = self.task_answers.get(task, [])
         if rule is None:
-            return "stored" if sum(counts) < overlap else "full"
-        accuracy = answer_accuracy(self.golden_right, self.golden_answered)
-        return "stored" if rule.needs_answer(counts, accuracy, self.priors.get(task)) else "full"
+            return "stored" if len(given) < overlap else "full"
+        accuracy = CrowdAccuracy.from_golden(self.golden_by_worker)
+        votes = Votes.none(len(self.index))
+        for label, answered_by in given:
+            votes = votes.plus(label, accuracy.of(answered_by))
+        return "stored" if rule.needs_answer(votes, self.priors.get(task)) else "full"
 
 
 def _sqlite_pragmas(connection: Any, _: Any) -> None:
@@ -174,30 +178,34 @@ class AnswerStore:
         with self.engine.connect() as connection:
             return _adaptive(self._batch(connection, batch_id))
 
-    def _accuracy(self, connection: Any, batch_id: int) -> float:
-        """One answer's accuracy estimated from the batch's golden answers so far (see `answer_accuracy`)."""
-        right, answered = connection.execute(
-            sa.select(sa.func.sum(sa.cast(answers_table.c.label == items.c.golden_label, sa.Integer)),
-                      sa.func.count())
+    def _crowd_accuracy(self, connection: Any, batch_id: int) -> CrowdAccuracy:
+        """How right one answer is, for the batch and for each worker, from their golden answers so far."""
+        rows = connection.execute(
+            sa.select(answers_table.c.worker,
+                      sa.func.sum(sa.cast(answers_table.c.label == items.c.golden_label, sa.Integer)).label("right"),
+                      sa.func.count().label("answered"))
             .select_from(answers_table.join(items, sa.and_(items.c.batch_id == answers_table.c.batch_id,
                                                            items.c.task == answers_table.c.task)))
-            .where(answers_table.c.batch_id == batch_id, items.c.is_golden.is_(True))).one()
-        return answer_accuracy(int(right or 0), int(answered))
+            .where(answers_table.c.batch_id == batch_id, items.c.is_golden.is_(True))
+            .group_by(answers_table.c.worker))
+        return CrowdAccuracy.from_golden({row.worker: (int(row.right or 0), int(row.answered)) for row in rows})
 
-    def _task_counts(self, connection: Any, batch: Any, task: str | None = None) -> dict[str, list[int]]:
-        """Each task item's (or only `task`'s) answer count per label, in the batch's label order."""
+    def _task_votes(self, connection: Any, batch: Any, accuracy: CrowdAccuracy, task: str | None = None
+                    ) -> dict[str, Votes]:
+        """Each task item's (or only `task`'s) votes: its answers per label, each weighed by its worker's
+        accuracy, in the batch's label order."""
         index = {label: i for i, label in enumerate(json.loads(batch.labels))}
         task_items = sa.select(items.c.task).where(items.c.batch_id == batch.id, items.c.is_golden.is_(False))
-        given = sa.select(answers_table.c.task, answers_table.c.label, sa.func.count().label("n")).where(
-            answers_table.c.batch_id == batch.id).group_by(answers_table.c.task, answers_table.c.label)
+        given = sa.select(answers_table.c.task, answers_table.c.worker, answers_table.c.label).where(
+            answers_table.c.batch_id == batch.id)
         if task is not None:
             task_items = task_items.where(items.c.task == task)
             given = given.where(answers_table.c.task == task)
-        counts = {row: [0] * len(index) for row in connection.execute(task_items).scalars()}
+        votes = {row: Votes.none(len(index)) for row in connection.execute(task_items).scalars()}
         for row in connection.execute(given):
-            if row.task in counts:
-                counts[row.task][index[row.label]] = int(row.n)
-        return counts
+            if row.task in votes:
+                votes[row.task] = votes[row.task].plus(index[row.label], accuracy.of(row.worker))
+        return votes
 
     def _task_priors(self, connection: Any, batch: Any, task: str | None = None) -> dict[str, list[float]]:
         """The prior over labels of each task item (or only `task`) that carries the model's label; others have
@@ -218,13 +226,12 @@ class AnswerStore:
             batch = self._batch(connection, batch_id)
             if batch.closed:
                 return []
-            counts = self._task_counts(connection, batch)
             rule = _adaptive(batch)
+            votes = self._task_votes(connection, batch, self._crowd_accuracy(connection, batch_id))
             if rule is None:
-                return [task for task, given in counts.items() if sum(given) < batch.overlap]
-            accuracy = self._accuracy(connection, batch_id)
+                return [task for task, item in votes.items() if item.given < batch.overlap]
             priors = self._task_priors(connection, batch)
-        return [task for task, given in counts.items() if rule.needs_answer(given, accuracy, priors.get(task))]
+        return [task for task, item in votes.items() if rule.needs_answer(item, priors.get(task))]
 
     @_reachable
     def next_item_for(self, batch_id: int, worker: str, skip: Collection[str] = ()) -> ServedItem | None:
@@ -273,17 +280,14 @@ class AnswerStore:
     def _most_needed(self, connection: Any, batch: Any, rule: AdaptiveOverlap,
                      open_tasks: list[Any]) -> str | None:
         """The adaptive pick among `open_tasks` (task, n): fewest answers below `min_answers`, then least confident."""
-        label_counts = self._task_counts(connection, batch)
-        accuracy = self._accuracy(connection, batch.id)
+        votes = self._task_votes(connection, batch, self._crowd_accuracy(connection, batch.id))
         priors = self._task_priors(connection, batch)
-        needing = [row for row in open_tasks
-                   if rule.needs_answer(label_counts[row.task], accuracy, priors.get(row.task))]
+        needing = [row for row in open_tasks if rule.needs_answer(votes[row.task], priors.get(row.task))]
         if not needing:
             return None
         random.shuffle(needing)  # ties go to a random one of them
         return min(needing, key=lambda row: (min(row.n, rule.min_answers),
-                                             leading_posterior(label_counts[row.task], accuracy,
-                                                               priors.get(row.task)))).task
+                                             leading_posterior(votes[row.task], priors.get(row.task)))).task
 
     @_reachable
     def record_answer(self, batch_id: int, task: str, worker: str, label: str) -> AnswerOutcome:
@@ -320,10 +324,10 @@ class AnswerStore:
                     if not item.is_golden and rule is None:
                         row = row.where(answered < open_batch.scalar_subquery())
                     elif not item.is_golden:
-                        counts = self._task_counts(connection, batch, task)[task]
-                        needed = rule.needs_answer(counts, self._accuracy(connection, batch_id),
-                                                   self._task_priors(connection, batch, task).get(task))
-                        row = row.where(answered == sum(counts))
+                        votes = self._task_votes(connection, batch, self._crowd_accuracy(connection, batch_id),
+                                                 task)[task]
+                        needed = rule.needs_answer(votes, self._task_priors(connection, batch, task).get(task))
+                        row = row.where(answered == votes.given)
                     inserted = needed and connection.execute(answers_table.insert().from_select(
                         ["batch_id", "task", "worker", "label", "created_at"], row),
                         execution_options={"preserve_rowcount": True}).rowcount  # PostgreSQL gives -1 without it
@@ -409,10 +413,10 @@ class AnswerStore:
                 .where(answers_table.c.batch_id == batch_id, items.c.is_golden.is_(False))).scalar_one()
             rule = _adaptive(batch)
             if rule is not None:
-                accuracy = self._accuracy(connection, batch_id)
+                accuracy = self._crowd_accuracy(connection, batch_id)
                 priors = self._task_priors(connection, batch)
-                left = sum(rule.answers_left(counts, accuracy, priors.get(task))
-                           for task, counts in self._task_counts(connection, batch).items())
+                left = sum(rule.answers_left(votes, accuracy.batch, priors.get(task))
+                           for task, votes in self._task_votes(connection, batch, accuracy).items())
                 return BatchProgress(int(given), int(given + left), int(n_tasks), int(left))
         return BatchProgress(int(given), int(n_tasks * batch.overlap), int(n_tasks))
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from pipelines.core.adaptive import AdaptiveOverlap, answer_accuracy
+from pipelines.core.adaptive import AdaptiveOverlap, Votes, answer_accuracy
 from pipelines.core.answer_store import AnswerStore, Batch, BatchProgress
 from pipelines.core.crowd import CrowdBatch, LocalCrowd
 from tests.conftest import POSTGRESQL, new_database
@@ -255,6 +255,32 @@ def test_the_models_label_as_prior_settles_agreeing_items_sooner_in_every_path(s
     assert store.tasks_needing_answers(batch) == [] and store.progress(batch).complete
 
 
+def test_an_answer_counts_as_much_as_its_workers_golden_record_in_every_path(store_url: str) -> None:
+    """Ana got all ten golden items right, Sam half: with the batch at (15 + 8) / 30 = 0.767, Ana's answers are
+    right (10 + 7.67) / 20 = 0.883 of the time and Sam's 0.633. At stop 0.85 one answer of Ana settles an item;
+    one of Sam, or of a newcomer (the batch's 0.767), does not."""
+    store = AnswerStore(store_url)
+    rule = AdaptiveOverlap(min_answers=1, max_answers=5, stop_confidence=0.85)
+    golden = _given(*[(f"g{i}", "ana", "pos") for i in range(10)],
+                    *[(f"g{i}", "sam", "pos" if i < 5 else "neg") for i in range(10)])
+    given = _given(("t0", "ana", "neg"), ("t0", "ben", "neg"), ("t1", "sam", "pos"), ("t1", "ben", "pos"),
+                   ("t2", "ben", "pos"), ("t2", "cy", "pos"))
+    bulk, single = (store.create_batch(_items(3, 10), overlap=3, labels=LABELS, adaptive=rule) for _ in range(2))
+    for batch in (bulk, single):
+        store.record_answers(batch, golden)
+    assert store.record_answers(bulk, given) == _one_by_one(store, single, given) == [
+        "stored", "full", "stored", "stored", "stored", "stored"]
+    for batch in (bulk, single):
+        assert store.tasks_needing_answers(batch) == []
+    # Served next: the item whose only answer came from the least trusted worker.
+    batch = store.create_batch(_items(3, 10), overlap=3, labels=LABELS, adaptive=rule)
+    store.record_answers(batch, pd.concat([golden, _given(("t0", "sam", "pos"), ("t1", "ben", "pos"))]))
+    assert store.next_item_for(batch, "zed", skip=[f"g{i}" for i in range(10)]).task == "t2"  # none yet
+    store.record_answer(batch, "t2", "ana", "pos")  # settled
+    assert store.tasks_needing_answers(batch) == ["t0", "t1"]
+    assert store.next_item_for(batch, "zed", skip=[f"g{i}" for i in range(10)]).task == "t0"
+
+
 def test_a_model_prior_needs_adaptive_overlap_and_a_calibrated_confidence(tmp_path) -> None:
     tasks = pd.DataFrame({"task": ["t0"], "text": ["fine"], "model_label": ["pos"]})
     golden = pd.DataFrame({"task": ["g0"], "text": ["great"], "label": ["pos"]})
@@ -310,11 +336,11 @@ def test_concurrent_annotators_never_push_an_adaptive_item_past_what_it_needs(st
     # No golden items, so p stays at the prior: replay each task's answers in the order they were stored.
     accuracy = answer_accuracy(0, 0)
     for task, labels in answers.groupby("task").label:
-        counts = [0, 0]
+        votes = Votes.none(2)
         for label in labels:
-            assert RULE.needs_answer(counts, accuracy), f"{task} took an answer it did not need: {list(labels)}"
-            counts[LABELS.index(label)] += 1
-        assert not RULE.needs_answer(counts, accuracy)  # and every task was settled or at max_answers
+            assert RULE.needs_answer(votes), f"{task} took an answer it did not need: {list(labels)}"
+            votes = votes.plus(LABELS.index(label), accuracy)
+        assert not RULE.needs_answer(votes)  # and every task was settled or at max_answers
     assert answers.task.nunique() == 60 and store.progress(batch).left == 0
 
 

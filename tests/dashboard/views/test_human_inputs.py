@@ -288,7 +288,7 @@ def test_the_crowd_form_starts_the_crowd_loop_with_the_model_vote_as_ticked(auto
     app = page_app("views/autohelper.py", ANALYST)
     app.session_state["autohelper.run_id"] = UUID(autohelper_split)
     app.run()
-    assert app.checkbox(key="autohelper.model_votes").value is False  # off unless asked for
+    assert app.checkbox(key="autohelper.model_votes").value is True  # on unless unticked
     app.selectbox(key="autohelper.crowd_kind").set_value("simulated")
     app.checkbox(key="autohelper.model_votes").set_value(model_votes)
     next(b for b in app.button if b.label == "Start the crowd loop").click().run()
