@@ -172,8 +172,17 @@ def _summary(flow_run: FlowRun, flow_names: dict[UUID, str]) -> RunSummary:
     )
 
 
+# A flow id names one flow for good (a flow deleted and made again gets a new id), so each flow's name is read
+# once per API: a watching page reads its run every second, and a run list names runs of a few flows.
+_flow_names: dict[tuple[str, UUID], str] = {}
+
+
 def _summaries(client: SyncPrefectClient, flow_runs: list[FlowRun]) -> list[RunSummary]:
-    flow_names = {fid: client.read_flow(fid).name for fid in {run.flow_id for run in flow_runs}}
+    url, flow_names = api_url(), {}
+    for flow_id in {run.flow_id for run in flow_runs}:
+        if (url, flow_id) not in _flow_names:
+            _flow_names[url, flow_id] = client.read_flow(flow_id).name
+        flow_names[flow_id] = _flow_names[url, flow_id]
     return [_summary(run, flow_names) for run in flow_runs]
 
 

@@ -286,26 +286,34 @@ def recent_logs(run_id: UUID, limit: int = 30) -> None:
         st.code("\n".join(f"{line.timestamp:%H:%M:%S} {line.message}" for line in lines) or "No logs yet.")
 
 
-def _progress_signature(run_id: UUID, status: str | None = None) -> tuple:
+def _progress(run_id: UUID, subflows: bool, status: str | None = None) -> tuple[tuple, list[gateway.ArtifactView]]:
+    """What a watched run's page would redraw for (its status, how many artifacts, with `subflows` its subflows'
+    statuses), and the artifacts read for it."""
     status = status or gateway.run(run_id).status
-    children = tuple(child.status for child in gateway.child_runs(run_id))
-    return status, len(gateway.artifacts(run_id)), children
+    artifacts = gateway.artifacts(run_id)
+    children = tuple(child.status for child in gateway.child_runs(run_id)) if subflows else ()
+    return (status, len(artifacts), children), artifacts
 
 
 def live_until_settled(
-    run: gateway.RunSummary, label: str = "Run is running…", body: Callable[[], None] | None = None
+    run: gateway.RunSummary, label: str = "Run is running…",
+    body: Callable[[list[gateway.ArtifactView]], None] | None = None, subflows: bool = False,
 ) -> None:
-    """Refresh a scheduled or running run every second (drawing `body`, e.g. a progress bar, each time);
-    rerun the page once it changes (its status, its artifacts or its subflows), so results show at once."""
-    # Compared with the status the page was drawn with, so a change during this run is not missed.
-    seen = _progress_signature(run.id, run.status)
+    """Refresh a scheduled or running run every second (drawing `body` with the run's artifacts, e.g. a progress
+    bar, each time); rerun the page once it changes (its status, its artifacts, or with `subflows` its subflows),
+    so results show at once."""
+    # Compared with the status the page was drawn with, so a change during this run is not missed. Each refresh
+    # reads the run and its artifacts once (and subflows only where the flow has any): a page left open on a long
+    # run shares two cores with the run itself.
+    seen, _ = _progress(run.id, subflows, run.status)
 
     @st.fragment(run_every=1.0)
     def _watch() -> None:
-        if _progress_signature(run.id) != seen:
+        signature, artifacts = _progress(run.id, subflows)
+        if signature != seen:
             st.rerun()
         if body is not None:
-            body()
+            body(artifacts)
         st.status(label, state="running")
 
     _watch()

@@ -40,8 +40,8 @@ run_id = run.id
 run_header(run)
 if run.status in {"scheduled", "running"}:
 
-    def progress_bar() -> None:
-        found = next((a for a in gateway.artifacts(run_id) if a.key == AUTOHELPER_PROGRESS_ARTIFACT_KEY), None)
+    def progress_bar(artifacts: list[gateway.ArtifactView]) -> None:
+        found = next((a for a in artifacts if a.key == AUTOHELPER_PROGRESS_ARTIFACT_KEY), None)
         st.progress(min(1.0, float(found.data) / 100) if found else 0.0, text="Predicting…")
 
     live_until_settled(run, "Preparing and predicting…", body=progress_bar)

@@ -43,9 +43,9 @@ elif run.status in {"scheduled", "running"}:
         st.info("The users are in. The run now waits for you to choose the columns to drop.")
         st.page_link("views/features.py", label="Choose features to drop", icon=":material/filter_alt:",
                      query_params={"run": str(waiting[0].id)})
-        live_until_settled(run, "Waiting for the feature choice…")
+        live_until_settled(run, "Waiting for the feature choice…", subflows=True)
     else:
-        live_until_settled(run)
+        live_until_settled(run, subflows=True)
 
 if (source := by_key.get(USER_SOURCE_ARTIFACT_KEY)) is not None:
     (st.warning if source.description == "faker" else st.success)(source.data)
