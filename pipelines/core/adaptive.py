@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 ACCURACY_PRIOR = 0.8  # a typical crowd worker's accuracy (D_PosSent's 85 workers average 0.79)
 PRIOR_WEIGHT = 10  # how many golden answers the prior counts as
@@ -76,9 +76,9 @@ class Votes:
     @classmethod
     def alike(cls, counts: Sequence[int], accuracy: float) -> Votes:
         """Answer counts per label, every answer of the same accuracy (the one-coin case of the module docstring)."""
-        votes = cls.none(len(counts))
+        cls.none(len(counts))  # refuses fewer than two labels before a weight is computed for them
         weight = answer_weight(accuracy, len(counts))
-        return replace(votes, given=sum(counts), evidence=tuple(count * weight for count in counts))
+        return cls(sum(counts), tuple(count * weight for count in counts))
 
     def plus(self, label: int, accuracy: float) -> Votes:
         """These votes and one more answer, for `label`, of this accuracy."""
