@@ -359,8 +359,10 @@ def test_an_adaptive_batch_in_two_tabs_ends_by_itself_once_every_item_is_confide
         analyst.get_by_label("First answers per item", exact=True).fill("1")
         analyst.get_by_label("Most answers per item", exact=True).fill("3")
         analyst.get_by_label("Stop at confidence", exact=True).fill("0.800")
-        # People alone: where the model's label disagrees with a right answer, its prior would ask for a second.
+        # People alone: where the model's label disagrees with a right answer, its prior would ask for a second,
+        # and its vote would tie with the one answer an item has.
         analyst.get_by_text("Start each item from the model's label", exact=True).click()
+        analyst.get_by_text("Let the model vote", exact=True).click()
 
     per_task = _two_oracles_label_a_local_batch(served_app, browser, adaptive_one_to_three)
     # Both people were right on their golden items, so one answer made each review confident (posterior above
