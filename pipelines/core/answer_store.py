@@ -227,7 +227,9 @@ class AnswerStore:
             if batch.closed:
                 return []
             rule = _adaptive(batch)
-            votes = self._task_votes(connection, batch, self._crowd_accuracy(connection, batch_id))
+            # A fixed overlap counts answers only: no need to read the workers' golden records.
+            accuracy = CrowdAccuracy.from_golden({}) if rule is None else self._crowd_accuracy(connection, batch_id)
+            votes = self._task_votes(connection, batch, accuracy)
             if rule is None:
                 return [task for task, item in votes.items() if item.given < batch.overlap]
             priors = self._task_priors(connection, batch)
