@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from prefect import Flow
 from prefect.deployments.runner import RunnerDeployment
 from prefect.types.entrypoint import EntrypointType
 
@@ -20,6 +21,18 @@ from pipelines.flows.insights import extract_user_insights
 from pipelines.flows.retrain import retrain_autohelper
 
 
+# Deployment name → flow: the laptop's runner starts their runs from these objects, imported once
+# (`pipelines.warm_runner`).
+PROJECT_FLOWS: dict[str, Flow[..., Any]] = {
+    INGESTION.name: create_names,
+    APPROVAL.name: create_artifact,
+    INSIGHTS.name: extract_user_insights,
+    AUTOHELPER.name: sentiment_autohelper,
+    CROWD_LOOP.name: crowd_loop,
+    RETRAIN.name: retrain_autohelper,
+}
+
+
 def project_deployments(
     entrypoint_type: EntrypointType = EntrypointType.FILE_PATH, job_variables: dict[str, Any] | None = None
 ) -> list[RunnerDeployment]:
@@ -30,13 +43,6 @@ def project_deployments(
             project instead of a file path that exists only on the machine that deployed.
         job_variables: a work pool's job variables (team mode sets the environment of every run).
     """
-    options: dict[str, Any] = {"tags": ["hitl-studio"], "entrypoint_type": entrypoint_type,
-                               "job_variables": job_variables}
-    return [
-        create_names.to_deployment(name=INGESTION.name, **options),
-        create_artifact.to_deployment(name=APPROVAL.name, **options),
-        extract_user_insights.to_deployment(name=INSIGHTS.name, **options),
-        sentiment_autohelper.to_deployment(name=AUTOHELPER.name, **options),
-        crowd_loop.to_deployment(name=CROWD_LOOP.name, **options),
-        retrain_autohelper.to_deployment(name=RETRAIN.name, **options),
-    ]
+    return [flow.to_deployment(name=name, tags=["hitl-studio"], entrypoint_type=entrypoint_type,
+                               job_variables=job_variables)
+            for name, flow in PROJECT_FLOWS.items()]

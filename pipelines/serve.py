@@ -3,12 +3,12 @@ until stopped."""
 
 from __future__ import annotations
 
-from prefect import serve
 from prefect.logging import get_logger
 
 from pipelines.blocks import JSON
-from pipelines.deployments import project_deployments
+from pipelines.deployments import PROJECT_FLOWS, project_deployments
 from pipelines.notifications import NotificationSetupError, ensure_notifications
+from pipelines.warm_runner import serve_warm
 
 if __name__ == "__main__":
     # Registered once before any run: runs saving their first JSON block at once on a new server would race to
@@ -19,4 +19,4 @@ if __name__ == "__main__":
     except NotificationSetupError as exc:
         # A notification typo must not stop runs: say it in the runner's log and serve without them.
         get_logger("hitl.notifications").error("Notifications are not set up: %s", exc)
-    serve(*project_deployments())
+    serve_warm(project_deployments(), PROJECT_FLOWS)
