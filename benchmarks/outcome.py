@@ -13,15 +13,18 @@ answers). With `--rounds 2` the tasks are split in two seeded halves: round one 
 retrained on golden + round one's crowd labels (the final table the crowd loop stores: with `--model-votes`, the
 labels aggregated with the model's votes) and saved as a model version, and round two runs that version (no
 refit; golden items it learnt from scored out-of-fold) on the second half, items no model or person has labelled,
-with the same crowd and overlap rule as round one (adaptive under `--adaptive`), scored on their true labels. The
-line gets `round1` and `round2` sections, and `round2_without_retraining` (round one's model and threshold on the
-same second half). Prints one JSON line.
+with the same crowd and overlap rule as round one (adaptive under `--adaptive`; `--round2-stop-confidence` sets
+round two's stop), scored on their true labels. The line gets `round1` and `round2` sections, and
+`round2_without_retraining` (round one's model and threshold on the same second half, round two's rule). Prints one
+JSON line.
 
     python benchmarks/outcome.py                                   # the shared Yelp + IMDb sentences
     python benchmarks/outcome.py --adaptive                        # fixed and adaptive overlap side by side
     python benchmarks/outcome.py --reviews my.tsv --text-column body --label-column stars --label-map "1=pos,0=neg"
     python benchmarks/outcome.py --model-votes     # also: the same answers aggregated with the model as a voter
     python benchmarks/outcome.py --rounds 2 --adaptive --min-answers 1   # round two with the retrained version
+    python benchmarks/outcome.py --rounds 2 --adaptive --model-prior --model-votes --min-answers 1 \
+        --stop-confidence 0.88 --round2-stop-confidence 0.93   # the crowd form's defaults in each round
     python benchmarks/outcome.py --accuracy-of golden   # solve on the golden items accepted instead
 
 The threshold is solved on `--accuracy-of`: `calibrated` (the default), the expected accuracy of the accepted task
@@ -36,7 +39,7 @@ import json
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +92,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--max-answers", type=int, default=5, help="adaptive: answers an item gets at most")
     parser.add_argument("--stop-confidence", type=float, default=0.95,
                         help="adaptive: posterior of the leading label at which an item takes no more answers")
+    parser.add_argument("--round2-stop-confidence", type=float, default=None,
+                        help="adaptive, --rounds 2: round two's stop confidence (default: --stop-confidence), for "
+                             "both round-two runs")
     parser.add_argument("--model-prior", action="store_true",
                         help="adaptive: start each item from the model's label, its confidence calibrated on golden")
     parser.add_argument("--accuracy-of", default="calibrated", choices=list(ACCURACY_OF_LABELS),
@@ -186,6 +192,7 @@ def _round(crowd: Crowd, golden: pd.DataFrame, task_predictions: pd.DataFrame, t
                               crowd.overlap)
     figures: dict[str, object] = {
         "tasks": len(task_predictions), "threshold": None if threshold is None else round(threshold, 4),
+        **({"stop_confidence": crowd.adaptive.stop_confidence} if crowd.adaptive else {}),
         "coverage": round(len(accepted) / len(task_predictions), 4),
         "accepted_accuracy": round(_accuracy(run.final[run.final.source == "model"], truth), 4) if len(accepted)
         else None,
@@ -276,6 +283,9 @@ def main() -> None:
         if args.rounds == 2:
             people = Crowd(store, crowd, labels, args.overlap, rule if args.adaptive else None,
                            args.adaptive and args.model_prior)
+            later = people
+            if args.adaptive and args.round2_stop_confidence is not None:
+                later = replace(people, adaptive=replace(rule, stop_confidence=args.round2_stop_confidence))
             round_one = pd.concat([golden_predictions, task_predictions], ignore_index=True)
             first = _round(people, golden, task_predictions, threshold, accepted, manual, truth, args.model_votes,
                            golden_predictions)
@@ -285,10 +295,10 @@ def main() -> None:
             rounds = {
                 "rounds_split": "tasks in two seeded halves: round one on the first, round two on the second",
                 "round1": _public(first),
-                "round2": _second_round(people, golden, round_one, first, choice.model, held_out, args.target,
+                "round2": _second_round(later, golden, round_one, first, choice.model, held_out, args.target,
                                         args.accuracy_of, truth, args.model_votes),
                 "round2_without_retraining": _public(_round(
-                    people, golden, again, threshold, *split_at_threshold(again, cutoff), truth, args.model_votes,
+                    later, golden, again, threshold, *split_at_threshold(again, cutoff), truth, args.model_votes,
                     golden_predictions)),
             }
     final, human_answers, all_crowd_answers = run.final, run.human_answers, all_crowd.human_answers

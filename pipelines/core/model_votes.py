@@ -78,13 +78,16 @@ def calibrated_confidence(golden_confidence: np.ndarray, golden_correct: np.ndar
     golden_confidence = np.asarray(golden_confidence, dtype=float)
     if golden_confidence.size < 2:
         raise ModelVotesInvalid("Calibrating the model's confidence needs at least two golden predictions.")
+    confidence = np.asarray(confidence, dtype=float)
+    if confidence.size == 0:  # a split that accepted every item: nothing to start from a prior (sklearn refuses it)
+        return confidence
     # Imported here: sklearn (with scipy) is a second of every flow run's start, and most runs never calibrate.
     from sklearn.isotonic import IsotonicRegression
 
     chance = 1.0 / n_labels
     fit = IsotonicRegression(y_min=chance, y_max=MAX_MODEL_PRIOR, increasing=True, out_of_bounds="clip")
     fit.fit(golden_confidence, np.asarray(golden_correct, dtype=float))
-    return np.clip(fit.predict(np.asarray(confidence, dtype=float)), chance, MAX_MODEL_PRIOR)
+    return np.clip(fit.predict(confidence), chance, MAX_MODEL_PRIOR)
 
 
 def with_model_priors(tasks: pd.DataFrame, golden_predictions: pd.DataFrame, labels: list[str]) -> pd.DataFrame:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(not (SHARED_DATA / "crowd" / "d_sentiment").exis
                                 reason="the real crowd in ../shared is absent")
 
 
-def test_outcome_on_a_skewed_tsv_accounts_for_every_answer(tmp_path: Path) -> None:
+def _skewed_tsv(tmp_path: Path) -> Path:
     sample = sample_reviews(1000, seed=5)
     positives = sample[sample["reviews.doRecommend"]].head(450)
     negatives = sample[~sample["reviews.doRecommend"]].head(50)  # 10% negatives, as real product reviews
@@ -29,7 +29,11 @@ def test_outcome_on_a_skewed_tsv_accounts_for_every_answer(tmp_path: Path) -> No
     path = tmp_path / "reviews.tsv"
     reviews.rename(columns={"reviews.text": "body", "reviews.doRecommend": "stars"}).replace(
         {"stars": {True: 5, False: 1}}).to_csv(path, sep="\t", index=False)
+    return path
 
+
+def test_outcome_on_a_skewed_tsv_accounts_for_every_answer(tmp_path: Path) -> None:
+    path = _skewed_tsv(tmp_path)
     completed = subprocess.run(
         [sys.executable, str(SCRIPT), "--reviews", str(path), "--text-column", "body", "--label-column", "stars",
          "--label-map", "5=pos,1=neg", "--target", "0.9", "--workers", "10", "--model-votes", "--adaptive", "--model-prior"],
@@ -56,3 +60,22 @@ def test_outcome_on_a_skewed_tsv_accounts_for_every_answer(tmp_path: Path) -> No
     assert adaptive["human_share"] == pytest.approx(adaptive["human_answers"] / figures["all_crowd_human_answers"],
                                                     abs=1e-4)
     assert 0 <= adaptive["final_accuracy"] <= 1
+
+
+def test_round_two_runs_under_its_own_stop_confidence_on_the_half_nobody_labelled(tmp_path: Path) -> None:
+    path = _skewed_tsv(tmp_path)
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--reviews", str(path), "--text-column", "body", "--label-column", "stars",
+         "--label-map", "5=pos,1=neg", "--target", "0.9", "--workers", "10", "--model-votes", "--adaptive",
+         "--model-prior", "--min-answers", "1", "--stop-confidence", "0.88", "--round2-stop-confidence", "0.93",
+         "--rounds", "2"],
+        capture_output=True, text=True, timeout=600, check=True)
+    figures = json.loads(completed.stdout.strip().splitlines()[-1])
+
+    first, second, unchanged = figures["round1"], figures["round2"], figures["round2_without_retraining"]
+    assert first["stop_confidence"] == 0.88
+    assert second["stop_confidence"] == unchanged["stop_confidence"] == 0.93
+    assert first["tasks"] + second["tasks"] == 400 and second["tasks"] == unchanged["tasks"]
+    for figures_of_round in (first, second, unchanged):
+        manual = figures_of_round["tasks"] - round(figures_of_round["coverage"] * figures_of_round["tasks"])
+        assert manual <= figures_of_round["human_answers"] <= 5 * manual  # 1 to 5 answers per item sent to people

@@ -126,3 +126,10 @@ def test_a_model_wrong_more_often_than_its_score_says_gets_the_prior_it_earned()
     priors = with_model_priors(tasks, golden, ["neg", "pos"])
     assert list(priors.model_confidence) == pytest.approx([0.6, 0.5])  # its 0.9 was right 60%; its 0.6 at chance
     assert list(priors.columns) == ["task", "model_label", "confidence", "model_confidence"]
+
+
+def test_a_split_that_accepted_every_item_starts_no_item_from_a_prior_and_raises_nothing() -> None:
+    golden = pd.DataFrame({"confidence": [0.9, 0.8, 0.6], "correct": [True, True, False]})
+    no_tasks = pd.DataFrame({"task": [], "model_label": [], "confidence": []})
+    priors = with_model_priors(no_tasks, golden, ["neg", "pos"])
+    assert priors.empty and list(priors.columns) == ["task", "model_label", "confidence", "model_confidence"]
