@@ -35,7 +35,9 @@ from prefect.states import Paused
 from pipelines.core.settings import Settings, get_settings
 
 RUNNER_MODULE = "pipelines.serve"
-FLOW_RUN_MODULE = "prefect.engine"  # what the runner starts each flow run as
+# What a flow run's process runs, by its command line: the warm runner forks runs from a fork server, Prefect's own
+# runner (where there is no fork server) starts `python -m prefect.engine`.
+FLOW_RUN_COMMANDS = ("multiprocessing.forkserver", "prefect.engine")
 
 
 class BackendStartError(RuntimeError):
@@ -157,7 +159,7 @@ def _end_orphaned_flow_runs(settings: Settings) -> None:
             cmdline = (stat.parent / "cmdline").read_bytes()
         except (OSError, ValueError, IndexError):
             continue
-        if pgid == group and FLOW_RUN_MODULE.encode() in cmdline:
+        if pgid == group and any(command.encode() in cmdline for command in FLOW_RUN_COMMANDS):
             try:
                 os.kill(int(stat.parent.name), signal.SIGKILL)
             except ProcessLookupError:

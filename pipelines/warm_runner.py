@@ -20,12 +20,15 @@ import importlib
 import multiprocessing
 import multiprocessing.context
 import os
+import sys
+import traceback
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
 from prefect import serve
+from prefect._internal.concurrency.services import QueueService
 from prefect.context import SettingsContext, get_settings_context, serialize_context
 from prefect.engine import handle_engine_signals
 from prefect.exceptions import TerminationSignal
@@ -53,6 +56,9 @@ if TYPE_CHECKING:
 # (through the deployments), and crowd-kit, which every crowd loop aggregates with (1 s to import). Torch and
 # transformers stay out: 4 s and some 400 MB held by an idle server for one flow, which loads them lazily.
 PRELOADED_MODULES = ("pipelines.warm_runner", "pipelines.deployments", "crowdkit.aggregation")
+
+# How long a run's process waits for its logs and events to reach the server before it exits.
+DRAIN_TIMEOUT_S = 10.0
 
 _logger = get_logger("hitl.runner")
 
@@ -91,13 +97,30 @@ def _run_flow_with_env(
     os.environ.update(_runtime_subprocess_env(env))
     module, name = flow_reference
     flow = getattr(importlib.import_module(module), name)
-    settings_context = get_settings_context()
-    with SettingsContext(profile=settings_context.profile, settings=Settings()):
-        flow_run = kwargs.get("flow_run")
-        with handle_engine_signals(getattr(flow_run, "id", None)):
-            maybe_coro = run_flow(flow, **kwargs)
-            if asyncio.iscoroutine(maybe_coro):
-                asyncio.run(maybe_coro)
+    exit_code = 1
+    try:
+        settings_context = get_settings_context()
+        with SettingsContext(profile=settings_context.profile, settings=Settings()):
+            flow_run = kwargs.get("flow_run")
+            with handle_engine_signals(getattr(flow_run, "id", None)):
+                maybe_coro = run_flow(flow, **kwargs)
+                if asyncio.iscoroutine(maybe_coro):
+                    asyncio.run(maybe_coro)
+        exit_code = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        _exit_after_draining(exit_code)
+
+
+def _exit_after_draining(exit_code: int) -> None:
+    """End the run's process once Prefect's log and event services have sent what they hold, within
+    `DRAIN_TIMEOUT_S`. Left to interpreter exit, their drain waited without end in some forked processes (seen after
+    a run ended while its server was stopping), and a process that never exits holds one of the runner's slots."""
+    QueueService.drain_all(timeout=DRAIN_TIMEOUT_S)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exit_code)
 
 
 def start_flow_process(

@@ -112,3 +112,27 @@ def test_runs_paused_when_the_prefect_server_restarts_resume_and_complete(
     status = ensure_backend()
     assert status.healthy and status.runner_alive
     _resume_and_finish(runs, record_property)
+
+
+def test_when_only_the_runner_dies_its_paused_runs_processes_are_ended_and_the_new_runner_finishes_them(
+        own_backend: BackendStatus, record_property) -> None:
+    """The runner alone killed (its flow runs' processes, forked from its fork server, live on in its group): the
+    next start ends them, so no old process answers a pause the new runner has taken over, and the runs complete
+    once, with what was sent."""
+    runs = _paused_ingestions(1)
+    old_group = _pid("runner")
+    assert len(_group_members(old_group)) >= 3  # the runner, its fork server, the paused run's process
+    os.kill(old_group, signal.SIGKILL)
+    try:
+        os.waitpid(old_group, 0)
+    except ChildProcessError:
+        pass
+    assert not runner_alive()
+    status = ensure_backend()
+    assert status.runner_alive
+    deadline = time.monotonic() + 15
+    while _group_members(old_group):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the dead runner's processes {_group_members(old_group)} outlived the new runner's start")
+        time.sleep(0.1)
+    _resume_and_finish(runs, record_property)
