@@ -29,7 +29,7 @@ def results(run_id: UUID) -> None:
         if frame is not None:
             st.subheader(f"{title} ({len(frame)})")
             st.dataframe(frame[columns], hide_index=True, key=f"autohelper.{table}")
-            retrained = retrained or bool(frame.model_version.astype(str).map(is_version_id).any())
+            retrained = retrained or any(is_version_id(str(version)) for version in frame.model_version.unique())
     with st.form("autohelper.crowd"):
         st.markdown("**Send the items for people to a crowd**")
         left, middle, right = st.columns(3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from uuid import uuid4
 
 import pandas as pd
@@ -11,18 +12,9 @@ from streamlit.testing.v1 import AppTest
 from pipelines.core.autohelper_store import AutohelperStore
 from pipelines.core.model_versions import VERSION_PREFIX, is_version_id
 from pipelines.core.run_data import run_data_store
-from pipelines.core.settings import get_settings
 
 BASE_MODEL = "minilm-offline"
 RETRAINED = f"{VERSION_PREFIX}20261130-120000-a1b2c3"
-
-
-@pytest.fixture
-def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    monkeypatch.setenv("HITL_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def _split_run(model_version: str) -> str:
@@ -51,7 +43,7 @@ def _crowd_form(run_id: str) -> AppTest:
 
 
 @pytest.mark.parametrize(("model_version", "proposed_stop"), [(BASE_MODEL, 0.88), (RETRAINED, 0.93)])
-def test_the_crowd_form_proposes_a_stricter_stop_for_a_retrained_version(data_dir: None, model_version: str,
+def test_the_crowd_form_proposes_a_stricter_stop_for_a_retrained_version(data_dir: Path, model_version: str,
                                                                           proposed_stop: float) -> None:
     assert is_version_id(RETRAINED) and not is_version_id(BASE_MODEL)
     app = _crowd_form(_split_run(model_version))
