@@ -38,6 +38,7 @@ RUNNER_MODULE = "pipelines.serve"
 # What a flow run's process runs, by its command line: the warm runner forks runs from a fork server, Prefect's own
 # runner (where there is no fork server) starts `python -m prefect.engine`.
 FLOW_RUN_COMMANDS = ("multiprocessing.forkserver", "prefect.engine")
+RUN_EXIT_GRACE_S = 10.0  # how long a stop waits for the runner's runs to end after the signal before killing them
 
 
 class BackendStartError(RuntimeError):
@@ -144,6 +145,28 @@ def _spawn(role: str, args: list[str], settings: Settings) -> int:
     return process.pid
 
 
+def _flow_run_processes(group: int) -> list[int]:
+    """The flow run processes in a runner's process group (Prefect's engine, or forked from the warm server)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pgid = int(stat.read_text().rsplit(")", 1)[1].split()[2])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if pgid == group and any(command.encode() in cmdline for command in FLOW_RUN_COMMANDS):
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def _end_orphaned_flow_runs(settings: Settings) -> None:
     """Kill the flow run processes a dead runner left behind (its process group), before a new runner starts.
 
@@ -153,17 +176,7 @@ def _end_orphaned_flow_runs(settings: Settings) -> None:
         group = int((_backend_dir(settings) / "runner.pid").read_text().strip())
     except (FileNotFoundError, ValueError):
         return
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            pgid = int(stat.read_text().rsplit(")", 1)[1].split()[2])
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):
-            continue
-        if pgid == group and any(command.encode() in cmdline for command in FLOW_RUN_COMMANDS):
-            try:
-                os.kill(int(stat.parent.name), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    _kill(_flow_run_processes(group))
 
 
 def _adopt_orphaned_pauses(api_url: str) -> list[UUID]:
@@ -252,3 +265,10 @@ def stop_backend(settings: Settings | None = None) -> None:
             time.sleep(0.1)
         if _read_pid(backend_dir / f"{role}.pid") is not None:
             os.killpg(pid, signal.SIGKILL)
+        if role == "runner":
+            # Runs the signal reached report their crash while the server is still up; one still retrying once
+            # it is gone would linger for minutes.
+            deadline = time.monotonic() + RUN_EXIT_GRACE_S
+            while time.monotonic() < deadline and _flow_run_processes(pid):
+                time.sleep(0.1)
+            _kill(_flow_run_processes(pid))

@@ -136,3 +136,14 @@ def test_when_only_the_runner_dies_its_paused_runs_processes_are_ended_and_the_n
             pytest.fail(f"the dead runner's processes {_group_members(old_group)} outlived the new runner's start")
         time.sleep(0.1)
     _resume_and_finish(runs, record_property)
+
+
+def test_a_stop_with_a_run_waiting_leaves_no_process_of_the_runner_behind(own_backend: BackendStatus) -> None:
+    """Stopping the backend (tests, `make clean`) while a run waits on its pause ends the run's process too, not
+    only the runner: none is left retrying to report its crash to the stopped server."""
+    _paused_ingestions(1)
+    group = _pid("runner")
+    stop_backend()
+    assert not _group_members(group), f"processes {_group_members(group)} outlived the backend's stop"
+    assert not api_healthy(own_backend.api_url)
+    assert ensure_backend().runner_alive  # the module's backend, for the fixture to stop
