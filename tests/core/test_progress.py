@@ -33,6 +33,19 @@ def test_reports_over_ten_seconds_publish_once_a_second_and_values_are_clamped()
         clock.now = tick / 10
         progress(tick * 1.5)
     progress.flush()
-    assert len(published) == 11  # at 0 s, 1 s, ..., 10 s
-    assert published[0] == 0.0 and published[-1] == 100.0  # 150% is published as 100%
+    assert published == [0.0, 15.0, 30.0, 45.0, 60.0, 75.0, 90.0, 100.0]  # at 0 s, 1 s, ..., 7 s; 150% is 100%
+    assert published[-1] == 100.0  # held at 100 from 7 s on: nothing new to publish, not even on flush
     assert published == sorted(published)
+
+
+def test_a_slow_run_publishes_only_whole_point_moves_and_still_ends_on_its_last_value() -> None:
+    """100k reviews: a point takes seconds, so a publication each second would repeat the same bar."""
+    clock, published = FakeClock(), []
+    progress = ThrottledProgress(published.append, clock=clock)
+    for tick in range(3001):  # 300 s in 0.1 s reports, 1/30 point each
+        clock.now = tick / 10
+        progress(tick / 30)
+    progress.flush()
+    assert published[0] == 0.0 and published[-1] == 100.0
+    assert 100 <= len(published) <= 102  # a publication per point, not one per second (301)
+    assert all(later - earlier >= 1.0 for earlier, later in zip(published, published[1:]))
