@@ -4,8 +4,8 @@ The flow part drives a fresh embedded backend through `dashboard.gateway` the wa
 autohelper on a review file, watch it each second as its page does (the run and its artifacts), confirm
 the threshold the form proposes as soon as it asks, then start the crowd loop with a simulated crowd (10
 workers, 20% spammers, overlap 3, Dawid-Skene) and watch it to completion. The direct part does the same work
-with the core in this process: read and split, fit the offline model on the golden items, predict the tasks,
-the seed-rule threshold, simulated answers, aggregation, the final table. `overhead_share` is
+with the core in a fresh process of its own: read and split, fit the offline model on the golden items, predict the
+tasks, the seed-rule threshold, simulated answers, aggregation, the final table. `overhead_share` is
 (flow - direct) / flow: what orchestration, storage and publishing cost on top of the work.
 
 The benchmark looks at the runs only as often as a watching page does (each second), so its own polling adds no
@@ -13,6 +13,12 @@ load a page would not. Stage boundaries come from the runs' state history on the
 benchmark noticed them; the flow wall leaves out the time a run waited for the benchmark to notice its pause and
 answer, and to start the crowd loop after the autohelper completed (`person_s`: a person's time, at most a second
 each here, reported apart).
+
+Inference dominates both sides and its wall moves with whatever else the machine runs, so `--repeats K` measures
+K pairs, alternating which side goes first (each flow part on a fresh backend and data folder, each direct part in a
+fresh process), and reports the medians with every pair. `cpu_s` counts the CPU seconds each side's processes used
+(for the flow part: the server, the runner, its fork server and the flow runs' processes, and this process
+watching), which other load on the machine moves far less than wall time.
 
 Reviews are generated (`sample_reviews(n)`), or with `--shared` drawn from the shared sentences (repeated with
 a numbered suffix when n is larger). Prints one JSON line.
@@ -24,7 +30,10 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import socket
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -69,15 +78,25 @@ def reviews(n: int, shared: bool) -> pd.DataFrame:
     return repeated.sample(n=n, random_state=0, ignore_index=True)
 
 
-class TreeMemory:
-    """The peak resident memory of any one process in this process's tree (flow runs included), sampled."""
+# Which part of the backend a process is, by its command line; this process is the watching page.
+ROLES = {"prefect server start": "server", "pipelines.serve": "runner", "multiprocessing.forkserver": "flow_runs",
+         "prefect.engine": "flow_runs"}
+
+
+class TreeUsage:
+    """Sampled each half second: the peak resident memory of any one process below this one (flow runs included),
+    and the CPU seconds this process and every process below it have used, by role (`ROLES`; each process as last
+    seen, so one that exits between two samples loses at most its last half second)."""
 
     def __init__(self) -> None:
         self.peak_kb = 0
+        self._cpu_s: dict[int, tuple[str, float]] = {}
+        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread = threading.Thread(target=self._sample_each_half_second, daemon=True)
 
-    def __enter__(self) -> TreeMemory:
+    def __enter__(self) -> TreeUsage:
+        self.sample()
         self._thread.start()
         return self
 
@@ -85,10 +104,34 @@ class TreeMemory:
         self._stop.set()
         self._thread.join()
 
-    def _sample(self) -> None:
-        while not self._stop.wait(0.5):
+    def cpu_s(self) -> dict[str, float]:
+        """CPU seconds used so far by the tree, by role, every process seen included."""
+        self.sample()
+        by_role: dict[str, float] = {}
+        with self._lock:
+            for role, seconds in self._cpu_s.values():
+                by_role[role] = by_role.get(role, 0.0) + seconds
+        return by_role
+
+    def sample(self) -> None:
+        with self._lock:
             for pid in _descendants(os.getpid()):
                 self.peak_kb = max(self.peak_kb, _status_kb(pid, "VmHWM"))
+                role, seconds = self._cpu_s.get(pid) or (_role(pid), 0.0)
+                self._cpu_s[pid] = (role, max(seconds, _cpu_seconds(pid)))
+            self._cpu_s[os.getpid()] = ("page", time.process_time())
+
+    def _sample_each_half_second(self) -> None:
+        while not self._stop.wait(0.5):
+            self.sample()
+
+
+def _role(pid: int) -> str:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "other"
+    return next((role for marker, role in ROLES.items() if marker in command), "other")
 
 
 def _descendants(root: int) -> list[int]:
@@ -105,6 +148,15 @@ def _descendants(root: int) -> list[int]:
         found += children
         frontier = children
     return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds a process has used (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _status_kb(pid: int, field: str) -> int:
@@ -189,7 +241,6 @@ def through_flows(gateway: Any, dataset: Path, stages: Stages) -> dict[str, Any]
     runs' state history."""
     from pipelines.catalog import AUTOHELPER, CROWD_LOOP
 
-    _wait_for_deployments(gateway.api_url(), [AUTOHELPER, CROWD_LOOP])
     counter = {"calls": 0, "watch_s": 0.0}
     started = datetime.now(timezone.utc)
     run_id = gateway.start_run(AUTOHELPER, {"dataset": str(dataset)})
@@ -263,52 +314,123 @@ def direct(dataset: Path, stages: Stages) -> dict[str, Any]:
     return {"threshold": threshold, "answers": len(answers), "items": len(table)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=10_000, help="reviews (10%% golden, at least 100)")
-    parser.add_argument("--shared", action="store_true", help="draw from the shared sentences, not generated ones")
-    parser.add_argument("--no-direct", action="store_true",
-                        help="skip the core-alone part (half the time; no overhead_share), e.g. to measure memory")
-    args = parser.parse_args()
-
-    data_dir = Path(tempfile.mkdtemp(prefix="hitl-e2e-"))
-    dataset = data_dir / "uploads" / f"reviews-{args.n}.tsv"
-    dataset.parent.mkdir(parents=True)
-    reviews(args.n, args.shared).to_csv(dataset, sep="\t", index=False)
-    os.environ.pop("PREFECT_API_URL", None)
-    os.environ.update(HITL_DATA_DIR=str(data_dir), HITL_SERVER_PORT=str(_free_port()),
-                      HITL_RANDOMUSER_URL="http://127.0.0.1:9/unreachable")
+def flow_part(dataset: Path) -> dict[str, Any]:
+    """One flow measurement on a fresh embedded backend, in a data folder and on a port of its own; its clock starts
+    once the runner polls for the deployments."""
     from dashboard import gateway
     from pipelines.backend import stop_backend
+    from pipelines.catalog import AUTOHELPER, CROWD_LOOP
+    from pipelines.core.settings import get_settings
 
+    data_dir = Path(tempfile.mkdtemp(prefix="hitl-e2e-"))
+    uploaded = data_dir / "uploads" / dataset.name
+    uploaded.parent.mkdir(parents=True)
+    shutil.copyfile(dataset, uploaded)
+    os.environ.update(HITL_DATA_DIR=str(data_dir), HITL_SERVER_PORT=str(_free_port()))
+    get_settings.cache_clear()
     stages = Stages()
     started = time.perf_counter()
     gateway.connect()
     startup_s = time.perf_counter() - started
     try:
-        with TreeMemory() as tree:
-            flows = through_flows(gateway, dataset, stages)
-            flow_wall = flows.pop("wall_s")
+        _wait_for_deployments(gateway.api_url(), [AUTOHELPER, CROWD_LOOP])
+        with TreeUsage() as usage:
+            cpu_before = usage.cpu_s()
+            flows = through_flows(gateway, uploaded, stages)
+            cpu_by_role = {role: seconds - cpu_before.get(role, 0.0) for role, seconds in usage.cpu_s().items()}
     finally:
         stop_backend()
-    started = time.perf_counter()
-    core = None if args.no_direct else direct(dataset, stages)
-    direct_wall = None if args.no_direct else time.perf_counter() - started
-    own_peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"wall_s": flows.pop("wall_s"), "cpu_s": sum(cpu_by_role.values()), "cpu_by_role_s": cpu_by_role,
+            "stages": stages.seconds, "flows": flows,
+            "backend_startup_s": startup_s, "peak_rss_kb": usage.peak_kb}
+
+
+def direct_part(dataset: Path) -> dict[str, Any]:
+    """One direct measurement, in a fresh process (so each pays its own imports, as each flow run does)."""
+    completed = subprocess.run([sys.executable, __file__, "--direct-part", str(dataset)], capture_output=True,
+                               text=True, check=False)
+    if completed.returncode:
+        raise SystemExit(f"The direct part failed:\n{completed.stderr}")
+    return json.loads(completed.stdout)
+
+
+def _direct_part_here(dataset: Path) -> None:
+    """The direct part's own process: the work, timed, and its figures as one JSON line."""
+    stages = Stages()
+    started, cpu_before = time.perf_counter(), time.process_time()
+    core = direct(dataset, stages)
+    print(json.dumps({"wall_s": time.perf_counter() - started, "cpu_s": time.process_time() - cpu_before,
+                      "stages": stages.seconds, "direct": core,
+                      "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+
+
+def _median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000, help="reviews (10%% golden, at least 100)")
+    parser.add_argument("--shared", action="store_true", help="draw from the shared sentences, not generated ones")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="flow and direct pairs, alternating which goes first; medians are reported")
+    parser.add_argument("--no-direct", action="store_true",
+                        help="skip the core-alone part (half the time; no overhead_share), e.g. to measure memory")
+    parser.add_argument("--direct-part", type=Path, help=argparse.SUPPRESS)  # the direct part's own process
+    args = parser.parse_args()
+    if args.direct_part:
+        _direct_part_here(args.direct_part)
+        return
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+
+    dataset = Path(tempfile.mkdtemp(prefix="hitl-e2e-reviews-")) / f"reviews-{args.n}.tsv"
+    reviews(args.n, args.shared).to_csv(dataset, sep="\t", index=False)
+    os.environ.pop("PREFECT_API_URL", None)
+    os.environ.update(HITL_RANDOMUSER_URL="http://127.0.0.1:9/unreachable")
+
+    pairs: list[dict[str, Any]] = []
+    for repeat in range(args.repeats):
+        flow_first = repeat % 2 == 0
+        direct_first = None if args.no_direct or flow_first else direct_part(dataset)
+        flow = flow_part(dataset)
+        core = direct_first or (None if args.no_direct else direct_part(dataset))
+        pairs.append({"flow": flow, "direct": core, "flow_first": flow_first})
+
+    flow_wall = _median([pair["flow"]["wall_s"] for pair in pairs])
+    direct_wall = None if args.no_direct else _median([pair["direct"]["wall_s"] for pair in pairs])
+    stages = {name: round(_median([pair[part]["stages"][name] for pair in pairs]), 2)
+              for part in ("flow", "direct") if pairs[0][part] for name in pairs[0][part]["stages"]}
+    flow_peak_kb = max(pair["flow"]["peak_rss_kb"] for pair in pairs)
+    flow_cpu = _median([pair["flow"]["cpu_s"] for pair in pairs])
+    direct_cpu = None if args.no_direct else _median([pair["direct"]["cpu_s"] for pair in pairs])
+    direct_peak_kb = 0 if args.no_direct else max(pair["direct"]["peak_rss_kb"] for pair in pairs)
     print(json.dumps({
         "benchmark": "end_to_end",
         "n": args.n,
         "reviews": "shared sentences" if args.shared else "generated sample",
+        "repeats": args.repeats,
         "flow_wall_s": round(flow_wall, 2),
         "direct_wall_s": None if direct_wall is None else round(direct_wall, 2),
         "overhead_share": None if direct_wall is None else round((flow_wall - direct_wall) / flow_wall, 3),
-        "stages": stages.seconds,
-        "peak_rss_mb": round(max(own_peak_kb, tree.peak_kb) / 1024, 1),
-        "peak_rss_mb_flow_process": round(tree.peak_kb / 1024, 1),
-        "peak_rss_mb_direct": round(own_peak_kb / 1024, 1),
-        "backend_startup_s": round(startup_s, 2),
-        "flows": flows,
-        "direct": core,
+        "cpu_s": {"flow": round(flow_cpu, 1), "direct": None if direct_cpu is None else round(direct_cpu, 1),
+                  "flow_by_role": {role: round(_median([pair["flow"]["cpu_by_role_s"].get(role, 0.0)
+                                                        for pair in pairs]), 1)
+                                   for role in pairs[0]["flow"]["cpu_by_role_s"]}},
+        "cpu_overhead_share": None if direct_cpu is None else round((flow_cpu - direct_cpu) / flow_cpu, 3),
+        "stages": stages,
+        "peak_rss_mb": round(max(flow_peak_kb, direct_peak_kb) / 1024, 1),
+        "peak_rss_mb_flow_process": round(flow_peak_kb / 1024, 1),
+        "peak_rss_mb_direct": round(direct_peak_kb / 1024, 1),
+        "backend_startup_s": round(_median([pair["flow"]["backend_startup_s"] for pair in pairs]), 2),
+        "flows": pairs[0]["flow"]["flows"],
+        "direct": None if args.no_direct else pairs[0]["direct"]["direct"],
+        "pairs": [{"flow_first": pair["flow_first"], "flow_wall_s": round(pair["flow"]["wall_s"], 2),
+                   "direct_wall_s": pair["direct"] and round(pair["direct"]["wall_s"], 2),
+                   "overhead_share": pair["direct"] and round(
+                       (pair["flow"]["wall_s"] - pair["direct"]["wall_s"]) / pair["flow"]["wall_s"], 3),
+                   "flow_cpu_s": round(pair["flow"]["cpu_s"], 1),
+                   "direct_cpu_s": pair["direct"] and round(pair["direct"]["cpu_s"], 1)} for pair in pairs],
         "cpus": os.cpu_count(),
     }))
 
