@@ -346,7 +346,8 @@ def flow_part(dataset: Path) -> dict[str, Any]:
 
 
 def direct_part(dataset: Path) -> dict[str, Any]:
-    """One direct measurement, in a fresh process (so each pays its own imports, as each flow run does)."""
+    """One direct measurement, in a fresh process: each imports torch and transformers inside its clock, as each flow
+    run does (its fork server preloads neither), not only the first."""
     completed = subprocess.run([sys.executable, __file__, "--direct-part", str(dataset)], capture_output=True,
                                text=True, check=False)
     if completed.returncode:
