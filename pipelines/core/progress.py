@@ -31,7 +31,8 @@ class ThrottledProgress:
         self._held: float | None = None
 
     def __call__(self, percent: float) -> None:
-        """Report `percent` (clamped to 0..100); published now when the last publication is old enough."""
+        """Report `percent` (clamped to 0..100); published now when the last publication is old enough and the
+        value has moved a step from it."""
         self._held = min(max(percent, 0.0), 100.0)
         now = self.clock()
         if self._published_at is None or (now - self._published_at >= self.interval_s
