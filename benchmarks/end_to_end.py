@@ -115,10 +115,10 @@ class TreeUsage:
 
     def sample(self) -> None:
         with self._lock:
-            for pid in _descendants(os.getpid()):
+            for pid, cpu_s in _descendants(os.getpid()).items():
                 self.peak_kb = max(self.peak_kb, _status_kb(pid, "VmHWM"))
                 role, seconds = self._cpu_s.get(pid) or (_role(pid), 0.0)
-                self._cpu_s[pid] = (role, max(seconds, _cpu_seconds(pid)))
+                self._cpu_s[pid] = (role, max(seconds, cpu_s))
             self._cpu_s[os.getpid()] = ("page", time.process_time())
 
     def _sample_each_half_second(self) -> None:
@@ -134,29 +134,24 @@ def _role(pid: int) -> str:
     return next((role for marker, role in ROLES.items() if marker in command), "other")
 
 
-def _descendants(root: int) -> list[int]:
-    parents: dict[int, int] = {}
+def _descendants(root: int) -> dict[int, float]:
+    """Every process below `root`, with the user and system CPU seconds it has used, from one read of each stat."""
+    processes: dict[int, tuple[int, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                processes[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
             except (OSError, IndexError, ValueError):
                 continue
-    found, frontier = [], [root]
+    found: dict[int, float] = {}
+    frontier = {root}
     while frontier:
-        children = [pid for pid, parent in parents.items() if parent in frontier]
-        found += children
+        children = {pid for pid, (parent, _) in processes.items() if parent in frontier}
+        found.update({pid: processes[pid][1] for pid in children})
         frontier = children
     return found
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU seconds a process has used (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _status_kb(pid: int, field: str) -> int:
