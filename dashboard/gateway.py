@@ -38,7 +38,7 @@ from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort, LogSort
 from prefect.exceptions import MissingResult, ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
-from pipelines.backend import BackendStatus, ensure_backend
+from pipelines.backend import BackendStatus, ensure_backend, wake_runner
 from pipelines.blocks import JSON
 from pipelines.core.run_data import load_result, run_data_store
 from pipelines.core.schema_input import coerce_and_validate
@@ -116,6 +116,11 @@ def api_url() -> str:
     return os.environ.get("PREFECT_API_URL") or get_settings().embedded_api_url
 
 
+def _embedded() -> bool:
+    """Whether the dashboard's API is the embedded backend's server (laptop mode)."""
+    return api_url().rstrip("/") == get_settings().embedded_api_url
+
+
 def connect() -> BackendStatus:
     """Make sure a backend is there (starting the embedded one if needed) and report its status."""
     return ensure_backend()
@@ -130,9 +135,8 @@ _clients_lock = threading.Lock()
 @contextmanager
 def _settings() -> Iterator[None]:
     """Prefect's settings pointed at the dashboard's API, for calls that read them (block loads, run results)."""
-    url = api_url()
-    updates: dict[Any, Any] = {PREFECT_API_URL: url}
-    if url.rstrip("/") == get_settings().embedded_api_url:
+    updates: dict[Any, Any] = {PREFECT_API_URL: api_url()}
+    if _embedded():
         # Results of embedded runs are files in the embedded backend's storage folder.
         updates[PREFECT_LOCAL_STORAGE_PATH] = get_settings().prefect_home / "storage"
     with temporary_settings(updates=updates):
@@ -207,6 +211,8 @@ def start_run(deployment_name: str, parameters: dict[str, Any] | None = None, wa
                 time.sleep(0.5)
         flow_run = client.create_flow_run_from_deployment(
             deployment.id, parameters=parameters or {}, tags=[f"{STARTED_BY_TAG}{analyst}"] if analyst else None)
+    if _embedded():
+        wake_runner(get_settings())
     return flow_run.id
 
 
@@ -399,7 +405,7 @@ def result(run_id: UUID) -> Any:
     if flow_run.state is None or not flow_run.state.is_completed():
         return None
     kept = load_result(run_data_store(), str(run_id))
-    if kept is not None or api_url().rstrip("/") != get_settings().embedded_api_url:
+    if kept is not None or not _embedded():
         return kept
     with _settings():  # the result is read from the storage the settings name
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -82,8 +83,8 @@ def backend_env(settings: Settings) -> dict[str, str]:
         # A paused run keeps its process waiting for a person; Prefect's default of 5 would let five open
         # questions block every new run.
         PREFECT_RUNNER_PROCESS_LIMIT=str(settings.runner_process_limit),
-        # Start runs within a second of the click instead of Prefect's 10 s polling.
-        PREFECT_RUNNER_POLL_FREQUENCY="1",
+        # Runs the dashboard starts are started at once (`wake_runner`); others within this, not Prefect's 10 s.
+        PREFECT_RUNNER_POLL_FREQUENCY=str(settings.runner_poll_seconds),
         # The server's triggers service evaluates automations and runs their actions: the notifications that a
         # run waits for a person (pipelines.notifications) depend on it, whatever a Prefect profile says.
         PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED="true",
@@ -95,6 +96,23 @@ def _backend_dir(settings: Settings) -> Path:
     path = settings.data_dir / "backend"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def runner_wake_address(settings: Settings) -> Path:
+    """Where the embedded runner listens to be told that a run is waiting (a Unix datagram socket)."""
+    return _backend_dir(settings) / "runner.wake"
+
+
+def wake_runner(settings: Settings) -> None:
+    """Tell the embedded runner that a run is waiting, so that it starts the run now rather than on its next poll.
+    Nobody listening (no runner yet, one that could not listen, a team's workers) is not an error: the run is then
+    found by polling."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as wake:
+        wake.setblocking(False)
+        try:
+            wake.sendto(b"run", str(runner_wake_address(settings)))
+        except OSError:
+            pass
 
 
 @contextmanager

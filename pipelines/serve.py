@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from prefect.logging import get_logger
 
+from pipelines.backend import runner_wake_address
 from pipelines.blocks import JSON
 from pipelines.deployments import PROJECT_FLOWS, project_deployments
+from pipelines.core.settings import get_settings
 from pipelines.notifications import NotificationSetupError, ensure_notifications
 from pipelines.warm_runner import serve_warm
 
@@ -19,4 +21,4 @@ if __name__ == "__main__":
     except NotificationSetupError as exc:
         # A notification typo must not stop runs: say it in the runner's log and serve without them.
         get_logger("hitl.notifications").error("Notifications are not set up: %s", exc)
-    serve_warm(project_deployments(), PROJECT_FLOWS)
+    serve_warm(project_deployments(), PROJECT_FLOWS, runner_wake_address(get_settings()))

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     toloka_secret_block: str = Field(default="toloka-api-key", description="Secret block with the Toloka API "
                                      "key; the TOLOKA_API_KEY environment variable is used when it is absent.")
     runner_process_limit: int = Field(default=25, ge=1, description="Flow runs the runner executes at once.")
+    # The dashboard wakes the embedded runner when it starts a run; polling finds the runs started elsewhere.
+    runner_poll_seconds: int = Field(default=1, ge=1, le=3600, description="How often the embedded runner looks "
+                                     "for runs started outside the dashboard (Prefect's UI or CLI).")
     backend_start_timeout_seconds: float = Field(default=90.0, gt=0)
     mode: Literal["laptop", "team"] = Field(
         default="laptop", description="laptop: the embedded server and one runner on this machine; team: an external "

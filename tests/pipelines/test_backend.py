@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.backend import BackendStartError, BackendStatus, ensure_backend, runner_alive
+from pipelines.backend import (
+    BackendStartError,
+    BackendStatus,
+    ensure_backend,
+    runner_alive,
+    runner_wake_address,
+    wake_runner,
+)
 from pipelines.core.settings import Settings, get_settings
 from tests.conftest import free_port
 
@@ -33,3 +40,16 @@ def test_team_mode_without_a_server_url_says_to_set_one_and_starts_nothing(tmp_p
     with pytest.raises(BackendStartError, match="set PREFECT_API_URL"):
         ensure_backend(settings)
     assert not (tmp_path / "backend").exists()
+
+
+def test_a_wake_reaches_a_listening_runner_and_is_no_error_when_nobody_listens(tmp_path) -> None:
+    import socket
+
+    settings = Settings(data_dir=tmp_path, server_port=free_port())
+    wake_runner(settings)  # no runner has listened here yet
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as runner:
+        runner.bind(str(runner_wake_address(settings)))
+        runner.settimeout(5)
+        wake_runner(settings)
+        assert runner.recv(64) == b"run"
+    wake_runner(settings)  # the runner gone, its address left behind

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.fault
 
 @pytest.fixture(scope="module")
 def own_backend(tmp_path_factory: pytest.TempPathFactory, fake_randomuser: FakeRandomUser) -> Iterator[BackendStatus]:
-    """An embedded backend in a data folder and on a port of its own, which the tests here may kill."""
+    """An embedded backend in a data folder and on a port of its own, which the tests here may kill. Its runner
+    polls hourly, so every run here starts only because the gateway woke the runner that was up at the time."""
     data_dir = tmp_path_factory.mktemp("fault-backend")
     port = free_port()
     with pytest.MonkeyPatch.context() as env:
@@ -30,6 +31,7 @@ def own_backend(tmp_path_factory: pytest.TempPathFactory, fake_randomuser: FakeR
         env.setenv("HITL_SERVER_PORT", str(port))
         env.setenv("HITL_RANDOMUSER_URL", fake_randomuser.url)
         env.setenv("HITL_RANDOMUSER_TIMEOUT_SECONDS", "5")
+        env.setenv("HITL_RUNNER_POLL_SECONDS", "3600")
         env.setenv("PREFECT_API_URL", f"http://127.0.0.1:{port}/api")  # the gateway's API, and ours to manage
         get_settings.cache_clear()
         try:
@@ -93,6 +95,14 @@ def _resume_and_finish(runs: list[object], record_property: object) -> None:
     assert received == sent
 
 
+def test_a_run_started_once_the_runner_has_polled_starts_at_once_though_its_next_poll_is_an_hour_away(
+        own_backend: BackendStatus, record_property) -> None:
+    """The first run may be found by the runner's first poll; the second is started after that poll found the
+    first, so only the gateway's wake can start it."""
+    first = _paused_ingestions(1)
+    _resume_and_finish(first + _paused_ingestions(1), record_property)
+
+
 def test_runs_paused_when_the_runner_is_killed_resume_and_complete_once_it_is_started_again(
         own_backend: BackendStatus, record_property) -> None:
     runs = _paused_ingestions(2)
@@ -101,6 +111,8 @@ def test_runs_paused_when_the_runner_is_killed_resume_and_complete_once_it_is_st
     status = ensure_backend()
     assert status.runner_alive
     _resume_and_finish(runs, record_property)
+    # The new runner listens where the killed one did: a run started now starts without waiting for a poll.
+    _resume_and_finish(_paused_ingestions(1), record_property)
 
 
 def test_runs_paused_when_the_prefect_server_restarts_resume_and_complete(
