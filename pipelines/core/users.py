@@ -15,6 +15,7 @@ import pandas as pd
 # randomuser.me serves at most this many users in one response.
 RANDOMUSER_MAX_RESULTS_PER_REQUEST = 5000
 MAX_USERS = 20_000
+YEAR = timedelta(days=365.2425)  # a mean Gregorian year: the ages of dates counted back from today
 
 UserSource = Literal["randomuser", "faker"]
 
@@ -91,30 +92,34 @@ def fetch_random_users(
 
 
 def generate_fake_users(number_of_users: int, *, seed: int | None = None) -> list[dict[str, Any]]:
-    """Generate users offline with Faker, in the randomuser.me record schema."""
+    """Generate users offline with Faker, in the randomuser.me record schema.
+
+    Dates of birth and registration count back from the start of today (UTC), so a seed gives the same users
+    all day: counted from the moment of the call, two calls a second apart drew different dates from one seed.
+    """
     from faker import Faker  # imported lazily: Faker's locale data takes a moment to load
 
     plan_requests(number_of_users)  # same bounds as the API path
     fake = Faker(["en_US", "en_GB", "de_DE", "fr_FR", "es_ES"])
     if seed is not None:
         fake.seed_instance(seed)
-    return [_fake_user(fake) for _ in range(number_of_users)]
+    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return [_fake_user(fake, today) for _ in range(number_of_users)]
 
 
 _NATIONALITIES = {"en_US": "US", "en_GB": "GB", "de_DE": "DE", "fr_FR": "FR", "es_ES": "ES"}
 _COUNTRIES = {"US": "United States", "GB": "United Kingdom", "DE": "Germany", "FR": "France", "ES": "Spain"}
 
 
-def _fake_user(fake: Any) -> dict[str, Any]:
+def _fake_user(fake: Any, today: datetime) -> dict[str, Any]:
     locale = fake.random_element(list(_NATIONALITIES))
     local = fake[locale]
     nat = _NATIONALITIES[locale]
     gender = fake.random_element(["female", "male"])
     first = local.first_name_female() if gender == "female" else local.first_name_male()
     last = local.last_name()
-    now = datetime.now(timezone.utc)
-    dob = fake.date_time_between(start_date="-80y", end_date="-18y", tzinfo=timezone.utc)
-    registered = fake.date_time_between(start_date="-20y", end_date="now", tzinfo=timezone.utc)
+    dob = _years_before(fake, today, 18, 80)
+    registered = _years_before(fake, today, 0, 20)
     username = f"{first}{last}{fake.random_int(10, 999)}".lower()
     offset_hours = fake.random_int(-12, 12)
     password = fake.password(length=10, special_chars=False)
@@ -140,8 +145,8 @@ def _fake_user(fake: Any) -> dict[str, Any]:
             "sha1": fake.sha1(),
             "sha256": fake.sha256(),
         },
-        "dob": {"date": _iso(dob), "age": _years_between(dob, now)},
-        "registered": {"date": _iso(registered), "age": _years_between(registered, now)},
+        "dob": {"date": _iso(dob), "age": _years_between(dob, today)},
+        "registered": {"date": _iso(registered), "age": _years_between(registered, today)},
         "phone": local.phone_number(),
         "cell": local.phone_number(),
         "id": {"name": "SSN" if nat == "US" else "", "value": local.ssn() if nat == "US" else None},
@@ -157,12 +162,19 @@ def _state(local: Any) -> str:
     return ""
 
 
+def _years_before(fake: Any, today: datetime, fewest: int, most: int) -> datetime:
+    """A moment between `most` and `fewest` years before `today` (both ages included), to the millisecond."""
+    year_ms = YEAR / timedelta(milliseconds=1)
+    back_ms = fake.random_int(math.ceil(fewest * year_ms), math.floor((most + 1) * year_ms) - 1)
+    return today - timedelta(milliseconds=back_ms)
+
+
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _years_between(start: datetime, end: datetime) -> int:
-    return int((end - start) / timedelta(days=365.2425))
+    return int((end - start) / YEAR)
 
 
 def _pictures(gender: str, index: int) -> dict[str, str]:

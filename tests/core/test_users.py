@@ -30,6 +30,9 @@ def test_fake_users_have_the_randomuser_schema_and_are_seeded() -> None:
     assert all(set(user) == SCHEMA_KEYS for user in users)
     assert set(users[0]["name"]) == {"title", "first", "last"}
     assert users == generate_fake_users(5, seed=7)
+    many = generate_fake_users(2000, seed=1)
+    assert {user["dob"]["age"] for user in many} == set(range(18, 81))  # every adult age, none outside it
+    assert {user["registered"]["age"] for user in many} == set(range(0, 21))
     flat = flatten_users(users)
     assert {"name.first", "location.city", "location.coordinates.latitude", "dob.age"} <= set(flat.columns)
 
