@@ -7,8 +7,8 @@ from prefect.logging import get_logger
 
 from pipelines.backend import runner_wake_address
 from pipelines.blocks import JSON
-from pipelines.deployments import PROJECT_FLOWS, project_deployments
 from pipelines.core.settings import get_settings
+from pipelines.deployments import PROJECT_FLOWS, project_deployments
 from pipelines.notifications import NotificationSetupError, ensure_notifications
 from pipelines.warm_runner import serve_warm
 

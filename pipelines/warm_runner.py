@@ -8,9 +8,9 @@ modules once, when serving began, so a run reaches Running in well under a secon
 Prefect's own: `run_flow` with the run, its serialized context and environment, the control channel's bootstrap;
 the runner cancels and watches it by pid as any other.
 
-It leans on Prefect internals (the runner's starter resolver and `run_flow_in_subprocess`'s payload, prefect 3.8.8,
-pinned in requirements.txt); every flow test runs through it, so an upgrade that changes them fails there. Where
-the platform has no fork server, serving is Prefect's own.
+It leans on Prefect internals (the runner's starter resolver, `run_flow_in_subprocess`'s payload, the poller's
+poll-and-submit step that a wake calls; prefect 3.8.8, pinned in requirements.txt); every flow test runs through it,
+so an upgrade that changes them fails there. Where the platform has no fork server, serving is Prefect's own.
 """
 
 from __future__ import annotations
