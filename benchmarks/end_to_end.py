@@ -18,9 +18,9 @@ Inference dominates both sides and its wall moves with whatever else the machine
 K pairs, alternating which side goes first (each flow part on a fresh backend and data folder, each direct part in a
 fresh process), and reports the medians with every pair; `overhead_share` is the median of the pairs' shares, each
 pair's two sides having run minutes apart under the same conditions. An untimed direct part on a few reviews comes
-first, so that reading torch and the model from a cold disk cache falls on neither side of the first pair. `cpu_s` counts the CPU seconds each side's processes used
-(for the flow part: the server, the runner, its fork server and the flow runs' processes, and this process
-watching), which other load on the machine moves far less than wall time.
+first, so that reading torch and the model from a cold disk cache falls on neither side of the first pair.
+`cpu_s` counts the CPU seconds each side's processes used (for the flow part: the server, the runner, its fork
+server and the flow runs' processes, and this process watching), which says where the flow's extra time goes.
 
 Reviews are generated (`sample_reviews(n)`), or with `--shared` drawn from the shared sentences (repeated with
 a numbered suffix when n is larger). Prints one JSON line.
