@@ -310,6 +310,9 @@ def resume(pending: PendingInput | UUID, values: dict[str, Any], analyst: str | 
     if outcome.status != SetStateStatus.ACCEPT:
         reason = getattr(outcome.details, "reason", "") or outcome.status.value
         raise PauseStale(f"Prefect did not resume the run: {reason}")
+    if _embedded():
+        # A pause the runner took over after a restart is rescheduled by its resume: the runner starts it again.
+        wake_runner(get_settings())
     return clean
 
 

@@ -45,8 +45,10 @@ class Settings(BaseSettings):
     toloka_secret_block: str = Field(default="toloka-api-key", description="Secret block with the Toloka API "
                                      "key; the TOLOKA_API_KEY environment variable is used when it is absent.")
     runner_process_limit: int = Field(default=25, ge=1, description="Flow runs the runner executes at once.")
-    # The dashboard wakes the embedded runner when it starts a run; polling finds the runs started elsewhere.
-    runner_poll_seconds: int = Field(default=1, ge=1, le=3600, description="How often the embedded runner looks "
+    # The dashboard wakes the embedded runner when it starts or resumes a run; polling finds the runs started
+    # elsewhere. Each poll costs the server about 20 ms of CPU, which inference on a small machine feels: polling
+    # each second took a quarter of the idle server's CPU.
+    runner_poll_seconds: int = Field(default=10, ge=1, le=3600, description="How often the embedded runner looks "
                                      "for runs started outside the dashboard (Prefect's UI or CLI).")
     backend_start_timeout_seconds: float = Field(default=90.0, gt=0)
     mode: Literal["laptop", "team"] = Field(

@@ -19,8 +19,9 @@ from prefect.events.schemas.automations import Posture
 from prefect.exceptions import ObjectNotFound
 
 from dashboard import gateway
+from pipelines.backend import wake_runner
 from pipelines.catalog import FEATURE_SELECTION, INGESTION
-from pipelines.core.settings import Settings
+from pipelines.core.settings import Settings, get_settings
 from pipelines.notifications import (
     REMINDER_AUTOMATION,
     WAIT_EVENTS,
@@ -94,7 +95,9 @@ def _start_named(deployment: str, name: str) -> UUID:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
-        return client.create_flow_run_from_deployment(deployment_id, name=name).id
+        run_id = client.create_flow_run_from_deployment(deployment_id, name=name).id
+    wake_runner(get_settings())  # as the dashboard does when it starts a run, so the runner's poll is not awaited
+    return run_id
 
 
 def _lines(message: dict) -> dict[str, str]:
