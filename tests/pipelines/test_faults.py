@@ -110,9 +110,11 @@ def test_runs_paused_when_the_runner_is_killed_resume_and_complete_once_it_is_st
     assert not runner_alive()
     status = ensure_backend()
     assert status.runner_alive
-    _resume_and_finish(runs, record_property)
-    # The new runner listens where the killed one did: a run started now starts without waiting for a poll.
+    # The new runner listens where the killed one did: a run started now starts without waiting for a poll. Once it
+    # has, the runner has polled, so the runs it took over, rescheduled by their resume, start only by the wake the
+    # resume sends.
     _resume_and_finish(_paused_ingestions(1), record_property)
+    _resume_and_finish(runs, record_property)
 
 
 def test_runs_paused_when_the_prefect_server_restarts_resume_and_complete(
