@@ -310,8 +310,10 @@ def resume(pending: PendingInput | UUID, values: dict[str, Any], analyst: str | 
     if outcome.status != SetStateStatus.ACCEPT:
         reason = getattr(outcome.details, "reason", "") or outcome.status.value
         raise PauseStale(f"Prefect did not resume the run: {reason}")
-    if _embedded():
+    if _embedded() and outcome.state is not None and outcome.state.is_scheduled():
         # A pause the runner took over after a restart is rescheduled by its resume: the runner starts it again.
+        # A run resumed in its own process (Running) needs no runner, and a poll now would only contend for the
+        # server's SQLite while it records the resume (which once cost an automation the run's Running event).
         wake_runner(get_settings())
     return clean
 
