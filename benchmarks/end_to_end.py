@@ -1,18 +1,18 @@
 """End to end at scale: n reviews through the autohelper and crowd-loop deployments, against the core alone.
 
 The flow part drives a fresh embedded backend through `dashboard.gateway` the way the pages do: start the
-autohelper on a review file, watch it each second as its page does (the run and its artifacts), confirm
+autohelper on a review file, watch it as often as its page does (the run and its artifacts), confirm
 the threshold the form proposes as soon as it asks, then start the crowd loop with a simulated crowd (10
 workers, 20% spammers, overlap 3, Dawid-Skene) and watch it to completion. The direct part does the same work
 with the core in a fresh process of its own: read and split, fit the offline model on the golden items, predict the
 tasks, the seed-rule threshold, simulated answers, aggregation, the final table. `overhead_share` is
 (flow - direct) / flow: what orchestration, storage and publishing cost on top of the work.
 
-The benchmark looks at the runs only as often as a watching page does (each second), so its own polling adds no
-load a page would not. Stage boundaries come from the runs' state history on the server, not from when the
-benchmark noticed them; the flow wall leaves out the time a run waited for the benchmark to notice its pause and
-answer, and to start the crowd loop after the autohelper completed (`person_s`: a person's time, at most a second
-each here, reported apart).
+The benchmark looks at the runs only as often as a watching page does (each second, every three seconds once a run
+has gone on for half a minute), so its own polling adds no load a page would not. Stage boundaries come from the
+runs' state history on the server, not from when the benchmark noticed them; the flow wall leaves out the time a run
+waited for the benchmark to notice its pause and answer, and to start the crowd loop after the autohelper completed
+(`person_s`: a person's time, at most a refresh each here, reported apart).
 
 Inference dominates both sides and its wall moves with whatever else the machine runs, so `--repeats K` measures
 K pairs, alternating which side goes first (each flow part on a fresh backend and data folder, each direct part in a
@@ -53,7 +53,6 @@ import pandas as pd  # noqa: E402
 from pipelines.core.review_sample import sample_reviews  # noqa: E402
 from pipelines.core.reviews import DEFAULT_LABEL_COLUMN, DEFAULT_TEXT_COLUMN  # noqa: E402
 
-WATCH_S = 1.0  # how often a watching page redraws (components.live_until_settled)
 CROWD = {"crowd": "simulated", "method": "DawidSkene", "overlap": 3}
 WARM_UP_REVIEWS = 200
 
@@ -181,8 +180,10 @@ class Stages:
 
 
 def _watch_until(gateway: Any, run_id: Any, done: Callable[[Any], bool], counter: dict[str, float]) -> Any:
-    """Redraw a watching page each second (the run and its artifacts, as `components.live_until_settled` reads
-    them) until `done(summary)`; count its gateway calls."""
+    """Redraw a watching page as often as `components.live_until_settled` does (the run and its artifacts, as it
+    reads them) until `done(summary)`; count its gateway calls."""
+    from dashboard.ui.components import refresh_seconds
+
     while True:
         started = time.perf_counter()
         summary = gateway.run(run_id)
@@ -194,7 +195,7 @@ def _watch_until(gateway: Any, run_id: Any, done: Callable[[Any], bool], counter
         gateway.artifacts(run_id)
         counter["calls"] += 1
         counter["watch_s"] += time.perf_counter() - started
-        time.sleep(WATCH_S)
+        time.sleep(refresh_seconds(summary.created, datetime.now(timezone.utc)))
 
 
 def _state_times(api_url: str, run_id: Any) -> list[tuple[str, datetime]]:
@@ -237,6 +238,7 @@ def _wait_for_deployments(api_url: str, names: list[str], timeout_s: float = 120
 def through_flows(gateway: Any, dataset: Path, stages: Stages) -> dict[str, Any]:
     """The pages' path: autohelper, threshold confirmed once seen, simulated crowd loop; stage seconds from the
     runs' state history."""
+    from dashboard.ui.components import QUICK_REFRESH_S
     from pipelines.catalog import AUTOHELPER, CROWD_LOOP
 
     counter = {"calls": 0, "watch_s": 0.0}
@@ -244,7 +246,7 @@ def through_flows(gateway: Any, dataset: Path, stages: Stages) -> dict[str, Any]
     run_id = gateway.start_run(AUTOHELPER, {"dataset": str(dataset)})
     _watch_until(gateway, run_id, lambda s: s.status == "paused", counter)
     while (pending := gateway.pending_input(run_id)) is None:
-        time.sleep(WATCH_S)
+        time.sleep(QUICK_REFRESH_S)
     threshold = pending.schema["properties"]["threshold"]["default"]
     answered = datetime.now(timezone.utc)
     gateway.resume(run_id, {"threshold": threshold})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID
 
@@ -295,22 +296,37 @@ def _progress(run_id: UUID, subflows: bool, status: str | None = None) -> tuple[
     return (status, len(artifacts), children), artifacts
 
 
+# A run's first half minute is watched each second, so a short run's result shows at once; after that every few
+# seconds: a long run's progress moves a point every few seconds (`pipelines.core.progress` publishes at most one a
+# second, only whole points), and every refresh costs the server that runs it, on the same two cores.
+QUICK_REFRESH_S = 1.0
+SLOW_REFRESH_S = 3.0
+QUICK_REFRESH_FOR = timedelta(seconds=30)
+
+
+def refresh_seconds(created: datetime | None, now: datetime) -> float:
+    """How often a page refreshes a run created at `created` (unknown: as a new one)."""
+    return SLOW_REFRESH_S if created is not None and now - created >= QUICK_REFRESH_FOR else QUICK_REFRESH_S
+
+
 def live_until_settled(
     run: gateway.RunSummary, label: str = "Run is running…",
     body: Callable[[list[gateway.ArtifactView]], None] | None = None, subflows: bool = False,
 ) -> None:
-    """Refresh a scheduled or running run every second (drawing `body` with the run's artifacts, e.g. a progress
-    bar, each time); rerun the page once it changes (its status, its artifacts, or with `subflows` its subflows),
-    so results show at once."""
+    """Refresh a scheduled or running run (every second, every few seconds once it has gone on a while; drawing
+    `body` with the run's artifacts, e.g. a progress bar, each time); rerun the page once it changes (its status,
+    its artifacts, or with `subflows` its subflows), so results show at once."""
     # Compared with the status the page was drawn with, so a change during this run is not missed. Each refresh
     # reads the run and its artifacts once (and subflows only where the flow has any): a page left open on a long
     # run shares two cores with the run itself.
     seen, _ = _progress(run.id, subflows, run.status)
+    interval = refresh_seconds(run.created, datetime.now(timezone.utc))
 
-    @st.fragment(run_every=1.0)
+    @st.fragment(run_every=interval)
     def _watch() -> None:
         signature, artifacts = _progress(run.id, subflows)
-        if signature != seen:
+        # A fragment keeps the interval it was drawn with: the page is redrawn once to slow down.
+        if signature != seen or refresh_seconds(run.created, datetime.now(timezone.utc)) != interval:
             st.rerun()
         if body is not None:
             body(artifacts)
