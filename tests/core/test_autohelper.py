@@ -74,6 +74,55 @@ def test_huge_texts_are_cut_for_the_model_only(tiny_model_dir: str) -> None:
     assert max(seen) < 1000 and len(huge) == 1_000_000
 
 
+def test_batches_run_side_by_side_give_the_rows_of_one_at_a_time_and_leave_torch_as_it_was(
+        tiny_model_dir: str) -> None:
+    import threading
+
+    import numpy as np
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir).eval()
+    texts = [" ".join(WORDS[(n + k) % len(WORDS)] for k in range(1 + n % 7)) for n in range(41)]
+    threads_seen: set[int] = set()
+
+    def logits(encoded: dict) -> torch.Tensor:
+        threads_seen.add(threading.get_ident())
+        return model(**encoded).logits
+
+    def run(threads: int) -> tuple[np.ndarray, list[int]]:
+        torch.set_num_threads(threads)
+        calls: list[int] = []
+        rows = run_batched(texts, tokenizer, logits, batch_size=4, max_length=16,
+                           progress=lambda done, total: calls.append(done))
+        assert torch.get_num_threads() == threads
+        return rows, calls
+
+    before = torch.get_num_threads()
+    try:
+        side_by_side, side_by_side_calls = run(2)
+        assert len(threads_seen) == 2
+        threads_seen.clear()
+        one_at_a_time, one_at_a_time_calls = run(1)
+        assert len(threads_seen) == 1
+        torch.set_num_threads(2)
+
+        def broken(encoded: dict) -> torch.Tensor:
+            raise RuntimeError("broken")
+
+        with pytest.raises(RuntimeError, match="broken"):
+            run_batched(texts, tokenizer, broken, batch_size=4, max_length=16)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_allclose(side_by_side, one_at_a_time, atol=1e-5)
+    assert side_by_side_calls == one_at_a_time_calls == [*range(4, 41, 4), 41]
+    # Each row is its own text's: every text alone gives the same row.
+    alone = np.stack([run_batched([text], tokenizer, logits, batch_size=4, max_length=16)[0] for text in texts])
+    np.testing.assert_allclose(side_by_side, alone, atol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def minilm() -> MiniLMSentimentModel:
     return MiniLMSentimentModel(batch_size=16)
