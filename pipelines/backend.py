@@ -88,8 +88,24 @@ def backend_env(settings: Settings) -> dict[str, str]:
         # The server's triggers service evaluates automations and runs their actions: the notifications that a
         # run waits for a person (pipelines.notifications) depend on it, whatever a Prefect profile says.
         PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED="true",
+        **EMBEDDED_SERVICE_LOOPS,
     )
     return env
+
+
+# The embedded server's periodic services, each checked less often than Prefect's defaults (5 s, 15 s): every
+# check is a task through the server's in-process task queue, and together they cost the idle server 2.6 s of CPU a
+# minute, taken from the runs on the same two cores (about 2.0 s with these). What they look for here is rare or slow by
+# nature: a run late to start (the runner starts runs at once), a pause past its timeout (hours; at least 10 s),
+# workers and leases (the embedded backend has a runner, not workers), deployments given a schedule.
+EMBEDDED_SERVICE_LOOPS = {
+    "PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS": "30",
+    "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_LOOP_SECONDS": "30",
+    "PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS": "30",
+    "PREFECT_SERVER_SERVICES_CLEANUP_RECONCILER_LOOP_SECONDS": "60",
+    "PREFECT_SERVER_SERVICES_FOREMAN_LOOP_SECONDS": "60",
+    "PREFECT_SERVER_SERVICES_REPOSSESSOR_LOOP_SECONDS": "60",
+}
 
 
 def _backend_dir(settings: Settings) -> Path:

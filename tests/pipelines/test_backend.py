@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from pipelines.backend import (
@@ -53,3 +54,16 @@ def test_a_wake_reaches_a_listening_runner_and_is_no_error_when_nobody_listens(t
         wake_runner(settings)
         assert runner.recv(64) == b"run"
     wake_runner(settings)  # the runner gone, its address left behind
+
+
+def test_the_embedded_server_runs_its_periodic_services_at_the_embedded_pace(backend: BackendStatus) -> None:
+    # Read back from the running server, so a setting name Prefect does not know (and so ignores) fails here.
+    services = httpx.get(f"{backend.api_url}/admin/settings", timeout=10).json()["server"]["services"]
+    running = {"late_runs": services["late_runs"]["loop_seconds"],
+               "pause_expirations": services["pause_expirations"]["loop_seconds"],
+               "recent_deployments": services["scheduler"]["recent_deployments_loop_seconds"],
+               "cleanup_reconciler": services["cleanup_reconciler"]["loop_seconds"],
+               "foreman": services["foreman"]["loop_seconds"],
+               "repossessor": services["repossessor"]["loop_seconds"]}
+    assert running == {"late_runs": 30, "pause_expirations": 30, "recent_deployments": 30,
+                       "cleanup_reconciler": 60, "foreman": 60, "repossessor": 60}
