@@ -9,10 +9,10 @@ tasks, the seed-rule threshold, simulated answers, aggregation, the final table.
 (flow - direct) / flow: what orchestration, storage and publishing cost on top of the work.
 
 The benchmark looks at the runs only as often as a watching page does (each second, every three seconds once a run
-has gone on for half a minute), so its own polling adds no load a page would not. Stage boundaries come from the
-runs' state history on the server, not from when the benchmark noticed them; the flow wall leaves out the time a run
-waited for the benchmark to notice its pause and answer, and to start the crowd loop after the autohelper completed
-(`person_s`: a person's time, at most a refresh each here, reported apart).
+has gone on for half a minute, every five after two minutes), so its own polling adds no load a page would not.
+Stage boundaries come from the runs' state history on the server, not from when the benchmark noticed them; the flow
+wall leaves out the time a run waited for the benchmark to notice its pause and answer, and to start the crowd loop
+after the autohelper completed (`person_s`: a person's time, at most a refresh each here, reported apart).
 
 Inference dominates both sides and its wall moves with whatever else the machine runs, so `--repeats K` measures
 K pairs, alternating which side goes first (each flow part on a fresh backend and data folder, each direct part in a

@@ -296,17 +296,20 @@ def _progress(run_id: UUID, subflows: bool, status: str | None = None) -> tuple[
     return (status, len(artifacts), children), artifacts
 
 
-# A run's first half minute is watched each second, so a short run's result shows at once; after that every few
-# seconds: a long run's progress moves a point every few seconds (`pipelines.core.progress` publishes at most one a
-# second, only whole points), and every refresh costs the server that runs it, on the same two cores.
+# A run's first half minute is watched each second, so a short run's result shows at once; then every few seconds,
+# and after two minutes every five: a long run's progress moves a point every few seconds at most
+# (`pipelines.core.progress` publishes at most one a second, only whole points; 100k reviews move a point every five
+# or six), and every refresh costs the server that runs it, on the same two cores.
 QUICK_REFRESH_S = 1.0
-SLOW_REFRESH_S = 3.0
-QUICK_REFRESH_FOR = timedelta(seconds=30)
+# (how long a run has gone on, how often it is refreshed from then on), in order
+REFRESH_AFTER: tuple[tuple[timedelta, float], ...] = ((timedelta(seconds=30), 3.0), (timedelta(minutes=2), 5.0))
 
 
 def refresh_seconds(created: datetime | None, now: datetime) -> float:
     """How often a page refreshes a run created at `created` (unknown: as a new one)."""
-    return SLOW_REFRESH_S if created is not None and now - created >= QUICK_REFRESH_FOR else QUICK_REFRESH_S
+    if created is None:
+        return QUICK_REFRESH_S
+    return next((seconds for after, seconds in reversed(REFRESH_AFTER) if now - created >= after), QUICK_REFRESH_S)
 
 
 def live_until_settled(
