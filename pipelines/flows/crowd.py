@@ -34,7 +34,6 @@ from pipelines.core.crowd import (
     SimulatedCrowdBackend,
     crowd_labelled,
     final_table_from_answers,
-    spreadsheet_safe,
 )
 from pipelines.core.markdown import escape_markdown
 from pipelines.core.model_votes import with_model_priors
@@ -228,7 +227,7 @@ def _publish_final(source: AutohelperStore, table: pd.DataFrame, method: Aggrega
         get_run_logger().info("Crowd batch %d: the model's vote changed %d of %d crowd labels.", batch_id,
                               int(table.model_influenced.sum()), len(crowd_labelled(table)))
     final_location = source.write("final", table)
-    csv_location = source.export_csv("final", spreadsheet_safe(table))
+    csv_location = source.export_csv("final", table)
     rows, preview_note = table_preview(table, final_location, csv_location)
     create_table_artifact(key=FINAL_TABLE_ARTIFACT_KEY, table=rows, description="\n\n".join(filter(None, [
         _final_description(table, method, simulated, warnings, agreement, model_votes), preview_note])))

@@ -126,3 +126,14 @@ def test_every_formula_start_is_neutralised_in_cells_and_column_names_once() -> 
     assert list(safe.text) == [*(f"'{value}" for value in FORMULAS), "fine"]
     assert list(safe.columns) == ["text", "'=cmd"] and safe["'=cmd"].dtype == float
     pd.testing.assert_frame_equal(spreadsheet_safe(safe), safe)
+
+
+def test_only_text_cells_are_neutralised_in_columns_of_mixed_or_no_text() -> None:
+    frame = pd.DataFrame({"mixed": ["=1+1", None, 3, True, "-2", 1.5, "ok"],
+                          "no_text": pd.Series([None, 1, 2.5, False, None, 7, None], dtype=object),
+                          "typed": pd.Series(["@x", None, "fine", "+y", "a", "b", "c"], dtype="string")})
+    safe = spreadsheet_safe(frame)
+    assert list(safe.mixed) == ["'=1+1", None, 3, True, "'-2", 1.5, "ok"]
+    assert list(safe.no_text) == list(frame.no_text) and safe.no_text.dtype == object
+    assert safe.typed.dtype == "string" and safe.typed.tolist() == ["'@x", pd.NA, "fine", "'+y", "a", "b", "c"]
+    pd.testing.assert_frame_equal(spreadsheet_safe(safe), safe)
