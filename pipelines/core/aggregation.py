@@ -147,9 +147,15 @@ def golden_flag(correct: int, answered: int, chance: float) -> WorkerFlag:
     return "at chance" if low <= chance else "ok"
 
 
+def _on_gold(tasks: pd.Series, gold: pd.Series) -> np.ndarray:
+    """Which of `tasks` are golden items. Hashed through the golden index: `Series.isin` on text columns builds a
+    pyarrow scalar for each golden item, 0.19 s a call with 10,000 of them."""
+    return gold.index.unique().get_indexer(tasks) >= 0
+
+
 def _right_on_gold(answers: pd.DataFrame, gold: pd.Series) -> pd.DataFrame:
-    on_gold = answers[answers.task.isin(gold.index)]
-    right = on_gold.label.astype(str).to_numpy() == gold.loc[on_gold.task].astype(str).to_numpy()
+    on_gold = answers[_on_gold(answers.task, gold)]
+    right = on_gold.label.astype(str).to_numpy() == on_gold.task.map(gold).astype(str).to_numpy()
     return on_gold.assign(right=right)
 
 
@@ -219,7 +225,7 @@ def one_label_workers_warning(answers: pd.DataFrame, gold: pd.Series) -> str | N
     an item only they answered takes the class prior instead. Seen with two oracle annotators and one answer per
     item: perfect answers came out flipped in about 1 of 5 small batches. One-coin models are not affected."""
     on_items = validate_answers(answers)
-    on_items = on_items[~on_items.task.isin(gold.index)]
+    on_items = on_items[~_on_gold(on_items.task, gold)]
     per_worker = on_items.groupby("worker").label.agg(["nunique", "size"])
     one_label = per_worker.index[(per_worker["nunique"] == 1) & (per_worker["size"] >= 2)]
     answers_per_item = on_items.groupby("task").size()
