@@ -353,6 +353,7 @@ def flow_part(dataset: Path) -> dict[str, Any]:
             cpu_by_role = {role: seconds - cpu_before.get(role, 0.0) for role, seconds in usage.cpu_s().items()}
     finally:
         stop_backend()
+        shutil.rmtree(data_dir, ignore_errors=True)
     return {"wall_s": flows.pop("wall_s"), "cpu_s": sum(cpu_by_role.values()), "cpu_by_role_s": cpu_by_role,
             "stages": stages.seconds, "flows": flows,
             "backend_startup_s": startup_s, "peak_rss_kb": usage.peak_kb}
@@ -404,11 +405,19 @@ def main() -> None:
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
 
-    dataset = Path(tempfile.mkdtemp(prefix="hitl-e2e-reviews-")) / f"reviews-{args.n}.tsv"
+    reviews_dir = Path(tempfile.mkdtemp(prefix="hitl-e2e-reviews-"))
+    try:
+        pairs = _measure(args, reviews_dir / f"reviews-{args.n}.tsv")
+    finally:
+        shutil.rmtree(reviews_dir, ignore_errors=True)
+    _report(args, pairs)
+
+
+def _measure(args: argparse.Namespace, dataset: Path) -> list[dict[str, Any]]:
+    """The untimed warm-up, then `args.repeats` pairs of a flow part and a direct part on `dataset`."""
     reviews(args.n, args.shared).to_csv(dataset, sep="\t", index=False)
     os.environ.pop("PREFECT_API_URL", None)
     os.environ.update(HITL_RANDOMUSER_URL="http://127.0.0.1:9/unreachable")
-
     if not args.no_direct:
         warm_up = dataset.with_name("warm-up.tsv")
         reviews(WARM_UP_REVIEWS, args.shared).to_csv(warm_up, sep="\t", index=False)
@@ -420,7 +429,11 @@ def main() -> None:
         flow = flow_part(dataset)
         core = direct_first or (None if args.no_direct else direct_part(dataset))
         pairs.append({"flow": flow, "direct": core, "flow_first": flow_first})
+    return pairs
 
+
+def _report(args: argparse.Namespace, pairs: list[dict[str, Any]]) -> None:
+    """Print the JSON line: medians over the pairs, and each pair."""
     flow_wall = _median([pair["flow"]["wall_s"] for pair in pairs])
     direct_wall = None if args.no_direct else _median([pair["direct"]["wall_s"] for pair in pairs])
     overhead_share = None if args.no_direct else _median([_share(pair["flow"]["wall_s"], pair["direct"]["wall_s"])
