@@ -387,7 +387,7 @@ class AnswerStore:
                     tally.add(task, worker, label)
                     stored.append({"task": task, "worker": worker, "label": label})
             if stored:
-                # The batch and the time are bound once for the statement, not converted again for every row.
+                # The batch and the time are given once, with the statement; each row carries what differs.
                 connection.execute(answers_table.insert().values(batch_id=batch_id,
                                                                  created_at=datetime.now(timezone.utc)), stored)
         return outcomes
