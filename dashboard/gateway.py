@@ -18,6 +18,7 @@ from uuid import UUID
 
 from prefect.blocks.system import Secret
 from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.actions import ArtifactUpdate
 from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterFlowRunId,
@@ -31,7 +32,6 @@ from prefect.client.schemas.filters import (
     LogFilter,
     LogFilterFlowRunId,
 )
-from prefect.client.schemas.actions import ArtifactUpdate
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort, LogSort
@@ -384,8 +384,12 @@ def update_progress(run_id: UUID, key: str, percent: float, description: str) ->
         )
         if not found:
             return False
-        client.update_artifact(found[0].id, ArtifactUpdate(data=min(max(percent, 0.0), 100.0),
-                                                           description=description))
+        # The client announces the update as an event through Prefect's process-wide events worker, which finds
+        # its server in the settings, not in this client: outside them it would start a temporary local server
+        # in the dashboard's process and send the event there.
+        with _settings():
+            client.update_artifact(found[0].id, ArtifactUpdate(data=min(max(percent, 0.0), 100.0),
+                                                               description=description))
     return True
 
 

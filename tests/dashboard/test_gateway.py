@@ -108,3 +108,32 @@ def test_a_completed_run_that_kept_no_result_reads_as_none(prefect_api: str) -> 
         kept_nothing = client.create_flow_run(flow(name="kept-no-result")(lambda: None), state=Completed())
     assert gateway.run(kept_nothing.id).status == "completed"
     assert gateway.result(kept_nothing.id) is None
+
+
+def test_a_progress_update_is_announced_to_the_dashboards_server(autohelper_split: str) -> None:
+    # Prefect's events worker reads the server from the settings; the update's event must reach the backend the
+    # dashboard talks to, not a temporary server the worker would start in this process.
+    import time
+    from datetime import UTC, datetime
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from pipelines.catalog import AUTOHELPER_PROGRESS_ARTIFACT_KEY
+
+    [shown] = [a for a in gateway.artifacts(autohelper_split) if a.key == AUTOHELPER_PROGRESS_ARTIFACT_KEY]
+    since = datetime.now(UTC).isoformat()
+    assert gateway.update_progress(autohelper_split, AUTOHELPER_PROGRESS_ARTIFACT_KEY, shown.data, shown.description)
+
+    with temporary_settings(updates={PREFECT_API_URL: gateway.api_url()}), get_client(sync_client=True) as client:
+        [artifact] = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=[AUTOHELPER_PROGRESS_ARTIFACT_KEY]),
+            flow_run_id=ArtifactFilterFlowRunId(any_=[autohelper_split])))
+        query = {"filter": {"occurred": {"since": since}, "event": {"name": ["prefect.artifact.updated"]},
+                            "resource": {"id": [f"prefect.artifact.{artifact.id}"]}}}
+        deadline = time.monotonic() + 30  # events are sent from a worker thread and stored in batches
+        while not (events := client.request("POST", "/events/filter", json=query).json()["events"]):
+            assert time.monotonic() < deadline, "the update's event never reached the dashboard's server"
+            time.sleep(0.5)
+    assert [event["payload"] for event in events] == [{"data": shown.data, "description": shown.description}]
