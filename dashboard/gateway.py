@@ -386,7 +386,8 @@ def update_progress(run_id: UUID, key: str, percent: float, description: str) ->
             return False
         # The client announces the update as an event through Prefect's process-wide events worker, which finds
         # its server in the settings, not in this client: outside them it would start a temporary local server
-        # in the dashboard's process and send the event there.
+        # in the dashboard's process and send the event there. Of the gateway's calls only this one emits events,
+        # so only it pays for entering the settings.
         with _settings():
             client.update_artifact(found[0].id, ArtifactUpdate(data=min(max(percent, 0.0), 100.0),
                                                                description=description))

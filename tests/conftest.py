@@ -262,7 +262,8 @@ def wait_for_pending_input(run_id: object, timeout: float = 60.0) -> object:
 
 
 @contextmanager
-def _prefect_api(backend: object) -> Iterator[str]:
+def prefect_api_of(backend: object) -> Iterator[str]:
+    """Prefect's settings in this process pointed at the test backend, for as long as the block lasts."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     api_url = backend.api_url  # type: ignore[attr-defined]
@@ -273,13 +274,13 @@ def _prefect_api(backend: object) -> Iterator[str]:
 @pytest.fixture
 def prefect_api(backend: object) -> Iterator[str]:
     """Point Prefect's own client in this process at the test backend (its settings were read at import)."""
-    with _prefect_api(backend) as api_url:
+    with prefect_api_of(backend) as api_url:
         yield api_url
 
 
 @pytest.fixture(scope="module")
 def prefect_api_module(backend: object) -> Iterator[str]:
-    with _prefect_api(backend) as api_url:
+    with prefect_api_of(backend) as api_url:
         yield api_url
 
 

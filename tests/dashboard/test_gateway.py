@@ -110,7 +110,7 @@ def test_a_completed_run_that_kept_no_result_reads_as_none(prefect_api: str) -> 
     assert gateway.result(kept_nothing.id) is None
 
 
-def test_a_progress_update_is_announced_to_the_dashboards_server(autohelper_split: str) -> None:
+def test_a_progress_update_is_announced_to_the_dashboards_server(backend: object, autohelper_split: str) -> None:
     # Prefect's events worker reads the server from the settings; the update's event must reach the backend the
     # dashboard talks to, not a temporary server the worker would start in this process.
     import time
@@ -118,15 +118,15 @@ def test_a_progress_update_is_announced_to_the_dashboards_server(autohelper_spli
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from pipelines.catalog import AUTOHELPER_PROGRESS_ARTIFACT_KEY
+    from tests.conftest import prefect_api_of
 
     [shown] = [a for a in gateway.artifacts(autohelper_split) if a.key == AUTOHELPER_PROGRESS_ARTIFACT_KEY]
     since = datetime.now(UTC).isoformat()
     assert gateway.update_progress(autohelper_split, AUTOHELPER_PROGRESS_ARTIFACT_KEY, shown.data, shown.description)
 
-    with temporary_settings(updates={PREFECT_API_URL: gateway.api_url()}), get_client(sync_client=True) as client:
+    with prefect_api_of(backend), get_client(sync_client=True) as client:  # the update ran without them, as on a page
         [artifact] = client.read_artifacts(artifact_filter=ArtifactFilter(
             key=ArtifactFilterKey(any_=[AUTOHELPER_PROGRESS_ARTIFACT_KEY]),
             flow_run_id=ArtifactFilterFlowRunId(any_=[autohelper_split])))
